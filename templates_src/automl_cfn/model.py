@@ -1,0 +1,33 @@
+"""The shape of the ML pipeline, defined once.
+
+Every loop over services, repositories, log groups or bucket prefixes in the
+stacks and the verbs starts here, so adding a service is a one-line change.
+"""
+
+# The three containers of the pipeline, in the order the pipeline runs them.
+SERVICES = ("optimize", "train", "predict")
+
+# The one service that can run continuously behind an ECS service.
+PREDICTION_SERVICE = "predict"
+
+# ECR repositories: one per service plus the all-in-one pipeline image.
+REPOSITORIES = SERVICES + ("pipeline",)
+
+# Sources that write logs: the three containers and the Step Functions pipeline.
+LOG_SOURCES = SERVICES + ("pipeline",)
+
+# Key prefixes in the data bucket and what lives under them.
+DATA_PREFIX = "data/"
+MODELS_PREFIX = "models/"
+PREDICTIONS_PREFIX = "predictions/"
+
+# Availability zones the network template can span (AzCount 1..MAX_AZS).
+MAX_AZS = 3
+
+# Tag value written on every resource and stack.
+MANAGED_BY = "automl-cfn"
+
+
+def title(name: str) -> str:
+    """`optimize` -> `Optimize`: the CamelCase stem of logical IDs and parameters."""
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))

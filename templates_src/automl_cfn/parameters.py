@@ -1,0 +1,139 @@
+"""CloudFormation parameters, derived from the settings fields.
+
+Each setting that differs between environments becomes one CloudFormation
+parameter with the same meaning (optimize_cpu -> OptimizeCpu), carrying the
+setting's allowed values as AllowedValues / AllowedPattern / MinValue /
+MaxValue so that a template deployed by hand or by taskcat is held to the
+same rules as the settings file.  The root template declares all of them; a
+child template declares the ones it uses; `parameter_values` turns a
+Settings object into the values that fill them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .model import title
+from .settings import SETTING_FIELDS, Settings
+
+NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    group: str
+    label: str
+    description: str
+    value: Callable[[Settings], Any] | None   # None: filled in at deploy time
+    type: str = "String"
+    allowed_values: tuple = ()
+    allowed_pattern: str | None = None
+    constraint: str | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    max_length: int | None = None
+    default: Any = NO_DEFAULT
+
+
+# AllowedPattern for the free-text settings (the settings module holds the
+# same rules as Python checks with friendlier messages).
+PATTERNS = {
+    "project_name": (r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+                     "lowercase letters, digits and single hyphens, starting with a letter, at most 16 characters"),
+    "environment": (r"^[a-z][a-z0-9]*$", "lowercase letters and digits, starting with a letter, at most 8 characters"),
+    "vpc_cidr": (r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-5])$", "an IPv4 CIDR block from /16 to /25"),
+    "alarm_email": (r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address, or empty for no subscription"),
+    "image_tag": (r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a valid image tag, or empty before the first push"),
+}
+MAX_LENGTHS = {"project_name": 16, "environment": 8}
+
+# Where title() of the setting name would read badly.
+PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
+
+# Settings that shape the deploy itself rather than the templates.
+NOT_PARAMETERS = {"aws_region", "image_tag_immutable"}
+
+
+def _from_setting(name: str) -> ParamSpec:
+    meta = SETTING_FIELDS[name].metadata
+    kind = meta["kind"]
+    spec: dict[str, Any] = {
+        "name": PARAMETER_NAMES.get(name, title(name)),
+        "group": meta["group"],
+        "label": meta["doc"].split(";")[0],
+        "description": meta["doc"],
+        "value": (lambda s, n=name: getattr(s, n)),
+    }
+    if kind is bool:
+        spec["allowed_values"] = ("true", "false")
+    elif kind is int:
+        spec["type"] = "Number"
+        if "choices" in meta:
+            spec["allowed_values"] = tuple(str(v) for v in meta["choices"])
+        spec["min_value"] = meta.get("min")
+        spec["max_value"] = meta.get("max")
+    elif "choices" in meta:
+        spec["allowed_values"] = tuple(meta["choices"])
+    if name in PATTERNS:
+        spec["allowed_pattern"], spec["constraint"] = PATTERNS[name]
+    spec["max_length"] = MAX_LENGTHS.get(name)
+    default = SETTING_FIELDS[name].default
+    if default != "" or name in ("alarm_email", "image_tag"):
+        spec["default"] = default
+    return ParamSpec(**spec)
+
+
+def _derived() -> list[ParamSpec]:
+    return [
+        ParamSpec(
+            "SubnetCidrBits", "Network", "Host bits per subnet",
+            "Host bits of each subnet carved from the VPC (8 equal slots): 29 minus the VPC prefix length",
+            lambda s: s.subnet_cidr_bits, type="Number", min_value=4, max_value=13, default=13,
+        ),
+        ParamSpec(
+            "ImageTagMutability", "Registry", "Image tag mutability",
+            "IMMUTABLE keeps a pushed tag from being overwritten",
+            lambda s: "IMMUTABLE" if s.image_tag_immutable else "MUTABLE",
+            allowed_values=("IMMUTABLE", "MUTABLE"), default="IMMUTABLE",
+        ),
+        ParamSpec(
+            "TemplatesBucket", "Template location", "Templates bucket",
+            "S3 bucket holding the child templates (the deploy's artifacts bucket, or taskcat's)",
+            None, allowed_pattern=r"^[0-9a-z][0-9a-z.-]{1,61}[0-9a-z]$",
+            constraint="an S3 bucket name: lowercase letters, digits, '.' and '-'",
+        ),
+        ParamSpec(
+            "TemplatesPrefix", "Template location", "Templates key prefix",
+            "Key prefix of the child templates, ending in '/'",
+            None, allowed_pattern=r"^([0-9a-zA-Z!_.*'()/-]+/)?$",
+            constraint="S3 key characters, ending in '/'", default="",
+        ),
+    ]
+
+
+def _build_specs() -> dict[str, ParamSpec]:
+    specs = [_from_setting(name) for name in SETTING_FIELDS if name not in NOT_PARAMETERS]
+    specs += _derived()
+    return {spec.name: spec for spec in specs}
+
+
+PARAMETERS: dict[str, ParamSpec] = _build_specs()
+
+
+def cfn_value(value: Any) -> str:
+    """How CloudFormation wants a parameter value: always a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parameter_values(settings: Settings) -> dict[str, str]:
+    """Every template-shaping parameter's value for these settings, in declaration order."""
+    return {spec.name: cfn_value(spec.value(settings)) for spec in PARAMETERS.values() if spec.value is not None}
+
+
+def as_cli_parameters(values: dict[str, str]) -> list[dict[str, str]]:
+    """The `aws cloudformation ... --parameters file://x.json` shape."""
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]

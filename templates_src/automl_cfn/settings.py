@@ -1,0 +1,407 @@
+"""Typed, validated settings: one object per environment, checked once at the edge.
+
+A settings file is the Terraform deployment's terraform.tfvars with the same
+variable names (config/<env>.yaml).  `--var name=value` overrides a value the
+way `terraform -var` does.  Every failure raises SettingsError with one line
+naming the setting, the bad value and what is allowed; nothing below this
+module re-validates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .errors import UserError
+from .model import SERVICES
+
+
+class SettingsError(UserError, ValueError):
+    """A user mistake in a settings file or override: one line, exit code 2."""
+
+
+# Fargate's task size table: the memory (MiB) each CPU value (units) accepts.
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+FARGATE_MEMORY_VALUES = tuple(sorted({m for ms in FARGATE_MEMORY_BY_CPU.values() for m in ms}))
+
+# The retention periods CloudWatch Logs accepts (never-expire is not offered:
+# every log group here has a retention).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+NAT_GATEWAY_MODES = ("per_az", "single", "none")
+AZ_COUNTS = (1, 2, 3)
+
+# Names end up in bucket, role, repository, cluster and load balancer names;
+# the tightest of those rules (lowercase, 63-char buckets, 32-char ALBs) wins.
+PROJECT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PROJECT_NAME_MAX = 16
+ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]*$")
+ENVIRONMENT_MAX = 8
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+# Subnets are carved from the VPC as eight equal slots (public 1-3, private
+# 1-3, two spare) so that changing az_count never renumbers a subnet.
+SUBNET_SLOTS_BITS = 3
+VPC_PREFIX_RANGE = (16, 28)       # what EC2 accepts for a VPC
+SUBNET_PREFIX_MAX = 28            # what EC2 accepts for a subnet
+
+
+def setting(default: Any, kind: type, group: str, doc: str, **rules: Any) -> Any:
+    """A settings field: its type, README group and description travel with it."""
+    return field(default=default, metadata={"kind": kind, "group": group, "doc": doc, **rules})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # -- naming ------------------------------------------------------------
+    project_name: str = setting("automl", str, "Naming", "Prefix of every resource name")
+    environment: str = setting("", str, "Naming", "Environment name (dev, prod, ...); defaults to --env")
+    aws_region: str = setting("us-east-1", str, "Naming", "Region the stacks deploy to")
+    # -- network -----------------------------------------------------------
+    vpc_cidr: str = setting("10.0.0.0/16", str, "Network", "VPC address range, /16 to /25")
+    az_count: int = setting(2, int, "Network", "Availability zones to span (1-3)", choices=AZ_COUNTS)
+    nat_gateways: str = setting(
+        "per_az", str, "Network",
+        "NAT gateways: per_az (HA), single (one shared), none (tasks get public IPs)",
+        choices=NAT_GATEWAY_MODES,
+    )
+    enable_flow_logs: bool = setting(False, bool, "Network", "VPC flow logs to CloudWatch Logs")
+    # -- task sizes --------------------------------------------------------
+    optimize_cpu: int = setting(4096, int, "Tasks", "Optimize task CPU units", choices=tuple(FARGATE_MEMORY_BY_CPU))
+    optimize_memory: int = setting(8192, int, "Tasks", "Optimize task memory (MiB)", choices=FARGATE_MEMORY_VALUES)
+    train_cpu: int = setting(2048, int, "Tasks", "Train task CPU units", choices=tuple(FARGATE_MEMORY_BY_CPU))
+    train_memory: int = setting(4096, int, "Tasks", "Train task memory (MiB)", choices=FARGATE_MEMORY_VALUES)
+    predict_cpu: int = setting(1024, int, "Tasks", "Predict task CPU units", choices=tuple(FARGATE_MEMORY_BY_CPU))
+    predict_memory: int = setting(2048, int, "Tasks", "Predict task memory (MiB)", choices=FARGATE_MEMORY_VALUES)
+    use_fargate_spot: bool = setting(False, bool, "Tasks", "Run on FARGATE_SPOT by default (60-70% cheaper)")
+    image_tag: str = setting("", str, "Tasks", "Image tag the task definitions run; empty until images are pushed")
+    # -- prediction service ------------------------------------------------
+    enable_prediction_service: bool = setting(True, bool, "Prediction service", "Run predict as a long-lived ECS service")
+    prediction_service_count: int = setting(2, int, "Prediction service", "Desired tasks of the service", min=0, max=1000)
+    prediction_min_capacity: int = setting(1, int, "Prediction service", "Autoscaling minimum tasks", min=0, max=1000)
+    prediction_max_capacity: int = setting(4, int, "Prediction service", "Autoscaling maximum tasks", min=1, max=1000)
+    prediction_cpu_target: int = setting(70, int, "Prediction service", "Target CPU % for autoscaling", min=10, max=95)
+    # -- storage -----------------------------------------------------------
+    predictions_archive_days: int = setting(90, int, "Storage", "Days before predictions/ moves to Glacier", min=1, max=3650)
+    noncurrent_version_days: int = setting(30, int, "Storage", "Days old object versions are kept", min=1, max=3650)
+    data_intelligent_tiering: bool = setting(False, bool, "Storage", "Move data/ to S3 Intelligent-Tiering")
+    # -- registry ----------------------------------------------------------
+    image_tag_immutable: bool = setting(True, bool, "Registry", "ECR tags cannot be overwritten")
+    ecr_keep_images: int = setting(20, int, "Registry", "Tagged images each repository keeps", min=1, max=1000)
+    # -- monitoring --------------------------------------------------------
+    log_retention_days: int = setting(30, int, "Monitoring", "CloudWatch Logs retention", choices=LOG_RETENTION_DAYS)
+    alarm_email: str = setting("", str, "Monitoring", "Email subscribed to alarms (optional)")
+    alarm_cpu_threshold: int = setting(80, int, "Monitoring", "CPU % that raises an alarm", min=1, max=100)
+    alarm_memory_threshold: int = setting(80, int, "Monitoring", "Memory % that raises an alarm", min=1, max=100)
+    # -- pipeline ----------------------------------------------------------
+    enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
+
+    # -- derived values (no validation below this line) -------------------
+    @property
+    def prefix(self) -> str:
+        """`automl-dev`: the stem of every resource name and the root stack name."""
+        return f"{self.project_name}-{self.environment}"
+
+    @property
+    def stack_name(self) -> str:
+        return self.prefix
+
+    @property
+    def subnet_cidr_bits(self) -> int:
+        """Host bits of each subnet (Fn::Cidr's cidrBits)."""
+        return 32 - (ipaddress.ip_network(self.vpc_cidr).prefixlen + SUBNET_SLOTS_BITS)
+
+    def cpu(self, service: str) -> int:
+        return getattr(self, f"{service}_cpu")
+
+    def memory(self, service: str) -> int:
+        return getattr(self, f"{service}_memory")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+SETTING_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+# ---------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------
+
+def load_settings(
+    env: str | None = None,
+    config: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    root: str | Path = ".",
+) -> Settings:
+    """Read config/<env>.yaml (or `config`), apply `--var` overrides, validate."""
+    if env is not None and not ENV_NAME_RE.match(env):
+        raise SettingsError(
+            f"--env {env!r}: not an environment name (letters, digits, '-' and '_', up to 32 characters)"
+        )
+    if config is None:
+        if env is None:
+            raise SettingsError("no environment given: pass --env NAME (reads config/NAME.yaml) or --config FILE")
+        path = Path(root) / "config" / f"{env}.yaml"
+        shown = f"config/{env}.yaml"
+    else:
+        path = Path(config)
+        shown = str(config)
+    values = read_settings_file(path, shown)
+    source = {name: shown for name in values}
+    for name, value in parse_overrides(overrides).items():
+        values[name] = value
+        source[name] = "--var"
+    if env is not None:
+        chosen = values.get("environment")
+        if chosen in (None, ""):
+            values["environment"] = env
+            source["environment"] = "--env"
+        elif chosen != env:
+            raise SettingsError(
+                f"environment: {chosen!r} (from {source['environment']}) conflicts with --env {env!r}; "
+                "make them agree or drop one"
+            )
+    return validate(values)
+
+
+def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
+    import yaml  # only settings loading pays for the YAML parser
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        hint = f" (available: {', '.join(available)})" if available else ""
+        raise SettingsError(f"{shown}: settings file not found{hint}") from None
+    except IsADirectoryError:
+        raise SettingsError(f"{shown}: is a directory, expected a YAML settings file") from None
+    except OSError as exc:
+        raise SettingsError(f"{shown}: cannot read settings file ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise SettingsError(f"{shown}: is a binary file, expected a YAML settings file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{shown}: not UTF-8 text (byte {exc.start}), expected a YAML settings file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"{shown}: YAML syntax error{where}: {problem}") from None
+    if data is None:
+        raise SettingsError(f"{shown}: is empty, expected a mapping of settings such as 'environment: dev'")
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"{shown}: top level is a {_type_name(data)}, expected a mapping of settings such as 'environment: dev'"
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise SettingsError(f"{shown}: setting name {key!r} is a {_type_name(key)}, expected a name")
+        _check_known(key, where=f"{shown}: ")
+    return dict(data)
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
+    """`name=value` strings -> typed values, as `terraform -var` takes them."""
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise SettingsError(f"--var {item!r}: expected name=value, e.g. --var optimize_cpu=2048")
+        _check_known(name, where="--var ")
+        kind = SETTING_FIELDS[name].metadata["kind"]
+        parsed[name] = _coerce_text(name, text, kind)
+    return parsed
+
+
+def _coerce_text(name: str, text: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise SettingsError(f"--var {name}={text}: expected true or false")
+    if kind is int:
+        if re.fullmatch(r"-?[0-9]+", text.strip()):
+            return int(text)
+        raise SettingsError(f"--var {name}={text}: expected a whole number")
+    return text
+
+
+def _check_known(name: str, where: str) -> None:
+    if name in SETTING_FIELDS:
+        return
+    close = difflib.get_close_matches(name, SETTING_FIELDS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else "; see the variables table in README.md"
+    raise SettingsError(f"{where}unknown setting {name!r}{hint}")
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+
+def validate(values: Mapping[str, Any]) -> Settings:
+    """Type-check and range-check every value, then the rules that span several."""
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        _check_known(name, where="")
+        checked[name] = _check_field(name, value)
+    settings = Settings(**checked)
+    _check_names(settings)
+    _check_network(settings)
+    _check_task_sizes(settings)
+    _check_prediction_counts(settings)
+    _check_optional_strings(settings)
+    return settings
+
+
+def _check_field(name: str, value: Any) -> Any:
+    meta = SETTING_FIELDS[name].metadata
+    kind = meta["kind"]
+    if kind is bool and not isinstance(value, bool):
+        quoted = " (write it unquoted)" if isinstance(value, str) and value.lower() in ("true", "false") else ""
+        raise SettingsError(f"{name}: expected true or false, got {_describe(value)}{quoted}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SettingsError(f"{name}: expected a whole number, got {_describe(value)}")
+    if kind is str:
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise SettingsError(f"{name}: expected a string, got {_describe(value)}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise SettingsError(f"{name}: {value!r} is not allowed; allowed: {_list(meta['choices'])}")
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and value < low or high is not None and value > high:
+        raise SettingsError(f"{name}: {value} is out of range; allowed: {low} to {high}")
+    return value
+
+
+def _check_names(s: Settings) -> None:
+    rules = (
+        ("project_name", PROJECT_NAME_RE, PROJECT_NAME_MAX,
+         "lowercase letters, digits and single hyphens, starting with a letter"),
+        ("environment", ENVIRONMENT_RE, ENVIRONMENT_MAX, "lowercase letters and digits, starting with a letter"),
+    )
+    for name, pattern, limit, allowed in rules:
+        value = getattr(s, name)
+        if value == "":
+            raise SettingsError(f"{name}: must not be empty; allowed: {allowed}, 1 to {limit} characters")
+        if not pattern.match(value):
+            raise SettingsError(f"{name}: {value!r} would make invalid AWS resource names; allowed: {allowed}")
+        if len(value) > limit:
+            raise SettingsError(
+                f"{name}: {value!r} is {len(value)} characters; at most {limit} so that bucket, role and "
+                "load balancer names stay within AWS limits"
+            )
+    if not REGION_RE.match(s.aws_region):
+        raise SettingsError(f"aws_region: {s.aws_region!r} is not an AWS region name such as us-east-1 or eu-west-1")
+
+
+def _check_network(s: Settings) -> None:
+    try:
+        vpc = ipaddress.ip_network(s.vpc_cidr, strict=True)
+    except ValueError as exc:
+        detail = str(exc)
+        if "host bits set" in detail:
+            base = ipaddress.ip_network(s.vpc_cidr, strict=False)
+            raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} has host bits set; did you mean {str(base)!r}?") from None
+        raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} is not an IPv4 CIDR block such as 10.0.0.0/16") from None
+    if vpc.version != 4:
+        raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} is IPv6; a VPC's primary block is IPv4 such as 10.0.0.0/16")
+    low, high = VPC_PREFIX_RANGE
+    if not low <= vpc.prefixlen <= high:
+        raise SettingsError(f"vpc_cidr: /{vpc.prefixlen} is outside what a VPC allows (/{low} to /{high})")
+    subnet_prefix = vpc.prefixlen + SUBNET_SLOTS_BITS
+    if subnet_prefix > SUBNET_PREFIX_MAX:
+        largest = SUBNET_PREFIX_MAX - SUBNET_SLOTS_BITS
+        raise SettingsError(
+            f"vpc_cidr: /{vpc.prefixlen} is too small for its subnets (each would be /{subnet_prefix}, "
+            f"smaller than /{SUBNET_PREFIX_MAX}); use /{low} to /{largest}"
+        )
+    if not (vpc.is_private or vpc.subnet_of(ipaddress.ip_network("100.64.0.0/10"))):
+        raise SettingsError(
+            f"vpc_cidr: {s.vpc_cidr!r} is publicly routable; use a private range "
+            "(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)"
+        )
+
+
+def _check_task_sizes(s: Settings) -> None:
+    for service in SERVICES:
+        cpu, memory = s.cpu(service), s.memory(service)
+        allowed = FARGATE_MEMORY_BY_CPU[cpu]
+        if memory not in allowed:
+            raise SettingsError(
+                f"{service}_memory: {memory} is not offered by Fargate with {service}_cpu={cpu}; "
+                f"allowed: {_list(allowed)}"
+            )
+
+
+def _check_prediction_counts(s: Settings) -> None:
+    if s.prediction_min_capacity > s.prediction_max_capacity:
+        raise SettingsError(
+            f"prediction_min_capacity: {s.prediction_min_capacity} is above prediction_max_capacity "
+            f"({s.prediction_max_capacity}); min must be at most max"
+        )
+    count = s.prediction_service_count
+    if not s.prediction_min_capacity <= count <= s.prediction_max_capacity:
+        raise SettingsError(
+            f"prediction_service_count: {count} is outside prediction_min_capacity..prediction_max_capacity "
+            f"({s.prediction_min_capacity}..{s.prediction_max_capacity})"
+        )
+
+
+def _check_optional_strings(s: Settings) -> None:
+    if s.alarm_email and not EMAIL_RE.match(s.alarm_email):
+        raise SettingsError(f"alarm_email: {s.alarm_email!r} is not an email address; leave it empty for none")
+    if s.image_tag and not IMAGE_TAG_RE.match(s.image_tag):
+        raise SettingsError(
+            f"image_tag: {s.image_tag!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
+            "(not first), up to 128 characters, or empty before the first push"
+        )
+
+
+def with_overrides(settings: Settings, **values: Any) -> Settings:
+    """A validated copy with some values changed (tests and verbs use it)."""
+    return validate({**settings.as_dict(), **values}) if values else replace(settings)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"string {value!r}"
+    return f"{_type_name(value)} {value!r}"
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", int: "number", float: "number",
+            bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _list(values: Iterable[Any]) -> str:
+    """Short enough for one line: an even run of numbers becomes 'A to B in steps of S'."""
+    values = list(values)
+    if len(values) > 4 and all(isinstance(v, int) for v in values):
+        steps = {b - a for a, b in zip(values, values[1:])}
+        if len(steps) == 1:
+            return f"{values[0]} to {values[-1]} in steps of {steps.pop()}"
+    return ", ".join(map(str, values))

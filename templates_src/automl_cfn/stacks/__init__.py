@@ -1,0 +1,14 @@
+"""One module per concern, each a function returning a StackTemplate; root wires them."""
+
+# Build order: a child may consume outputs only of children before it.
+CHILDREN = ("network", "registry", "storage", "monitoring", "iam", "compute", "pipeline")
+
+# Children created only under a root condition.
+CHILD_CONDITIONS = {"pipeline": "StepFunctionsEnabled"}
+
+
+def build_children() -> dict:
+    """name -> StackTemplate for every child, in build order."""
+    from importlib import import_module
+
+    return {name: import_module(f"{__name__}.{name}").build() for name in CHILDREN}

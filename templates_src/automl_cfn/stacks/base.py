@@ -1,0 +1,156 @@
+"""What every concern's template shares: parameters from the one registry,
+named conditions, standard tags, retained stateful resources, outputs.
+
+A concern module builds a StackTemplate and adds resources to it; it never
+declares a parameter or condition by hand, so the same name always means the
+same thing in every template.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from troposphere import (
+    And, Condition, Equals, Not, Output, Parameter, Ref, Tags, Template,
+)
+
+from ..model import MANAGED_BY, MAX_AZS
+from ..parameters import NO_DEFAULT, PARAMETERS
+
+RETAIN = "Retain"
+
+
+def _flag(parameter: str) -> Callable[["StackTemplate"], object]:
+    return lambda st: Equals(Ref(st.parameter(parameter)), "true")
+
+
+# Named conditions, each built from parameters (declared on first use).
+CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
+    "HasAz2": lambda st: Not(Equals(Ref(st.parameter("AzCount")), "1")),
+    "HasAz3": lambda st: Equals(Ref(st.parameter("AzCount")), "3"),
+    "HasNat": lambda st: Not(Equals(Ref(st.parameter("NatGateways")), "none")),
+    "NatPerAz": lambda st: Equals(Ref(st.parameter("NatGateways")), "per_az"),
+    "FlowLogsEnabled": _flag("EnableFlowLogs"),
+    "SpotByDefault": _flag("UseFargateSpot"),
+    "PredictionServiceEnabled": _flag("EnablePredictionService"),
+    "StepFunctionsEnabled": _flag("EnableStepFunctions"),
+    "IntelligentTieringEnabled": _flag("DataIntelligentTiering"),
+    "HasImageTag": lambda st: Not(Equals(Ref(st.parameter("ImageTag")), "")),
+    "HasAlarmEmail": lambda st: Not(Equals(Ref(st.parameter("AlarmEmail")), "")),
+    # The service scales only once it has an image to run (see compute).
+    "PredictionServiceScales": lambda st: And(
+        Condition(st.condition("PredictionServiceEnabled")), Condition(st.condition("HasImageTag"))
+    ),
+}
+
+
+def az_condition(index: int) -> str | None:
+    """Condition that AZ number `index` (0-based) is in use; the first always is."""
+    if not 0 <= index < MAX_AZS:
+        raise ValueError(f"AZ index {index} outside 0..{MAX_AZS - 1}")
+    return None if index == 0 else f"HasAz{index + 1}"
+
+
+def takes_tags(resource) -> bool:
+    expected = resource.props.get("Tags", (None,))[0]
+    options = expected if isinstance(expected, tuple) else (expected,)
+    return Tags in options
+
+
+class StackTemplate:
+    """A troposphere Template plus the project's conventions."""
+
+    def __init__(self, concern: str, description: str):
+        self.concern = concern
+        self.template = Template(Description=f"automl-cfn {concern}: {description}")
+        self.template.set_version("2010-09-09")
+        self.project_name = self.parameter("ProjectName")
+        self.environment = self.parameter("Environment")
+
+    # -- parameters ----------------------------------------------------------
+    def parameter(self, name: str) -> Parameter:
+        """Declare (once) a parameter from the registry and return it."""
+        if name in self.template.parameters:
+            return self.template.parameters[name]
+        spec = PARAMETERS[name]
+        props = {"Type": spec.type, "Description": spec.description}
+        if spec.allowed_values:
+            props["AllowedValues"] = list(spec.allowed_values)
+        if spec.allowed_pattern:
+            props["AllowedPattern"] = spec.allowed_pattern
+        if spec.constraint:
+            props["ConstraintDescription"] = f"must be {spec.constraint}"
+        elif spec.allowed_values:
+            props["ConstraintDescription"] = f"must be one of {', '.join(spec.allowed_values)}"
+        if spec.min_value is not None:
+            props["MinValue"] = spec.min_value
+        if spec.max_value is not None:
+            props["MaxValue"] = spec.max_value
+        if spec.max_length is not None:
+            props["MaxLength"] = spec.max_length
+        if spec.default is not NO_DEFAULT:
+            default = spec.default
+            props["Default"] = ("true" if default else "false") if isinstance(default, bool) else str(default)
+        param = self.template.add_parameter(Parameter(name, **props))
+        self.template.add_parameter_to_group(param, spec.group)
+        self.template.set_parameter_label(param, spec.label)
+        return param
+
+    def input(self, name: str, description: str, type: str = "String") -> Parameter:
+        """A parameter that the root fills from another stack's output."""
+        if name in self.template.parameters:
+            return self.template.parameters[name]
+        param = self.template.add_parameter(
+            Parameter(name, Type=type, Description=f"{description} (wired by the root stack)")
+        )
+        self.template.add_parameter_to_group(param, "Wired from other stacks")
+        return param
+
+    def ref(self, name: str) -> Ref:
+        return Ref(self.parameter(name))
+
+    # -- conditions ------------------------------------------------------------
+    def condition(self, name: str) -> str:
+        """Declare (once) a named condition and return its name."""
+        if name not in self.template.conditions:
+            self.template.add_condition(name, CONDITIONS[name](self))
+        return name
+
+    def add_condition(self, name: str, expression) -> str:
+        """A condition local to this template (combinations of the named ones)."""
+        if name not in self.template.conditions:
+            self.template.add_condition(name, expression)
+        return name
+
+    # -- resources -------------------------------------------------------------
+    def tags(self, **extra: str) -> Tags:
+        return Tags(
+            Project=Ref(self.project_name),
+            Environment=Ref(self.environment),
+            ManagedBy=MANAGED_BY,
+            **extra,
+        )
+
+    def add(self, resource, *, stateful: bool = False, condition: str | None = None):
+        """Add a resource with the standard tags; stateful ones are retained.
+
+        Stateful resources (data, images, logs) survive stack deletion and
+        replacement: only an explicit, confirmed verb deletes data.
+        """
+        if takes_tags(resource) and "Tags" not in resource.properties:
+            resource.Tags = self.tags()
+        if stateful:
+            resource.DeletionPolicy = RETAIN
+            resource.UpdateReplacePolicy = RETAIN
+        if condition:
+            resource.Condition = self.condition(condition) if condition in CONDITIONS else condition
+        return self.template.add_resource(resource)
+
+    def output(self, name: str, value, description: str, condition: str | None = None) -> Output:
+        out = Output(name, Value=value, Description=description)
+        if condition:
+            out.Condition = self.condition(condition) if condition in CONDITIONS else condition
+        return self.template.add_output(out)
+
+    def to_dict(self) -> dict:
+        return self.template.to_dict()

@@ -1,0 +1,190 @@
+"""Compute: the ECS cluster (Container Insights, FARGATE and FARGATE_SPOT),
+the task security group, the three task definitions from one definition, and
+the prediction service with its circuit breaker and CPU autoscaling.
+
+Before the first image push (ImageTag empty) the service exists with zero
+tasks and no autoscaling, so a first deploy on an empty registry does not
+wait on tasks that cannot pull an image.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, If, Join, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
+
+from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SERVICES, title
+from . import names
+from .base import StackTemplate
+
+SCRATCH_VOLUME = "scratch"
+SCRATCH_PATH = "/tmp"
+HTTPS = 443
+
+
+def build() -> StackTemplate:
+    st = StackTemplate("compute", "ECS cluster, task definitions, prediction service")
+    cluster = st.add(ecs.Cluster(
+        "Cluster", ClusterName=names.cluster_name(),
+        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+    ))
+    providers = st.add(capacity_providers(st, cluster))
+    security_group = st.add(task_security_group(st))
+    task_definitions = {service: st.add(task_definition(st, service)) for service in SERVICES}
+    service = st.add(prediction_service(st, cluster, providers, security_group, task_definitions[PREDICTION_SERVICE]),
+                     condition="PredictionServiceEnabled")
+    target = st.add(scalable_target(st, cluster, service), condition="PredictionServiceScales")
+    st.add(cpu_target_tracking(st, target), condition="PredictionServiceScales")
+
+    st.output("ClusterName", Ref(cluster), "ECS cluster name")
+    st.output("ClusterArn", GetAtt(cluster, "Arn"), "ECS cluster ARN")
+    st.output("TaskSecurityGroupId", Ref(security_group), "Security group of the tasks")
+    for name, definition in task_definitions.items():
+        st.output(f"{title(name)}TaskFamily", names.task_family(name), f"Task definition family of {name}")
+        st.output(f"{title(name)}TaskDefinitionArn", Ref(definition), f"Current task definition of {name}")
+    st.output("PredictionServiceName", GetAtt(service, "Name"), "Prediction service name",
+              condition="PredictionServiceEnabled")
+    return st
+
+
+def capacity_providers(st: StackTemplate, cluster) -> ecs.ClusterCapacityProviderAssociations:
+    """Both Fargate providers available; UseFargateSpot picks the default."""
+    return ecs.ClusterCapacityProviderAssociations(
+        "ClusterCapacityProviders",
+        Cluster=Ref(cluster),
+        CapacityProviders=["FARGATE", "FARGATE_SPOT"],
+        DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategy(
+            CapacityProvider=default_provider(st), Weight=1,
+        )],
+    )
+
+
+def default_provider(st: StackTemplate) -> If:
+    return If(st.condition("SpotByDefault"), "FARGATE_SPOT", "FARGATE")
+
+
+def task_security_group(st: StackTemplate) -> ec2.SecurityGroup:
+    """No ingress at all; egress only HTTPS (ECR, S3, CloudWatch, package mirrors)."""
+    return ec2.SecurityGroup(
+        "TaskSecurityGroup",
+        GroupDescription="automl-cfn ECS tasks: no ingress, HTTPS egress only",
+        GroupName=names.name("tasks"),
+        VpcId=Ref(st.input("VpcId", "VPC ID")),
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+            Description="HTTPS to AWS APIs and registries",
+        )],
+    )
+
+
+def image(st: StackTemplate, service: str):
+    """`<repository uri>:<ImageTag>`, or `:latest` before the first tagged push."""
+    uri = Ref(st.input(f"{title(service)}RepositoryUri", f"URI of the {service} repository"))
+    return If(
+        st.condition("HasImageTag"),
+        Sub("${Uri}:${ImageTag}", Uri=uri, ImageTag=st.ref("ImageTag")),
+        Sub("${Uri}:latest", Uri=uri),
+    )
+
+
+def environment(st: StackTemplate, service: str) -> list:
+    bucket = Ref(st.input("DataBucketName", "Data bucket name"))
+    values = {
+        "SERVICE": service,
+        "ENVIRONMENT": Ref(st.environment),
+        "DATA_BUCKET": bucket,
+        "DATA_PREFIX": DATA_PREFIX,
+        "MODELS_PREFIX": MODELS_PREFIX,
+        "PREDICTIONS_PREFIX": PREDICTIONS_PREFIX,
+        "METRICS_NAMESPACE": names.metric_namespace(),
+    }
+    return [ecs.Environment(Name=key, Value=value) for key, value in values.items()]
+
+
+def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
+    cpu, memory = st.ref(f"{title(service)}Cpu"), st.ref(f"{title(service)}Memory")
+    log_group = Ref(st.input(f"{title(service)}LogGroupName", f"Log group of {service}"))
+    return ecs.TaskDefinition(
+        f"{title(service)}TaskDefinition",
+        Family=names.task_family(service),
+        Cpu=cpu,
+        Memory=memory,
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+        ExecutionRoleArn=Ref(st.input("ExecutionRoleArn", "ECS task execution role ARN")),
+        TaskRoleArn=Ref(st.input("TaskRoleArn", "ECS task role ARN")),
+        # Writable scratch space; the image's own filesystem stays read-only.
+        Volumes=[ecs.Volume(Name=SCRATCH_VOLUME)],
+        ContainerDefinitions=[ecs.ContainerDefinition(
+            Name=service,
+            Image=image(st, service),
+            Essential=True,
+            # Container-level memory as well as the task's: the hard limit the
+            # container is held to (and what ECS run-task tooling reads).
+            Memory=memory,
+            Privileged=False,
+            ReadonlyRootFilesystem=True,
+            MountPoints=[ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)],
+            Environment=environment(st, service),
+            LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+                "awslogs-group": log_group,
+                "awslogs-region": Ref("AWS::Region"),
+                "awslogs-stream-prefix": service,
+            }),
+        )],
+    )
+
+
+def prediction_service(st: StackTemplate, cluster, providers, security_group, definition) -> ecs.Service:
+    """The long-running predict tasks, in the task subnets the network chose."""
+    def strategy(provider: str) -> list:
+        return [ecs.CapacityProviderStrategyItem(CapacityProvider=provider, Weight=1)]
+
+    return ecs.Service(
+        "PredictionService",
+        ServiceName=names.service_name(PREDICTION_SERVICE),
+        Cluster=Ref(cluster),
+        TaskDefinition=Ref(definition),
+        DesiredCount=If(st.condition("HasImageTag"), st.ref("PredictionServiceCount"), 0),
+        CapacityProviderStrategy=If(st.condition("SpotByDefault"), strategy("FARGATE_SPOT"), strategy("FARGATE")),
+        PlatformVersion="LATEST",
+        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+            Subnets=Ref(st.input("TaskSubnets", "Subnets tasks run in", type="CommaDelimitedList")),
+            SecurityGroups=[Ref(security_group)],
+            AssignPublicIp=Ref(st.input("AssignPublicIp", "ENABLED when tasks run in public subnets")),
+        )),
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MinimumHealthyPercent=100, MaximumPercent=200,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        ),
+        PropagateTags="SERVICE",
+        EnableECSManagedTags=True,
+        DependsOn=providers.title,
+    )
+
+
+def scalable_target(st: StackTemplate, cluster, service) -> scaling.ScalableTarget:
+    return scaling.ScalableTarget(
+        "PredictionScalableTarget",
+        ServiceNamespace="ecs",
+        ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Join("/", ["service", Ref(cluster), GetAtt(service, "Name")]),
+        MinCapacity=st.ref("PredictionMinCapacity"),
+        MaxCapacity=st.ref("PredictionMaxCapacity"),
+    )
+
+
+def cpu_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
+    return scaling.ScalingPolicy(
+        "PredictionCpuScaling",
+        PolicyName=names.name("predict-cpu-tracking"),
+        PolicyType="TargetTrackingScaling",
+        ScalingTargetId=Ref(target),
+        TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+            PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
+                PredefinedMetricType="ECSServiceAverageCPUUtilization",
+            ),
+            TargetValue=st.ref("PredictionCpuTarget"),
+            ScaleInCooldown=120,
+            ScaleOutCooldown=60,
+        ),
+    )

@@ -1,0 +1,77 @@
+"""IAM: the ECS execution role, the ECS task role and the Step Functions role.
+
+Every grant is scoped to what the other stacks create: the four repositories,
+the services' log groups, prefixes of the data bucket, the three task
+families on the one cluster.  Policies are built from relationships in
+policies.py; nothing here is a hand-written policy blob.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, iam
+
+from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
+from . import names, policies
+from .base import StackTemplate
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+STATES = "states.amazonaws.com"
+
+
+def build() -> StackTemplate:
+    st = StackTemplate("iam", "ECS execution and task roles, Step Functions role")
+    repository_arns = [Ref(st.input(f"{title(r)}RepositoryArn", f"ARN of the {r} repository")) for r in REPOSITORIES]
+    log_group_arns = [Ref(st.input(f"{title(s)}LogGroupArn", f"Log group ARN of {s}")) for s in SERVICES]
+    bucket_arn = Ref(st.input("DataBucketArn", "Data bucket ARN"))
+
+    execution = st.add(role(st, "ExecutionRole", "ecs-execution", ECS_TASKS, {
+        "ecr-policy": policies.grant_pull(repository_arns),
+        "logs-policy": policies.grant_log_writes(log_group_arns),
+    }))
+    task = st.add(role(st, "TaskRole", "ecs-task", ECS_TASKS, {
+        "s3-policy": task_data_access(bucket_arn),
+        "metrics-policy": policies.grant_metrics(names.metric_namespace()),
+    }))
+    pipeline = st.add(role(st, "StepFunctionsRole", "stepfunctions", STATES, {
+        "run-tasks-policy": policies.grant_run_tasks(
+            [names.task_definition_arn_pattern(s) for s in SERVICES], names.cluster_arn(),
+            names.task_arn_pattern(), [GetAtt(execution, "Arn"), GetAtt(task, "Arn")],
+        ) + policies.grant_sync_events_rule(
+            names.arn("events", "rule/StepFunctionsGetEventsForECSTaskRule")
+        ),
+        "observability-policy": policies.grant_vended_log_delivery() + policies.grant_tracing(),
+    }), condition="StepFunctionsEnabled")
+
+    for resource, what in ((execution, "ECS task execution role"), (task, "ECS task role")):
+        st.output(f"{resource.title}Arn", GetAtt(resource, "Arn"), f"{what} ARN")
+        st.output(f"{resource.title}Name", Ref(resource), f"{what} name")
+    st.output("StepFunctionsRoleArn", GetAtt(pipeline, "Arn"), "Step Functions role ARN",
+              condition="StepFunctionsEnabled")
+    return st
+
+
+def role(st: StackTemplate, logical_id: str, purpose: str, service: str, grants: dict) -> iam.Role:
+    """A role `service` may assume, with one inline policy per grant group.
+
+    Policy names follow the seed's `<prefix>-<purpose>-<what>-policy` so its
+    troubleshooting commands (aws iam get-role-policy ...) still apply.
+    """
+    return iam.Role(
+        logical_id,
+        RoleName=names.role_name(purpose),
+        AssumeRolePolicyDocument=policies.trust(service),
+        Policies=[
+            iam.Policy(PolicyName=Sub(f"{names.PREFIX}-{purpose}-{suffix}"), PolicyDocument=policies.document(grant))
+            for suffix, grant in grants.items()
+        ],
+    )
+
+
+def task_data_access(bucket_arn) -> list:
+    """Containers read data/ and models/, write models/ and predictions/, delete nothing."""
+    return (
+        policies.grant_read_prefix(bucket_arn, DATA_PREFIX)
+        + policies.grant_read_prefix(bucket_arn, MODELS_PREFIX)
+        + policies.grant_write_prefix(bucket_arn, MODELS_PREFIX)
+        + policies.grant_write_prefix(bucket_arn, PREDICTIONS_PREFIX)
+    )

@@ -1,0 +1,145 @@
+"""Monitoring: a log group per service (and the pipeline's), CPU and memory
+alarms per task family, an SNS topic for alarms with an optional email
+subscription, and a CloudWatch dashboard.
+
+Alarms and the dashboard name the cluster, families and state machine by
+their deterministic names (see names.py) rather than by reference, so this
+stack needs nothing from compute and compute can depend on its log groups.
+"""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
+
+from ..model import LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
+from . import names
+from .base import StackTemplate
+
+PERIOD_SECONDS = 300
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+# (alarm stem, utilized metric, reserved metric, threshold parameter)
+UTILISATION = (
+    ("Cpu", "CpuUtilized", "CpuReserved", "AlarmCpuThreshold"),
+    ("Memory", "MemoryUtilized", "MemoryReserved", "AlarmMemoryThreshold"),
+)
+
+
+def build() -> StackTemplate:
+    st = StackTemplate("monitoring", "log groups, alarms, alarm topic, dashboard")
+    for source in LOG_SOURCES:
+        add_log_group(st, source)
+    topic = st.add(alarm_topic())
+    st.add(sns.SubscriptionResource(
+        "AlarmEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=st.ref("AlarmEmail"),
+    ), condition="HasAlarmEmail")
+    for service in SERVICES:
+        for stem, utilized, reserved, threshold in UTILISATION:
+            st.add(utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic))
+    dashboard = st.add(cloudwatch.Dashboard(
+        "Dashboard", DashboardName=names.name("pipeline"), DashboardBody=dashboard_body(),
+    ))
+    st.output("AlarmTopicArn", Ref(topic), "SNS topic that alarms notify")
+    st.output("DashboardName", Ref(dashboard), "CloudWatch dashboard name")
+    st.output(
+        "DashboardUrl",
+        Sub("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${D}",
+            D=Ref(dashboard)),
+        "CloudWatch dashboard in the console",
+    )
+    return st
+
+
+def add_log_group(st: StackTemplate, source: str) -> logs.LogGroup:
+    """Retained with the data: logs explain what produced a model."""
+    condition = "StepFunctionsEnabled" if source == "pipeline" else None
+    group = st.add(logs.LogGroup(
+        f"{title(source)}LogGroup", LogGroupName=names.log_group_name(source),
+        RetentionInDays=st.ref("LogRetentionDays"),
+    ), stateful=True, condition=condition)
+    st.output(f"{title(source)}LogGroupName", Ref(group), f"Log group of {source}", condition=condition)
+    st.output(f"{title(source)}LogGroupArn", GetAtt(group, "Arn"), f"Log group ARN of {source}", condition=condition)
+    return group
+
+
+def alarm_topic() -> sns.Topic:
+    # Not encrypted with the AWS-managed SNS key: its key policy does not let
+    # CloudWatch alarms publish, which would silently drop every alarm.
+    return sns.Topic("AlarmTopic", TopicName=names.name("alarms"))
+
+
+def utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic) -> cloudwatch.Alarm:
+    """Percent of reserved CPU or memory a task family uses, from Container Insights."""
+    def stat(query_id: str, metric: str) -> cloudwatch.MetricDataQuery:
+        return cloudwatch.MetricDataQuery(
+            Id=query_id, ReturnData=False,
+            MetricStat=cloudwatch.MetricStat(
+                Metric=cloudwatch.Metric(Namespace=CONTAINER_INSIGHTS, MetricName=metric, Dimensions=[
+                    cloudwatch.MetricDimension(Name="ClusterName", Value=names.cluster_name()),
+                    cloudwatch.MetricDimension(Name="TaskDefinitionFamily", Value=names.task_family(service)),
+                ]),
+                Period=PERIOD_SECONDS, Stat="Average",
+            ),
+        )
+
+    return cloudwatch.Alarm(
+        f"{title(service)}{stem}Alarm",
+        AlarmName=names.name(f"{service}-{stem.lower()}-high"),
+        AlarmDescription=Sub(f"{service} tasks use more than ${{{threshold}}}% of their reserved {stem.lower()}"),
+        Metrics=[
+            stat("utilized", utilized),
+            stat("reserved", reserved),
+            cloudwatch.MetricDataQuery(
+                Id="percent", Expression="100 * utilized / reserved", Label=f"{stem} %", ReturnData=True,
+            ),
+        ],
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=st.ref(threshold),
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        # Optimize and train run as one-off tasks: no data between runs is normal.
+        TreatMissingData="notBreaching",
+        AlarmActions=[Ref(topic)],
+        OKActions=[Ref(topic)],
+    )
+
+
+def dashboard_body() -> Sub:
+    """The dashboard JSON, with ${...} placeholders filled by Fn::Sub."""
+    cluster = f"{names.PREFIX}-cluster"
+    region = "${AWS::Region}"
+
+    def utilisation_widget(stem, utilized, reserved, y):
+        metrics = []
+        for index, service in enumerate(SERVICES):
+            family = f"{names.PREFIX}-{service}"
+            metrics.append([{"expression": f"100 * u{index} / r{index}", "label": service, "id": f"p{index}"}])
+            for prefix, metric in (("u", utilized), ("r", reserved)):
+                metrics.append([CONTAINER_INSIGHTS, metric, "ClusterName", cluster, "TaskDefinitionFamily", family,
+                                {"id": f"{prefix}{index}", "visible": False}])
+        return widget(f"{stem} % of reserved, per task family", metrics, 0, y, region)
+
+    widgets = [
+        utilisation_widget("CPU", "CpuUtilized", "CpuReserved", 0),
+        utilisation_widget("Memory", "MemoryUtilized", "MemoryReserved", 6),
+        widget("Running tasks", [
+            [CONTAINER_INSIGHTS, "TaskCount", "ClusterName", cluster, {"label": "cluster tasks"}],
+            [CONTAINER_INSIGHTS, "RunningTaskCount", "ClusterName", cluster, "ServiceName",
+             f"{names.PREFIX}-{PREDICTION_SERVICE}", {"label": "prediction service"}],
+        ], 12, 0, region),
+        widget("Pipeline executions", [
+            ["AWS/States", metric, "StateMachineArn",
+             f"arn:${{AWS::Partition}}:states:{region}:${{AWS::AccountId}}:stateMachine:{names.PREFIX}-pipeline"]
+            for metric in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
+        ], 12, 6, region, stat="Sum"),
+    ]
+    return Sub(json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":")))
+
+
+def widget(title_text, metrics, x, y, region, stat="Average") -> dict:
+    return {
+        "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+        "properties": {"title": title_text, "metrics": metrics, "region": region, "stat": stat,
+                       "period": PERIOD_SECONDS, "view": "timeSeries"},
+    }

@@ -1,0 +1,85 @@
+"""Physical names and ARNs, derived in one place from ProjectName-Environment.
+
+Names are deterministic so that a stack can refer to what another stack
+creates without a dependency between them (monitoring alarms name the
+cluster, the Step Functions role names the task families), and so that
+operators can type them.  Every template that uses these declares the
+ProjectName and Environment parameters (StackTemplate does).
+"""
+
+from __future__ import annotations
+
+from troposphere import Sub
+
+PREFIX = "${ProjectName}-${Environment}"
+
+
+def name(suffix: str) -> Sub:
+    """`automl-dev-<suffix>`."""
+    return Sub(f"{PREFIX}-{suffix}")
+
+
+def arn(service: str, resource: str, region: bool = True, account: bool = True) -> Sub:
+    """An ARN in this partition, region and account; `resource` may use ${...}."""
+    r = "${AWS::Region}" if region else ""
+    a = "${AWS::AccountId}" if account else ""
+    return Sub(f"arn:${{AWS::Partition}}:{service}:{r}:{a}:{resource}")
+
+
+def cluster_name() -> Sub:
+    return name("cluster")
+
+
+def cluster_arn() -> Sub:
+    return arn("ecs", f"cluster/{PREFIX}-cluster")
+
+
+def task_family(service: str) -> Sub:
+    return name(service)
+
+
+def task_definition_arn_pattern(service: str) -> Sub:
+    """Every revision of one task family."""
+    return arn("ecs", f"task-definition/{PREFIX}-{service}:*")
+
+
+def task_arn_pattern() -> Sub:
+    return arn("ecs", f"task/{PREFIX}-cluster/*")
+
+
+def service_name(service: str) -> Sub:
+    return name(service)
+
+
+def repository_name(repository: str) -> Sub:
+    return name(repository)
+
+
+def log_group_name(source: str) -> Sub:
+    """ECS containers log under /ecs/; Step Functions under /aws/vendedlogs/
+    (the prefix AWS recommends so the log resource policy stays small)."""
+    if source == "pipeline":
+        return Sub(f"/aws/vendedlogs/states/{PREFIX}-pipeline")
+    return Sub(f"/ecs/{PREFIX}-{source}")
+
+
+def state_machine_name() -> Sub:
+    return name("pipeline")
+
+
+def state_machine_arn() -> Sub:
+    return arn("states", f"stateMachine:{PREFIX}-pipeline")
+
+
+def role_name(purpose: str) -> Sub:
+    return name(f"{purpose}-role")
+
+
+def bucket_name(purpose: str) -> Sub:
+    """Globally unique: the account and region make the name collision-free."""
+    return Sub(f"{PREFIX}-{purpose}-${{AWS::AccountId}}-${{AWS::Region}}")
+
+
+def metric_namespace() -> Sub:
+    """CloudWatch namespace the task role may publish custom metrics to."""
+    return Sub(f"{PREFIX}/pipeline")

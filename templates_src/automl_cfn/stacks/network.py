@@ -1,0 +1,171 @@
+"""Network: VPC, public and private subnets per AZ, internet and NAT gateways,
+route tables, the S3 gateway endpoint and optional VPC flow logs.
+
+Subnets are carved from the VPC CIDR as eight equal slots with Fn::Cidr:
+slots 0-2 public, 3-5 private, so changing AzCount adds or removes subnets
+without renumbering the others.  NatGateways picks per_az (one per AZ, each
+private route table uses its own), single (one in the first AZ, shared) or
+none (private subnets keep only the S3 endpoint; tasks run in the public
+subnets with public IPs).
+"""
+
+from __future__ import annotations
+
+from troposphere import (
+    And, Cidr, Condition, GetAtt, GetAZs, If, Join, NoValue, Ref, Select, Sub,
+)
+from troposphere import ec2, iam, logs
+
+from ..model import MAX_AZS
+from . import names, policies
+from .base import StackTemplate, az_condition
+
+SUBNET_SLOTS = 8
+PUBLIC, PRIVATE = "Public", "Private"
+
+
+def build() -> StackTemplate:
+    st = StackTemplate("network", "VPC, subnets, gateways, routes, S3 endpoint, flow logs")
+    vpc = st.add(vpc_resource(st))
+    igw = st.add(ec2.InternetGateway("InternetGateway"))
+    attachment = st.add(ec2.VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)))
+    public_table = st.add(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc)))
+    st.add(ec2.Route(
+        "PublicDefaultRoute", RouteTableId=Ref(public_table), DestinationCidrBlock="0.0.0.0/0",
+        GatewayId=Ref(igw), DependsOn=attachment.title,
+    ))
+
+    public_subnets, private_subnets, private_tables = [], [], []
+    for index in range(MAX_AZS):
+        public_subnets.append(subnet(st, vpc, PUBLIC, index, public_table))
+        table = st.add(ec2.RouteTable(f"PrivateRouteTable{index + 1}", VpcId=Ref(vpc)), condition=az_condition(index))
+        private_subnets.append(subnet(st, vpc, PRIVATE, index, table))
+        private_tables.append(table)
+    nat_gateways = [nat_gateway(st, index, public_subnets[index], attachment) for index in range(MAX_AZS)]
+    for index, table in enumerate(private_tables):
+        private_default_route(st, index, table, nat_gateways)
+
+    st.add(s3_gateway_endpoint(vpc, public_table, private_tables))
+    add_flow_logs(st, vpc)
+
+    st.output("VpcId", Ref(vpc), "VPC ID")
+    st.output("VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC CIDR block")
+    st.output("PublicSubnets", join_in_use(public_subnets), "Public subnet IDs, comma-separated")
+    st.output("PrivateSubnets", join_in_use(private_subnets), "Private subnet IDs, comma-separated")
+    st.output(
+        "TaskSubnets", If(st.condition("HasNat"), join_in_use(private_subnets), join_in_use(public_subnets)),
+        "Subnets tasks run in: private behind NAT, or public when NatGateways is none",
+    )
+    st.output(
+        "AssignPublicIp", If(st.condition("HasNat"), "DISABLED", "ENABLED"),
+        "Whether tasks need a public IP to reach ECR and the internet",
+    )
+    return st
+
+
+def vpc_resource(st: StackTemplate) -> ec2.VPC:
+    return ec2.VPC(
+        "Vpc", CidrBlock=st.ref("VpcCidr"), EnableDnsSupport=True, EnableDnsHostnames=True,
+        Tags=st.tags(Name=names.name("vpc")),
+    )
+
+
+def subnet_cidr(st: StackTemplate, slot: int):
+    return Select(slot, Cidr(st.ref("VpcCidr"), SUBNET_SLOTS, st.ref("SubnetCidrBits")))
+
+
+def subnet(st: StackTemplate, vpc, kind: str, index: int, route_table) -> ec2.Subnet:
+    """One subnet in AZ `index`, associated with `route_table`."""
+    condition = az_condition(index)
+    slot = index if kind == PUBLIC else MAX_AZS + index
+    resource = st.add(ec2.Subnet(
+        f"{kind}Subnet{index + 1}",
+        VpcId=Ref(vpc),
+        AvailabilityZone=Select(index, GetAZs("")),
+        CidrBlock=subnet_cidr(st, slot),
+        # Tasks get a public IP only when asked for explicitly (NatGateways none).
+        MapPublicIpOnLaunch=False,
+        Tags=st.tags(Name=names.name(f"{kind.lower()}-{index + 1}"), Tier=kind.lower()),
+    ), condition=condition)
+    st.add(ec2.SubnetRouteTableAssociation(
+        f"{kind}Subnet{index + 1}RouteTableAssociation", SubnetId=Ref(resource), RouteTableId=Ref(route_table),
+    ), condition=condition)
+    return resource
+
+
+def nat_condition(st: StackTemplate, index: int) -> str:
+    """The first AZ's NAT gateway serves every mode but none; the others only per_az."""
+    if index == 0:
+        return st.condition("HasNat")
+    return st.add_condition(
+        f"NatGateway{index + 1}Wanted",
+        And(Condition(st.condition("NatPerAz")), Condition(az_condition(index)))
+    )
+
+
+def nat_gateway(st: StackTemplate, index: int, public_subnet, attachment) -> ec2.NatGateway:
+    condition = nat_condition(st, index)
+    eip = st.add(ec2.EIP(f"NatEip{index + 1}", Domain="vpc", DependsOn=attachment.title), condition=condition)
+    return st.add(ec2.NatGateway(
+        f"NatGateway{index + 1}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(public_subnet),
+        Tags=st.tags(Name=names.name(f"nat-{index + 1}")),
+    ), condition=condition)
+
+
+def private_default_route(st: StackTemplate, index: int, table, nat_gateways) -> None:
+    """Private AZ `index` reaches the internet through its own NAT (per_az) or the first (single)."""
+    if index == 0:
+        condition, target = st.condition("HasNat"), Ref(nat_gateways[0])
+    else:
+        condition = st.add_condition(
+            f"PrivateRoute{index + 1}Wanted",
+            And(Condition(st.condition("HasNat")), Condition(az_condition(index))),
+        )
+        target = If(st.condition("NatPerAz"), Ref(nat_gateways[index]), Ref(nat_gateways[0]))
+    st.add(ec2.Route(
+        f"PrivateDefaultRoute{index + 1}", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
+        NatGatewayId=target,
+    ), condition=condition)
+
+
+def in_use(resources) -> list:
+    """Refs to per-AZ resources, the unused AZs' entries dropped with AWS::NoValue."""
+    refs = []
+    for index, resource in enumerate(resources):
+        condition = az_condition(index)
+        refs.append(Ref(resource) if condition is None else If(condition, Ref(resource), NoValue))
+    return refs
+
+
+def join_in_use(resources) -> Join:
+    return Join(",", in_use(resources))
+
+
+def s3_gateway_endpoint(vpc, public_table, private_tables) -> ec2.VPCEndpoint:
+    """S3 traffic from every subnet stays on the AWS network (no NAT charges)."""
+    return ec2.VPCEndpoint(
+        "S3GatewayEndpoint",
+        VpcId=Ref(vpc),
+        VpcEndpointType="Gateway",
+        ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+        RouteTableIds=[Ref(public_table)] + in_use(private_tables),
+    )
+
+
+def add_flow_logs(st: StackTemplate, vpc) -> None:
+    """All VPC traffic to a retained log group, delivered by a role of its own."""
+    condition = "FlowLogsEnabled"
+    group = st.add(logs.LogGroup(
+        "FlowLogsLogGroup", LogGroupName=Sub(f"/vpc/{names.PREFIX}-flow-logs"),
+        RetentionInDays=st.ref("LogRetentionDays"),
+    ), stateful=True, condition=condition)
+    role = st.add(iam.Role(
+        "FlowLogsRole",
+        AssumeRolePolicyDocument=policies.trust("vpc-flow-logs.amazonaws.com"),
+        Policies=[policies.inline("deliver-flow-logs", policies.grant_log_delivery([GetAtt(group, "Arn")]))],
+    ), condition=condition)
+    st.add(ec2.FlowLog(
+        "VpcFlowLog", ResourceId=Ref(vpc), ResourceType="VPC", TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs", LogDestination=GetAtt(group, "Arn"),
+        DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+    ), condition=condition)

@@ -1,0 +1,138 @@
+"""IAM policy builders (awacs): grants derived from relationships, not hand-written blobs.
+
+Each helper answers one question ("may this role read that prefix?") and
+returns statements scoped to the ARNs it is given.  `Resource: "*"` appears
+only in `grant_pull` (ecr:GetAuthorizationToken) and `grant_metrics`
+(cloudwatch:PutMetricData, held to one namespace by a condition): those APIs
+have no resource-level permissions.
+"""
+
+from __future__ import annotations
+
+from awacs import cloudwatch, ecr, ecs, events, logs, s3, xray
+from awacs import iam as iam_actions
+from awacs.aws import (
+    Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike,
+)
+from awacs.sts import AssumeRole
+from troposphere import Sub, iam
+
+VERSION = "2012-10-17"
+
+
+def document(statements: list[Statement]) -> PolicyDocument:
+    return PolicyDocument(Version=VERSION, Statement=statements)
+
+
+def trust(service: str) -> PolicyDocument:
+    """Only `service` acting for this account may assume the role (no confused deputy)."""
+    return document([Statement(
+        Effect=Allow,
+        Principal=Principal("Service", service),
+        Action=[AssumeRole],
+        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+    )])
+
+
+def inline(name: str, statements: list[Statement]) -> iam.Policy:
+    return iam.Policy(PolicyName=name, PolicyDocument=document(statements))
+
+
+def objects_under(bucket_arn, prefix: str) -> Sub:
+    return Sub(f"${{Bucket}}/{prefix}*", Bucket=bucket_arn)
+
+
+def grant_read_prefix(bucket_arn, prefix: str) -> list[Statement]:
+    """Get objects under `prefix` and list only that prefix."""
+    return [
+        Statement(Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion], Resource=[objects_under(bucket_arn, prefix)]),
+        Statement(
+            Effect=Allow, Action=[s3.ListBucket], Resource=[bucket_arn],
+            Condition=Condition(StringLike("s3:prefix", [f"{prefix}*"])),
+        ),
+    ]
+
+
+def grant_write_prefix(bucket_arn, prefix: str) -> list[Statement]:
+    """Put objects under `prefix` (multipart included); no delete."""
+    return [Statement(
+        Effect=Allow, Action=[s3.PutObject, s3.AbortMultipartUpload, s3.ListMultipartUploadParts],
+        Resource=[objects_under(bucket_arn, prefix)],
+    )]
+
+
+def grant_pull(repository_arns: list) -> list[Statement]:
+    """Pull images from these repositories."""
+    return [
+        # GetAuthorizationToken has no resource-level permissions.
+        Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
+        Statement(
+            Effect=Allow,
+            Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
+            Resource=list(repository_arns),
+        ),
+    ]
+
+
+def grant_log_writes(log_group_arns: list) -> list[Statement]:
+    """Write streams of these log groups (a LogGroup's Arn attribute ends in ':*')."""
+    return [Statement(
+        Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=list(log_group_arns),
+    )]
+
+
+def grant_log_delivery(log_group_arns: list) -> list[Statement]:
+    """What the VPC flow logs service needs to deliver into these log groups."""
+    return [Statement(
+        Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
+        Resource=list(log_group_arns),
+    )]
+
+
+def grant_metrics(namespace) -> list[Statement]:
+    """Publish custom metrics, to one namespace only."""
+    return [Statement(
+        # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+        Effect=Allow, Action=[cloudwatch.PutMetricData], Resource=["*"],
+        Condition=Condition(StringEquals("cloudwatch:namespace", namespace)),
+    )]
+
+
+def grant_run_tasks(task_definition_arns: list, cluster_arn, task_arns, role_arns: list) -> list[Statement]:
+    """Run these task families on one cluster, watch and stop their tasks, and
+    hand them only their own roles: what Step Functions' ecs:runTask.sync needs."""
+    return [
+        Statement(
+            Effect=Allow, Action=[ecs.RunTask], Resource=list(task_definition_arns),
+            Condition=Condition(ArnEquals("ecs:cluster", cluster_arn)),
+        ),
+        Statement(Effect=Allow, Action=[ecs.StopTask, ecs.DescribeTasks], Resource=[task_arns]),
+        Statement(
+            Effect=Allow, Action=[ecs.TagResource], Resource=[task_arns],
+            Condition=Condition(StringEquals("ecs:CreateAction", "RunTask")),
+        ),
+        Statement(
+            Effect=Allow, Action=[iam_actions.PassRole], Resource=list(role_arns),
+            Condition=Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com")),
+        ),
+    ]
+
+
+def grant_sync_events_rule(rule_arn) -> list[Statement]:
+    """The `.sync` integration waits on a managed EventBridge rule of this name."""
+    return [Statement(Effect=Allow, Action=[events.PutTargets, events.PutRule, events.DescribeRule], Resource=[rule_arn])]
+
+
+def grant_vended_log_delivery() -> list[Statement]:
+    """Step Functions' log delivery APIs have no resource-level permissions."""
+    return [Statement(Effect=Allow, Resource=["*"], Action=[
+        logs.CreateLogDelivery, logs.GetLogDelivery, logs.UpdateLogDelivery, logs.DeleteLogDelivery,
+        logs.ListLogDeliveries, logs.PutResourcePolicy, logs.DescribeResourcePolicies, logs.DescribeLogGroups,
+    ])]
+
+
+def grant_tracing() -> list[Statement]:
+    """X-Ray's segment and sampling APIs have no resource-level permissions."""
+    return [Statement(Effect=Allow, Resource=["*"], Action=[
+        xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets,
+    ])]

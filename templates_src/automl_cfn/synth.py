@@ -1,0 +1,59 @@
+"""Write generated/ deterministically: templates/*.json and parameters/<env>.json.
+
+The templates are generic (environments differ only in parameter values), so
+they are built once; a parameters file is written for every config/*.yaml.
+Bytes are stable: sorted keys, fixed indentation, trailing newline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .parameters import as_cli_parameters, parameter_values
+from .settings import Settings, load_settings
+
+
+def render(document) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def build_templates() -> dict[str, dict]:
+    """name -> template document, root first, then the children in build order."""
+    from .stacks import build_children, root
+
+    children = build_children()
+    documents = {"root": root.build(children).to_dict()}
+    documents.update({name: child.to_dict() for name, child in children.items()})
+    return documents
+
+
+def environment_settings(root: Path) -> dict[str, Settings]:
+    """Every config/<env>.yaml, validated."""
+    return {path.stem: load_settings(env=path.stem, root=root) for path in sorted((root / "config").glob("*.yaml"))}
+
+
+def render_all(root: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of everything under generated/."""
+    files = {f"templates/{name}.json": render(doc) for name, doc in build_templates().items()}
+    for env, settings in environment_settings(root).items():
+        files[f"parameters/{env}.json"] = render(as_cli_parameters(parameter_values(settings)))
+    return files
+
+
+def write(out_dir: Path, files: dict[str, bytes]) -> list[str]:
+    """Write files, drop stale ones; returns the paths whose bytes changed."""
+    changed = []
+    for rel, data in files.items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+            changed.append(rel)
+    for sub in ("templates", "parameters"):
+        for path in sorted((out_dir / sub).glob("*.json")):
+            rel = f"{sub}/{path.name}"
+            if rel not in files:
+                path.unlink()
+                changed.append(rel)
+    return changed
