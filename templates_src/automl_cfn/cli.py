@@ -68,6 +68,14 @@ def cmd_params(args) -> int:
     return 0
 
 
+def cmd_lint(args) -> int:
+    from . import lint
+
+    root = Path(args.project_dir)
+    paths = [Path(p) for p in args.templates] or sorted((root / "generated" / "templates").glob("*.json"))
+    return lint.run(paths, jobs=args.jobs, cwd=root)
+
+
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="Generate, check and deploy the AutoML pipeline's AWS infrastructure.")
     from . import __version__
@@ -80,6 +88,12 @@ def build_parser() -> Parser:
     add_common_options(p)
     p.add_argument("--out", metavar="DIR", help="output directory (default: generated/)")
     p.set_defaults(handler=cmd_templates)
+
+    p = verbs.add_parser("lint", help="cfn-lint every generated template (parallel, settings from .cfnlintrc)")
+    add_common_options(p)
+    p.add_argument("--jobs", type=int, metavar="N", help="parallel cfn-lint processes (default: one per core)")
+    p.add_argument("templates", nargs="*", help="templates to lint (default: generated/templates/*.json)")
+    p.set_defaults(handler=cmd_lint)
 
     p = verbs.add_parser("params", help="print the resolved CloudFormation parameters as JSON")
     add_common_options(p)

@@ -203,11 +203,15 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{shown}: not UTF-8 text (byte {exc.start}), expected a YAML settings file") from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when present: same results, several times faster.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start and mark and start.line != mark.line:
+            problem += f" ({context} that starts at line {start.line + 1})"
         raise SettingsError(f"{shown}: YAML syntax error{where}: {problem}") from None
     if data is None:
         raise SettingsError(f"{shown}: is empty, expected a mapping of settings such as 'environment: dev'")

@@ -7,15 +7,17 @@ Bytes are stable: sorted keys, fixed indentation, trailing newline.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import orjson
 
 from .parameters import as_cli_parameters, parameter_values
 from .settings import Settings, load_settings
 
 
 def render(document) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    """Sorted keys, two-space indent, UTF-8, trailing newline: the same bytes every run."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def build_templates() -> dict[str, dict]:

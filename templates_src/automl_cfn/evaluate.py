@@ -1,0 +1,93 @@
+"""Evaluate a generated template for given parameter values, offline.
+
+Resolves Conditions and Fn::If (dropping AWS::NoValue) so that tests, the
+cost estimate and the diagram can ask "which resources exist, with which
+properties, for this environment?" without deploying anything.  Only the
+condition functions CloudFormation allows (Fn::Equals/Not/And/Or,
+Condition, Ref to parameters) are evaluated; other intrinsics are left as
+they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+class Evaluation:
+    def __init__(self, template: Mapping[str, Any], parameters: Mapping[str, str] | None = None):
+        self.template = template
+        self.parameters = {
+            name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec
+        }
+        self.parameters.update({k: str(v) for k, v in (parameters or {}).items()})
+        self._conditions: dict[str, bool] = {}
+
+    # -- conditions --------------------------------------------------------------
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = self._truth(self.template["Conditions"][name])
+        return self._conditions[name]
+
+    def conditions(self) -> dict[str, bool]:
+        return {name: self.condition(name) for name in self.template.get("Conditions", {})}
+
+    def _truth(self, expr: Any) -> bool:
+        (fn, arg), = expr.items()
+        if fn == "Fn::Equals":
+            left, right = (self._scalar(v) for v in arg)
+            return left == right
+        if fn == "Fn::Not":
+            return not self._truth(arg[0])
+        if fn == "Fn::And":
+            return all(self._truth(v) for v in arg)
+        if fn == "Fn::Or":
+            return any(self._truth(v) for v in arg)
+        if fn == "Condition":
+            return self.condition(arg)
+        raise ValueError(f"not a condition function: {fn}")
+
+    def _scalar(self, value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return self.parameters[value["Ref"]]
+        if isinstance(value, dict) and "Condition" in value:
+            return str(self.condition(value["Condition"])).lower()
+        return str(value)
+
+    # -- values ------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        """Fn::If chosen, AWS::NoValue dropped, Refs to parameters replaced."""
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                name, when_true, when_false = value["Fn::If"]
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if set(value) == {"Ref"} and value["Ref"] in self.parameters:
+                return self.parameters[value["Ref"]]
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v != NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in (self.resolve(v) for v in value) if item != NO_VALUE]
+        return value
+
+    # -- what exists ------------------------------------------------------------
+    def exists(self, body: Mapping[str, Any]) -> bool:
+        return "Condition" not in body or self.condition(body["Condition"])
+
+    def resources(self) -> dict[str, dict]:
+        """Logical ID -> resource (properties resolved) for resources that exist."""
+        return {
+            logical_id: {**body, "Properties": self.resolve(body.get("Properties", {}))}
+            for logical_id, body in self.template.get("Resources", {}).items()
+            if self.exists(body)
+        }
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            name: self.resolve(body["Value"])
+            for name, body in self.template.get("Outputs", {}).items()
+            if self.exists(body)
+        }
+
+    def of_type(self, resource_type: str) -> dict[str, dict]:
+        return {k: v for k, v in self.resources().items() if v["Type"] == resource_type}

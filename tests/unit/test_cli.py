@@ -1,0 +1,79 @@
+"""The CLI's contract: exit codes, one-line errors, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from automl_cfn.cli import main
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "automl_cfn.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_params_prints_the_resolved_parameters(project_root, capsys):
+    assert main(["params", "--env", "dev", "--project-dir", str(project_root), "--var", "train_cpu=4096",
+                 "--var", "train_memory=8192"]) == 0
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(capsys.readouterr().out)}
+    assert params["TrainCpu"] == "4096" and params["TrainMemory"] == "8192" and params["Environment"] == "dev"
+
+
+def test_params_map_format(project_root, capsys):
+    assert main(["params", "--env", "prod", "--project-dir", str(project_root), "--format", "map"]) == 0
+    assert json.loads(capsys.readouterr().out)["NatGateways"] == "per_az"
+
+
+def test_params_with_a_config_file(tmp_path, capsys):
+    path = tmp_path / "x.yaml"
+    path.write_text("environment: qa\naz_count: 3\n")
+    assert main(["params", "--config", str(path), "--format", "map"]) == 0
+    assert json.loads(capsys.readouterr().out)["AzCount"] == "3"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["params", "--env", "dev", "--var", "optimize_cpu=3"], "optimize_cpu: 3 is not allowed"),
+    (["params", "--env", "dev", "--var", "optimise_cpu=1024"], "did you mean 'optimize_cpu'"),
+    (["params", "--env", "nope"], "config/nope.yaml: settings file not found"),
+    (["params"], "no environment given"),
+    (["nonsense"], "invalid choice"),
+    (["params", "--env", "dev", "--format", "xml"], "invalid choice"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(project_root, args, fragment):
+    result = run(*args, "--project-dir", str(project_root), cwd=project_root) if args != ["nonsense"] else run(
+        *args, cwd=project_root)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("automl-cfn: error: ") and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_templates_verb_writes_generated(tmp_path, project_root):
+    result = run("templates", "--project-dir", str(project_root), "--out", str(tmp_path), cwd=project_root)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "templates" / "root.json").exists() and (tmp_path / "parameters" / "prod.json").exists()
+    assert "wrote 10 files" in result.stdout
+
+
+def test_generating_templates_does_not_import_boto3_or_deploy_code(project_root):
+    code = (
+        "import sys; from automl_cfn.cli import main; main(['templates', '--out', sys.argv[1]]);"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'moto')"
+        " or m.startswith('automl_cfn.deploy')); print(bad)"
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        result = subprocess.run([sys.executable, "-c", code, out], cwd=project_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_params_does_not_import_troposphere(project_root):
+    code = ("import sys; from automl_cfn.cli import main; main(['params', '--env', 'dev']);"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs', 'boto3')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

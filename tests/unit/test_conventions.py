@@ -1,0 +1,86 @@
+"""Conventions every template keeps: tags, retained state, parameters, quotas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from automl_cfn.model import MANAGED_BY
+
+STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+# CloudFormation quotas (templates fetched from S3)
+MAX_TEMPLATE_BYTES = 1_000_000
+MAX_RESOURCES = 500
+MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
+
+
+def all_resources(templates):
+    for name, doc in templates.items():
+        for logical_id, body in doc["Resources"].items():
+            yield name, logical_id, body
+
+
+def taggable(resource_type: str) -> bool:
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    return "Tags" in schema.get("properties", {})
+
+
+def tag_map(tags) -> dict:
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def test_every_taggable_resource_carries_project_environment_managedby(templates):
+    missing = []
+    for name, logical_id, body in all_resources(templates):
+        if not taggable(body["Type"]):
+            continue
+        tags = tag_map(body.get("Properties", {}).get("Tags", []))
+        expected = {"Project": {"Ref": "ProjectName"}, "Environment": {"Ref": "Environment"}, "ManagedBy": MANAGED_BY}
+        if any(tags.get(k) != v for k, v in expected.items()):
+            missing.append(f"{name}:{logical_id}")
+    assert missing == []
+
+
+def test_stateful_resources_are_retained_on_delete_and_replace(templates):
+    stateful = [(n, i, b) for n, i, b in all_resources(templates) if b["Type"] in STATEFUL_TYPES]
+    assert len(stateful) >= 4 + 1 + 4 + 1  # repositories, bucket, log groups, flow-log group
+    for name, logical_id, body in stateful:
+        assert (body.get("DeletionPolicy"), body.get("UpdateReplacePolicy")) == ("Retain", "Retain"), logical_id
+
+
+def test_parameters_are_constrained_and_grouped(templates):
+    for name, doc in templates.items():
+        interface = doc["Metadata"]["AWS::CloudFormation::Interface"]
+        grouped = {p for group in interface["ParameterGroups"] for p in group["Parameters"]}
+        assert grouped == set(doc["Parameters"]), name
+        for pname, spec in doc["Parameters"].items():
+            if pname in interface.get("ParameterLabels", {}):  # registry parameters (not wired inputs)
+                constrained = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"} & set(spec)
+                assert constrained, f"{name}.{pname} has no constraint"
+                assert "ConstraintDescription" in spec or spec["Type"] == "Number", f"{name}.{pname}"
+
+
+@pytest.mark.parametrize("name", ["root", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline"])
+def test_templates_stay_within_cloudformation_quotas(templates, name):
+    doc = templates[name]
+    assert len(json.dumps(doc)) < MAX_TEMPLATE_BYTES
+    assert len(doc["Resources"]) <= MAX_RESOURCES
+    assert len(doc.get("Parameters", {})) <= MAX_PARAMETERS
+    assert len(doc.get("Outputs", {})) <= MAX_OUTPUTS
+
+
+def test_no_hard_coded_partition_region_or_account(templates):
+    text = json.dumps(templates)
+    for literal in ("arn:aws:", "us-east-1", "123456789012"):
+        assert literal not in text
+
+
+def test_one_pass_encoding_matches_troposphere():
+    from automl_cfn.stacks import build_children, root
+
+    children = build_children()
+    for name, child in {**children, "root": root.build(children)}.items():
+        assert child.to_dict() == child.template.to_dict(), name

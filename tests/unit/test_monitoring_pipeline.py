@@ -1,0 +1,99 @@
+"""Monitoring and pipeline templates."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from automl_cfn.model import LOG_SOURCES, SERVICES
+
+
+def fill(text: str) -> str:
+    return re.sub(r"\$\{([^}]+)\}", "X", text)
+
+
+@pytest.mark.parametrize("sfn", [True, False])
+def test_a_retained_log_group_per_source_with_retention(stack, sfn):
+    groups = stack("monitoring", enable_stepfunctions=sfn, log_retention_days=14).of_type("AWS::Logs::LogGroup")
+    expected = [f"{s.capitalize()}LogGroup" for s in LOG_SOURCES if sfn or s != "pipeline"]
+    assert sorted(groups) == sorted(expected)
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == "14"
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+
+
+def test_log_group_names_match_the_seed(templates):
+    groups = templates["monitoring"]["Resources"]
+    assert groups["OptimizeLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/ecs/${ProjectName}-${Environment}-optimize"}
+
+
+def test_cpu_and_memory_alarms_per_service_notify_the_topic(stack):
+    alarms = stack("monitoring", alarm_cpu_threshold=75).of_type("AWS::CloudWatch::Alarm")
+    assert sorted(alarms) == sorted(f"{s.capitalize()}{m}Alarm" for s in SERVICES for m in ("Cpu", "Memory"))
+    cpu = alarms["TrainCpuAlarm"]["Properties"]
+    assert cpu["Threshold"] == "75" and cpu["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    expression = next(m for m in cpu["Metrics"] if "Expression" in m)
+    assert expression["Expression"] == "100 * utilized / reserved"
+    dims = {d["Name"]: d["Value"] for d in cpu["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]}
+    assert dims["TaskDefinitionFamily"] == {"Fn::Sub": "${ProjectName}-${Environment}-train"}
+
+
+@pytest.mark.parametrize("email, subscribed", [("", False), ("ops@example.com", True)])
+def test_email_subscription_only_with_an_address(stack, email, subscribed):
+    resources = stack("monitoring", alarm_email=email).resources()
+    assert ("AlarmEmailSubscription" in resources) is subscribed
+    if subscribed:
+        assert resources["AlarmEmailSubscription"]["Properties"]["Endpoint"] == email
+
+
+def test_dashboard_shows_cpu_memory_tasks_and_pipeline(templates):
+    body = templates["monitoring"]["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(fill(body))["widgets"]
+    titles = [w["properties"]["title"] for w in widgets]
+    assert any("CPU" in t for t in titles) and any("Memory" in t for t in titles)
+    assert "Running tasks" in titles and "Pipeline executions" in titles
+
+
+def definition(templates) -> dict:
+    sub = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"]
+    text, values = sub
+    assert set(re.findall(r"\$\{([^}:]+)\}", text)) <= set(values) | {"AWS::Partition"}
+    return json.loads(fill(text))
+
+
+def test_state_machine_runs_optimize_train_predict_in_order(templates):
+    states = definition(templates)
+    assert states["StartAt"] == "Optimize"
+    chain, state = [], "Optimize"
+    while state:
+        chain.append(state)
+        body = states["States"][state]
+        assert body["Resource"].endswith(":states:::ecs:runTask.sync")
+        assert body["Catch"][0]["Next"] == "PipelineFailed"
+        assert {e for r in body["Retry"] for e in r["ErrorEquals"]} >= {"ECS.AmazonECSException", "States.TaskFailed"}
+        state = body.get("Next")
+    assert chain == ["Optimize", "Train", "Predict"]
+    assert states["States"]["Predict"]["End"] is True
+    failed = states["States"]["PipelineFailed"]
+    assert failed["Type"] == "Fail" and failed["CausePath"] == "$.failed.Cause"
+
+
+def test_state_machine_logs_everything_and_traces(templates):
+    props = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"]
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["StateMachineType"] == "STANDARD"
+
+
+def test_subnets_are_spliced_into_the_json_array(templates):
+    text, values = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionString"][
+        "Fn::Sub"]
+    assert '"Subnets": [\n       "${SubnetList}"\n      ]' in text
+    assert values["SubnetList"] == {"Fn::Join": ['","', {"Ref": "TaskSubnets"}]}
+    filled = text.replace("${SubnetList}", '","'.join(["subnet-a", "subnet-b"]))
+    doc = json.loads(fill(filled))
+    subnets = doc["States"]["Train"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert subnets == ["subnet-a", "subnet-b"]
