@@ -42,3 +42,10 @@ def test_write_reports_changes_and_drops_stale_files(tmp_path, project_root):
     (tmp_path / "templates" / "old.json").write_text("{}")
     assert synth.write(tmp_path, files) == ["templates/old.json"]
     assert not (tmp_path / "templates" / "old.json").exists()
+
+
+def test_readme_documents_every_setting(project_root):
+    from automl_cfn.settings import SETTING_FIELDS
+
+    readme = (project_root / "README.md").read_text()
+    assert [name for name in SETTING_FIELDS if f"| `{name}` |" not in readme] == []
