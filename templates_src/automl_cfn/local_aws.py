@@ -1,0 +1,273 @@
+"""The local AWS endpoint: moto's server mode on 127.0.0.1, with the moto
+defects that matter to this project patched, and a request counter.
+
+Run it in the foreground with `automl-cfn local-aws [--port N]` (or
+`make local-aws`); tests and benchmarks start it with `LocalAws().start()`
+and stop it by its handle.  Everything talks to it through
+AWS_ENDPOINT_URL, so the same code talks to real AWS when that is unset.
+
+Patches (moto 5.2.5):
+  1. Fn::GetAtt on a nested stack's Outputs.X raised HTTP 500
+     ('Stack' object has no attribute 'get_cfn_attribute').
+  2. A stack created or updated through a change set kept no or stale
+     Outputs: the template was not re-parsed after ExecuteChangeSet.
+  3. A nested stack whose properties changed was deleted and recreated,
+     which fails on retained, explicitly named resources (repositories,
+     buckets); CloudFormation updates it in place, and so does this.
+  4. Fn::Cidr was not evaluated (the network stack carves its subnets with
+     it), and AWS::NoValue from an Fn::If inside a list stayed in the list
+     as None instead of being dropped.
+Extra endpoints:
+  GET  /_automl/requests          {"count": AWS requests served since reset}
+  POST /_automl/requests/reset    zero the counter
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 4566
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def environment(port: int, region: str = REGION) -> dict[str, str]:
+    """What a shell needs to point boto3 (and the AWS CLI) at the endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        **DUMMY_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+
+
+# ---------------------------------------------------------------------------
+# patches (applied inside the server process only)
+# ---------------------------------------------------------------------------
+
+def apply_patches() -> None:
+    from moto.cloudformation import models
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    def get_cfn_attribute(self, attribute_name: str):
+        if attribute_name.startswith("Outputs."):
+            key = attribute_name.split(".", 1)[1]
+            output = self.output_map.get(key)
+            if output is not None:
+                return output.value
+        raise UnformattedGetAttTemplateException()
+
+    models.Stack.get_cfn_attribute = get_cfn_attribute
+
+    original_execute = models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.describe_change_set(change_set_name)
+        original_execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.parameters = change_set.parameters
+        stack.output_map = stack._create_output_map()
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+
+    models.CloudFormationBackend.execute_change_set = execute_change_set
+
+    def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                               region_name):
+        from moto.cloudformation.utils import get_stack_from_s3_url
+        from moto.utilities.utils import get_partition
+
+        properties = cloudformation_json["Properties"]
+        template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id,
+                                         partition=get_partition(region_name))
+        original_resource.update(template, parameters=properties.get("Parameters", {}))
+        return original_resource
+
+    models.Stack.update_from_cloudformation_json = classmethod(update_nested_in_place)
+
+    from moto.cloudformation import parsing
+
+    original_clean_json = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            block, count, bits = (original_clean_json(v, resources_map) for v in resource_json["Fn::Cidr"])
+            return cidr_blocks(block, int(count), int(bits))
+        if isinstance(resource_json, list):
+            cleaned = [(item, clean_json(item, resources_map)) for item in resource_json]
+            return [value for item, value in cleaned if not (value is None and may_be_no_value(item))]
+        return original_clean_json(resource_json, resources_map)
+
+    # clean_json recurses through the module global, so nested values see this too.
+    parsing.clean_json = clean_json
+
+
+def may_be_no_value(item) -> bool:
+    return isinstance(item, dict) and (item.get("Ref") == "AWS::NoValue" or "Fn::If" in item)
+
+
+def cidr_blocks(block: str, count: int, bits: int) -> list[str]:
+    """What Fn::Cidr returns: the first `count` subnets with `bits` host bits."""
+    import ipaddress
+    from itertools import islice
+
+    network = ipaddress.ip_network(block, strict=False)
+    return [str(n) for n in islice(network.subnets(new_prefix=network.max_prefixlen - bits), count)]
+
+
+# ---------------------------------------------------------------------------
+# the server
+# ---------------------------------------------------------------------------
+
+class CountingApp:
+    """WSGI middleware: counts AWS requests and serves /_automl/ endpoints."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_automl/requests"):
+            if environ.get("REQUEST_METHOD") == "POST" and path.endswith("/reset"):
+                with self.lock:
+                    self.count = 0
+            body = json.dumps({"count": self.count}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if not path.startswith("/moto-api"):
+            with self.lock:
+                self.count += 1
+        return self.app(environ, start_response)
+
+
+def serve(port: int, host: str = "127.0.0.1", quiet: bool = False) -> None:
+    """Run the patched endpoint in the foreground until interrupted."""
+    import logging
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    apply_patches()
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = CountingApp(DomainDispatcherApplication(create_backend_app))
+    run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+# ---------------------------------------------------------------------------
+# a handle for tests, benchmarks and demos
+# ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalAws:
+    """Start the endpoint in a child process; reset, count and stop it."""
+
+    port: int = field(default_factory=free_port)
+    region: str = REGION
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return environment(self.port, self.region)
+
+    def start(self, timeout: float = 30.0) -> "LocalAws":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "automl_cfn.local_aws", "--port", str(self.port), "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"local AWS endpoint exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                self.requests()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"local AWS endpoint did not answer on port {self.port} within {timeout:.0f} s")
+
+    def _call(self, path: str, method: str = "GET") -> bytes:
+        request = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset) and zero the request counter."""
+        self._call("/moto-api/reset", "POST")
+        self._call("/_automl/requests/reset", "POST")
+
+    def requests(self) -> int:
+        """AWS requests served since the last reset."""
+        return json.loads(self._call("/_automl/requests"))["count"]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process and self.process.stderr:
+            self.process.stderr.close()
+
+    def __enter__(self) -> "LocalAws":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="automl-cfn local-aws", description="Run the local AWS endpoint.")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--quiet", action="store_true", help="log errors only")
+    args = parser.parse_args(argv)
+    run(args.port, args.quiet)
+    return 0
+
+
+def run(port: int, quiet: bool) -> None:
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        from .errors import UserError
+
+        raise UserError("the local AWS endpoint needs moto: pip install -e '.[local]'") from None
+    if not quiet:
+        print(f"local AWS endpoint (moto, patched) on http://127.0.0.1:{port}; use it with:")
+        for key, value in environment(port).items():
+            print(f"  export {key}={value}")
+        print("Ctrl-C stops it.", flush=True)
+    serve(port, quiet=quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
