@@ -55,5 +55,5 @@ def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path(".")) -> in
         sys.stderr.write(result.stderr)
         worst = max(worst, result.returncode)
     if worst == 0:
-        print(f"cfn-lint: {len(paths)} templates, no findings")
+        print(f"cfn-lint: {len(paths)} template{'s' if len(paths) != 1 else ''}, no findings")
     return worst

@@ -17,6 +17,9 @@ Patches (moto 5.2.5):
   4. Fn::Cidr was not evaluated (the network stack carves its subnets with
      it), and AWS::NoValue from an Fn::If inside a list stayed in the list
      as None instead of being dropped.
+  5. An action moto does not implement answered HTTP 500 with an HTML page;
+     it now answers a proper AWS error, code InvalidAction, so clients
+     report "not available at this endpoint" instead of a parse failure.
 Extra endpoints:
   GET  /_automl/requests          {"count": AWS requests served since reset}
   POST /_automl/requests/reset    zero the counter
@@ -111,6 +114,29 @@ def apply_patches() -> None:
 
     # clean_json recurses through the module global, so nested values see this too.
     parsing.clean_json = clean_json
+
+    from xml.sax.saxutils import escape
+
+    from moto.core import responses
+
+    original_call_action = responses.BaseResponse.call_action
+
+    def call_action(self):
+        try:
+            return original_call_action(self)
+        except NotImplementedError as exc:
+            message = f"{exc} at this local endpoint (moto)"
+            headers = {"X-Amzn-ErrorType": "InvalidAction"}
+            if self.headers.get("X-Amz-Target"):  # JSON protocol
+                headers["Content-Type"] = "application/x-amz-json-1.1"
+                return 400, headers, json.dumps({"__type": "InvalidAction", "message": message})
+            headers["Content-Type"] = "text/xml"
+            return 400, headers, (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+                f"<Message>{escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+            )
+
+    responses.BaseResponse.call_action = call_action
 
 
 def may_be_no_value(item) -> bool:

@@ -113,6 +113,9 @@ class Settings:
     alarm_memory_threshold: int = setting(80, int, "Monitoring", "Memory % that raises an alarm", min=1, max=100)
     # -- pipeline ----------------------------------------------------------
     enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
+    # -- deploy ------------------------------------------------------------
+    termination_protection: bool = setting(False, bool, "Deploy", "Turn on stack termination protection")
+    express_deploys: bool = setting(False, bool, "Deploy", "Deploy in CloudFormation's EXPRESS mode by default")
 
     # -- derived values (no validation below this line) -------------------
     @property

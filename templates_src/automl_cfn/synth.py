@@ -27,7 +27,15 @@ def build_templates() -> dict[str, dict]:
     children = build_children()
     documents = {"root": root.build(children).to_dict()}
     documents.update({name: child.to_dict() for name, child in children.items()})
+    documents["artifacts"] = build_artifacts_template()
     return documents
+
+
+def build_artifacts_template() -> dict:
+    from .stacks import artifacts
+    from .stacks.base import plain
+
+    return plain(artifacts.build())
 
 
 def environment_settings(root: Path) -> dict[str, Settings]:

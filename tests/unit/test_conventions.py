@@ -35,6 +35,9 @@ def tag_map(tags) -> dict:
 def test_every_taggable_resource_carries_project_environment_managedby(templates):
     missing = []
     for name, logical_id, body in all_resources(templates):
+        if name == "artifacts":  # shared by every project in the account: tagged ManagedBy only
+            assert tag_map(body["Properties"].get("Tags", [])).get("ManagedBy", MANAGED_BY) == MANAGED_BY
+            continue
         if not taggable(body["Type"]):
             continue
         tags = tag_map(body.get("Properties", {}).get("Tags", []))
@@ -53,6 +56,8 @@ def test_stateful_resources_are_retained_on_delete_and_replace(templates):
 
 def test_parameters_are_constrained_and_grouped(templates):
     for name, doc in templates.items():
+        if name == "artifacts":  # no parameters
+            continue
         interface = doc["Metadata"]["AWS::CloudFormation::Interface"]
         grouped = {p for group in interface["ParameterGroups"] for p in group["Parameters"]}
         assert grouped == set(doc["Parameters"]), name
@@ -63,7 +68,8 @@ def test_parameters_are_constrained_and_grouped(templates):
                 assert "ConstraintDescription" in spec or spec["Type"] == "Number", f"{name}.{pname}"
 
 
-@pytest.mark.parametrize("name", ["root", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline"])
+@pytest.mark.parametrize("name", ["root", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline",
+                                  "artifacts"])
 def test_templates_stay_within_cloudformation_quotas(templates, name):
     doc = templates[name]
     assert len(json.dumps(doc)) < MAX_TEMPLATE_BYTES

@@ -36,18 +36,31 @@ def data_bucket(st: StackTemplate) -> s3.Bucket:
         "DataBucket",
         BucketName=names.bucket_name("data"),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
-            s3.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
-                BucketKeyEnabled=True,
-            )
-        ]),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True,
-        ),
-        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        BucketEncryption=default_encryption(),
+        PublicAccessBlockConfiguration=block_all_public_access(),
+        OwnershipControls=bucket_owner_enforced(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=lifecycle_rules(st)),
     )
+
+
+def default_encryption() -> s3.BucketEncryption:
+    return s3.BucketEncryption(ServerSideEncryptionConfiguration=[
+        s3.ServerSideEncryptionRule(
+            ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+            BucketKeyEnabled=True,
+        )
+    ])
+
+
+def block_all_public_access() -> s3.PublicAccessBlockConfiguration:
+    return s3.PublicAccessBlockConfiguration(
+        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True,
+    )
+
+
+def bucket_owner_enforced() -> s3.OwnershipControls:
+    """ACLs off: the bucket policy alone decides access."""
+    return s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
 
 
 def lifecycle_rules(st: StackTemplate) -> list:
@@ -76,11 +89,11 @@ def lifecycle_rules(st: StackTemplate) -> list:
     ]
 
 
-def tls_only_policy(bucket: s3.Bucket) -> s3.BucketPolicy:
+def tls_only_policy(bucket: s3.Bucket, logical_id: str = "DataBucketPolicy") -> s3.BucketPolicy:
     """Deny every request to the bucket or its objects that is not over TLS."""
     arn = GetAtt(bucket, "Arn")
     return s3.BucketPolicy(
-        "DataBucketPolicy",
+        logical_id,
         Bucket=Ref(bucket),
         PolicyDocument=policies.document([Statement(
             Sid="DenyInsecureTransport",

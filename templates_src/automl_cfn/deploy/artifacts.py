@@ -1,0 +1,97 @@
+"""Host the templates: bootstrap the artifacts bucket, upload by content hash.
+
+Each deploy uploads the root and child templates under
+`<project>/<hash of all templates>/`, so a template set, once uploaded, is
+never overwritten, and an unchanged set is not uploaded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .. import synth, ui
+from ..errors import AwsError
+from ..stacks import artifacts as artifacts_stack
+from .aws import Aws, error_code
+from .states import SUCCESS, TERMINAL
+
+S3_URL = "https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
+@dataclass
+class TemplateSet:
+    bucket: str
+    prefix: str
+    uploaded: int
+    skipped: int
+
+    def url(self, name: str, region: str) -> str:
+        return S3_URL.format(bucket=self.bucket, region=region, key=f"{self.prefix}{name}.json")
+
+
+def bootstrap(aws: Aws) -> str:
+    """The artifacts bucket's name, creating its stack on first use."""
+    cfn = aws.client("cloudformation")
+    stack = describe(cfn, artifacts_stack.STACK_NAME)
+    if stack is None or stack["StackStatus"] in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
+        if stack is not None:
+            cfn.delete_stack(StackName=artifacts_stack.STACK_NAME)
+            wait(cfn, artifacts_stack.STACK_NAME)
+        ui.info(f"Creating the artifacts bucket stack {artifacts_stack.STACK_NAME} (first deploy in {aws.region})")
+        body = json.dumps(synth.build_artifacts_template(), sort_keys=True)
+        cfn.create_stack(StackName=artifacts_stack.STACK_NAME, TemplateBody=body,
+                         Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}])
+        stack = wait(cfn, artifacts_stack.STACK_NAME)
+    if stack["StackStatus"] not in SUCCESS:
+        raise AwsError(f"artifacts stack {artifacts_stack.STACK_NAME} is {stack['StackStatus']}; "
+                       "delete it (aws cloudformation delete-stack) and deploy again")
+    return outputs_of(stack)["BucketName"]
+
+
+def describe(cfn, name: str) -> dict | None:
+    try:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except Exception as exc:  # botocore ClientError: "Stack with id X does not exist"
+        if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+            return None
+        raise
+
+
+def wait(cfn, name: str, poll: float = 2.0) -> dict:
+    import time
+
+    while True:
+        stack = describe(cfn, name)
+        if stack is None or stack["StackStatus"] in TERMINAL:
+            return stack or {"StackStatus": "DELETE_COMPLETE"}
+        time.sleep(poll)
+
+
+def outputs_of(stack: dict) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def content_prefix(project: str, files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return f"{project}/{digest.hexdigest()[:16]}/"
+
+
+def upload(aws: Aws, bucket: str, project: str, files: dict[str, bytes]) -> TemplateSet:
+    """Put each template under the set's content-hash prefix unless it is there already."""
+    s3 = aws.client("s3")
+    prefix = content_prefix(project, files)
+    existing = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for o in page.get("Contents", [])}
+    uploaded = skipped = 0
+    for name, body in files.items():
+        key = f"{prefix}{name}.json"
+        if key in existing:
+            skipped += 1
+            continue
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        uploaded += 1
+    return TemplateSet(bucket=bucket, prefix=prefix, uploaded=uploaded, skipped=skipped)

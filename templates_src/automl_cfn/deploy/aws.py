@@ -1,0 +1,123 @@
+"""AWS access for every verb: one session, retrying clients, one-line errors.
+
+Endpoint, profile and region come from the command line, else the usual
+AWS environment (AWS_ENDPOINT_URL, AWS_PROFILE, AWS_REGION), else the
+settings file's aws_region.  The same code reaches the local endpoint and
+real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..errors import AwsError, UserError
+
+USER_AGENT = "automl-cfn"
+# botocore's standard retry mode: exponential backoff with jitter on
+# throttling and transient errors, shared retry quota.
+RETRIES = {"mode": "standard", "max_attempts": 6}
+
+
+@dataclass
+class AwsOptions:
+    endpoint_url: str | None = None
+    profile: str | None = None
+    region: str | None = None
+
+
+@dataclass
+class Aws:
+    options: AwsOptions
+    default_region: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def session(self):
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            return boto3.Session(profile_name=self.options.profile, region_name=self.region)
+        except ProfileNotFound:
+            raise UserError(f"--profile {self.options.profile}: no such profile in the AWS config files") from None
+
+    @property
+    def region(self) -> str:
+        return self.options.region or os.environ.get("AWS_REGION") or self.default_region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def client(self, service: str):
+        if service not in self._clients:
+            from botocore.config import Config
+
+            config = Config(retries=RETRIES, user_agent_extra=USER_AGENT, connect_timeout=10, read_timeout=60)
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, endpoint_url=self.options.endpoint_url, config=config,
+            )
+        return self._clients[service]
+
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+BAD_CREDENTIALS = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
+                   "InvalidAccessKeyId", "AuthFailure"}
+THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+             "SlowDown"}
+
+
+def explain(exc: Exception, region: str | None = None) -> UserError:
+    """A botocore failure as one line a person can act on (exit code 1)."""
+    from botocore import exceptions as bx
+
+    where = f" in {region}" if region else ""
+    if isinstance(exc, bx.NoCredentialsError):
+        return AwsError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                        "or run 'aws configure' / 'aws sso login'")
+    if isinstance(exc, bx.ProfileNotFound):
+        return UserError(f"AWS profile not found: {exc.kwargs.get('profile')}")
+    if isinstance(exc, (bx.TokenRetrievalError, bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError)):
+        return AwsError("AWS SSO session has expired: run 'aws sso login' and try again")
+    if isinstance(exc, bx.EndpointConnectionError):
+        return AwsError(f"cannot reach {exc.kwargs.get('endpoint_url')}: check the region name{where} "
+                        "and the network (or that the local endpoint is running)")
+    if isinstance(exc, (bx.ConnectionClosedError, bx.ReadTimeoutError, bx.ConnectTimeoutError)):
+        return AwsError(f"the AWS endpoint stopped answering ({type(exc).__name__}); nothing was lost: "
+                        "run the same command again to resume")
+    if isinstance(exc, bx.InvalidRegionError):
+        return UserError(f"region {exc.kwargs.get('region_name')!r} is not a valid AWS region name")
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        operation = getattr(exc, "operation_name", "the request")
+        if code in EXPIRED:
+            return AwsError("AWS credentials have expired: refresh them (aws sso login, or new session keys)")
+        if code in DENIED:
+            return AwsError(f"access denied to {operation}{where}: {message}".rstrip(": "))
+        if code in BAD_CREDENTIALS:
+            return AwsError(f"AWS rejected the credentials ({code}){where}: check the profile, and that the "
+                            "region is one your account has enabled")
+        if code in THROTTLED:
+            return AwsError(f"AWS kept throttling {operation} after retries; wait a minute and run it again")
+        return AwsError(f"{operation} failed{where}: {code}: {message}")
+    return AwsError(f"AWS request failed: {type(exc).__name__}: {exc}")
+
+
+def is_botocore_error(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("botocore")
+
+
+def error_code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def error_message(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))

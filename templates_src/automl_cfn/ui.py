@@ -1,0 +1,85 @@
+"""Terminal output: colour, tables and live progress on a TTY, plain text otherwise.
+
+Results go to stdout (so `--output json` pipes cleanly); progress and
+prompts go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+
+from .errors import RefusedError
+
+
+def is_tty(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+@lru_cache(maxsize=None)
+def out():
+    """Console for results (stdout)."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True,
+                   no_color=not is_tty(sys.stdout) or "NO_COLOR" in os.environ,
+                   force_terminal=None if is_tty(sys.stdout) else False)
+
+
+@lru_cache(maxsize=None)
+def err():
+    """Console for progress and prompts (stderr)."""
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True,
+                   no_color=not is_tty(sys.stderr) or "NO_COLOR" in os.environ,
+                   force_terminal=None if is_tty(sys.stderr) else False)
+
+
+def reset_consoles() -> None:
+    """Tests swap sys.stdout/stderr; forget consoles bound to the old ones."""
+    out.cache_clear()
+    err.cache_clear()
+
+
+def info(message: str) -> None:
+    err().print(message)
+
+
+def confirm(question: str, assume_yes: bool, refuse_hint: str = "pass --yes") -> bool:
+    """Yes with --yes; ask on a terminal; refuse clearly with no terminal."""
+    if assume_yes:
+        return True
+    if not (sys.stdin and sys.stdin.isatty()):
+        raise RefusedError(f"{question.rstrip('?')}: needs confirmation and there is no terminal to ask; {refuse_hint}")
+    err().print(f"{question} [y/N] ", end="")
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def ask_exact(prompt: str, expected: str) -> bool:
+    """A second, deliberate confirmation: the user must type `expected`."""
+    if not (sys.stdin and sys.stdin.isatty()):
+        return False
+    err().print(f"{prompt} ", end="")
+    return sys.stdin.readline().strip() == expected
+
+
+def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """A table on a TTY; tab-separated lines otherwise (easy to grep and cut)."""
+    if is_tty(sys.stdout):
+        from rich.table import Table
+
+        t = Table(title=title, show_lines=False, header_style="bold")
+        for column in columns:
+            t.add_column(column, overflow="fold")
+        for row in rows:
+            t.add_row(*row)
+        out().print(t)
+    else:
+        if title:
+            print(title)
+        for row in rows:
+            print("\t".join(row))
