@@ -17,12 +17,21 @@ Patches (moto 5.2.5):
   4. Fn::Cidr was not evaluated (the network stack carves its subnets with
      it), and AWS::NoValue from an Fn::If inside a list stayed in the list
      as None instead of being dropped.
-  5. An action moto does not implement answered HTTP 500 with an HTML page;
+  5. DescribeStacks showed a CommaDelimitedList parameter as a Python list
+     ("['a', 'b']"); CloudFormation shows it as given ("a,b").
+  6. Updating an AWS::ECS::TaskDefinition registered the new revision from
+     the raw template keys (ContainerDefinitions in PascalCase), losing
+     image, memory, environment and logging; it now registers it the way
+     creation does.
+  7. An action moto does not implement answered HTTP 500 with an HTML page;
      it now answers a proper AWS error, code InvalidAction, so clients
      report "not available at this endpoint" instead of a parse failure.
 Extra endpoints:
   GET  /_automl/requests          {"count": AWS requests served since reset}
   POST /_automl/requests/reset    zero the counter
+  POST /_automl/throttle?action=DescribeStacks&count=3
+                                  answer the next 3 such requests with a
+                                  Throttling error (fault tests)
 """
 
 from __future__ import annotations
@@ -59,14 +68,18 @@ def environment(port: int, region: str = REGION) -> dict[str, str]:
 
 def apply_patches() -> None:
     from moto.cloudformation import models
-    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 
     def get_cfn_attribute(self, attribute_name: str):
         if attribute_name.startswith("Outputs."):
             key = attribute_name.split(".", 1)[1]
-            output = self.output_map.get(key)
-            if output is not None:
-                return output.value
+            if key in (self.template_dict.get("Outputs") or {}):
+                output = self.output_map.get(key)
+                if output is not None:
+                    return output.value
+            raise ValidationError(message=(
+                f"Template error: nested stack {self.name} has no output {key!r} "
+                f"(Fn::GetAtt {attribute_name})"))
         raise UnformattedGetAttTemplateException()
 
     models.Stack.get_cfn_attribute = get_cfn_attribute
@@ -85,6 +98,25 @@ def apply_patches() -> None:
             stack.tags = change_set.tags
 
     models.CloudFormationBackend.execute_change_set = execute_change_set
+
+    def parameter_list(self):
+        return [
+            {"ParameterKey": key,
+             "ParameterValue": "****" if key in self.resource_map.no_echo_parameter_keys
+             else ",".join(value) if isinstance(value, list) else value}
+            for key, value in self.resource_map.resolved_parameters.items()
+        ]
+
+    models.Stack.parameter_list = property(parameter_list)
+
+    from moto.ecs import models as ecs_models
+
+    def update_task_definition(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                               region_name):
+        ecs_models.ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
 
     def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
                                region_name):
@@ -157,26 +189,71 @@ def cidr_blocks(block: str, count: int, bits: int) -> list[str]:
 # ---------------------------------------------------------------------------
 
 class CountingApp:
-    """WSGI middleware: counts AWS requests and serves /_automl/ endpoints."""
+    """WSGI middleware: counts AWS requests, injects throttling, serves /_automl/."""
 
     def __init__(self, app):
         self.app = app
         self.count = 0
+        self.throttles: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/_automl/requests"):
-            if environ.get("REQUEST_METHOD") == "POST" and path.endswith("/reset"):
-                with self.lock:
-                    self.count = 0
-            body = json.dumps({"count": self.count}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        if not path.startswith("/moto-api"):
+        if path.startswith("/_automl/"):
+            return self.control(environ, start_response, path)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+        with self.lock:
+            self.count += 1
+        if self.throttles:
+            action = self.action_of(environ)
             with self.lock:
-                self.count += 1
+                left = self.throttles.get(action, 0)
+                if left:
+                    self.throttles[action] = left - 1
+            if left:
+                return self.throttled(start_response)
         return self.app(environ, start_response)
+
+    def control(self, environ, start_response, path):
+        from urllib.parse import parse_qs
+
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        with self.lock:
+            if path == "/_automl/requests/reset":
+                self.count = 0
+                self.throttles.clear()
+            elif path == "/_automl/throttle":
+                self.throttles[query["action"]] = int(query.get("count", "1"))
+            body = json.dumps({"count": self.count, "throttles": self.throttles}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def action_of(environ) -> str:
+        """The API action: X-Amz-Target (JSON protocols) or Action= (query protocol, body restored)."""
+        import io
+        from urllib.parse import parse_qs
+
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "Action" in query:
+            return query["Action"][0]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if not length or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
+            return ""
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+
+    @staticmethod
+    def throttled(start_response):
+        body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                b"<Message>Rate exceeded</Message></Error><RequestId>0</RequestId></ErrorResponse>")
+        start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 def serve(port: int, host: str = "127.0.0.1", quiet: bool = False) -> None:
@@ -211,6 +288,7 @@ class LocalAws:
     port: int = field(default_factory=free_port)
     region: str = REGION
     process: subprocess.Popen | None = None
+    log_path: str | None = None
 
     @property
     def url(self) -> str:
@@ -221,14 +299,20 @@ class LocalAws:
         return environment(self.port, self.region)
 
     def start(self, timeout: float = 30.0) -> "LocalAws":
+        import tempfile
+
+        # Server errors go to a file, never to a pipe nobody reads (which would block the server).
+        log = tempfile.NamedTemporaryFile(prefix=f"local-aws-{self.port}-", suffix=".log", delete=False)
+        self.log_path = log.name
         self.process = subprocess.Popen(
             [sys.executable, "-m", "automl_cfn.local_aws", "--port", str(self.port), "--quiet"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=log,
         )
+        log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"local AWS endpoint exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"local AWS endpoint exited: {self.log_tail()}")
             try:
                 self.requests()
                 return self
@@ -251,6 +335,10 @@ class LocalAws:
         """AWS requests served since the last reset."""
         return json.loads(self._call("/_automl/requests"))["count"]
 
+    def throttle(self, action: str, count: int) -> None:
+        """Answer the next `count` requests for `action` with a Throttling error."""
+        self._call(f"/_automl/throttle?action={action}&count={count}", "POST")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -259,8 +347,14 @@ class LocalAws:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
+
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of the server's error log (tracebacks of failed requests)."""
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(self.log_path) - size))
+            return handle.read().decode("utf-8", "replace")
 
     def __enter__(self) -> "LocalAws":
         return self.start()

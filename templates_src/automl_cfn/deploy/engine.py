@@ -101,8 +101,13 @@ def deploy(target: Target, options: DeployOptions) -> int:
         ui.info(f"Change set {change_set.name} left for review (not executed). Execute it with:\n"
                 f"  aws cloudformation execute-change-set --change-set-name {change_set.id}")
         return EXIT_OK
-    if not ui.confirm(f"Execute change set {change_set.name} on {target.name}?", options.yes,
-                      "pass --yes to deploy without a prompt"):
+    try:
+        confirmed = ui.confirm(f"Execute change set {change_set.name} on {target.name}?", options.yes,
+                               "pass --yes to deploy without a prompt")
+    except RefusedError:
+        discard(target, change_set)
+        raise
+    if not confirmed:
         discard(target, change_set)
         raise RefusedError("not executed; the change set was deleted")
     return execute(target, change_set, options)

@@ -1,0 +1,70 @@
+"""The local AWS endpoint, started once per test session (per xdist worker),
+reset before each test, stopped by its handle at the end."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+
+from automl_cfn import ui
+from automl_cfn.cli import main
+from automl_cfn.local_aws import LocalAws
+
+pytestmark = pytest.mark.endpoint
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    aws = LocalAws().start()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture
+def aws(endpoint, monkeypatch, tmp_path):
+    """A clean endpoint and an environment pointing at it (no real AWS, no real credentials)."""
+    endpoint.reset()
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in endpoint.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    ui.reset_consoles()
+    yield endpoint
+    ui.reset_consoles()
+
+
+@pytest.fixture
+def clients(aws):
+    def client(name):
+        return boto3.client(name, endpoint_url=aws.url, region_name=aws.region)
+    return client
+
+
+@pytest.fixture
+def cli(project_root, capsys):
+    """Run `automl-cfn ARGS` in-process; returns (exit code, stdout, stderr)."""
+    def run(*args):
+        ui.reset_consoles()
+        code = main([*args, "--project-dir", str(project_root)] if args and args[0] not in ("local-aws",) else list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
+
+
+def stack_names(cfn) -> dict[str, str]:
+    return {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+
+
+def outputs(cfn, name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def pending_change_sets(cfn, name: str) -> list[str]:
+    """Change sets still waiting to be executed (moto also lists executed ones)."""
+    return [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=name)["Summaries"]
+            if c.get("ExecutionStatus") == "AVAILABLE"]

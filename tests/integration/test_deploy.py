@@ -1,0 +1,243 @@
+"""deploy, diff, status, outputs, destroy end to end against the local endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import outputs, pending_change_sets, stack_names
+
+CHILDREN_DEV = {"NetworkStack", "RegistryStack", "StorageStack", "MonitoringStack", "IamStack", "ComputeStack"}
+
+
+def deploy(cli, *extra):
+    return cli("deploy", "--env", "dev", "--yes", *extra)
+
+
+def test_deploy_from_nothing_wires_the_nested_stacks(aws, cli, clients):
+    code, out, err = deploy(cli)
+    assert code == 0, err
+    cfn = clients("cloudformation")
+    stacks = stack_names(cfn)
+    assert stacks["automl-dev"] == "CREATE_COMPLETE"
+    nested = {name.split("-")[2]: status for name, status in stacks.items() if name.startswith("automl-dev-")}
+    assert set(nested) == CHILDREN_DEV and set(nested.values()) == {"CREATE_COMPLETE"}  # no pipeline in dev
+    root = outputs(cfn, "automl-dev")
+    assert root["ClusterName"] == "automl-dev-cluster"
+    assert root["DataBucketName"] == "automl-dev-data-123456789012-us-east-1"
+    assert root["AssignPublicIp"] == "ENABLED"  # dev has no NAT gateway
+    # The compute stack got the network stack's subnets (moto keeps no network
+    # configuration on a CloudFormation-made service, so the wiring is read
+    # from the nested stacks' parameters and outputs).
+    by_logical = {name.split("-")[2]: name for name in stacks if name.startswith("automl-dev-")}
+    compute = cfn.describe_stacks(StackName=by_logical["ComputeStack"])["Stacks"][0]
+    compute_params = {p["ParameterKey"]: p["ParameterValue"] for p in compute["Parameters"]}
+    assert compute_params["TaskSubnets"] == outputs(cfn, by_logical["NetworkStack"])["TaskSubnets"]
+    assert compute_params["TaskSubnets"] == root["PublicSubnets"]  # no NAT: tasks in the public subnets
+    assert compute_params["ExecutionRoleArn"] == outputs(cfn, by_logical["IamStack"])["ExecutionRoleArn"]
+    ecs = clients("ecs")
+    service = ecs.describe_services(cluster="automl-dev-cluster", services=["automl-dev-predict"])["services"][0]
+    assert service["desiredCount"] == 0  # no image pushed yet
+    ec2 = clients("ec2")
+    subnets = ec2.describe_subnets(SubnetIds=root["PublicSubnets"].split(","))["Subnets"]
+    assert {s["VpcId"] for s in subnets} == {root["VpcId"]}
+    assert sorted(s["CidrBlock"] for s in subnets) == ["10.0.0.0/19", "10.0.32.0/19"]
+    # moto keeps container definitions (not task-level cpu/memory or roles).
+    container = ecs.describe_task_definition(taskDefinition="automl-dev-optimize")["taskDefinition"][
+        "containerDefinitions"][0]
+    assert container["memory"] == 4096 and container["image"].endswith("automl-dev-optimize:latest")
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["DATA_BUCKET"] == root["DataBucketName"]
+    assert "+ ComputeStack" in out and "automl-dev: CREATE_COMPLETE" in err
+    assert "ClusterName\tautoml-dev-cluster" in out
+
+
+def test_unchanged_redeploy_is_a_no_op(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    cfn = clients("cloudformation")
+    events_before = len(cfn.describe_stack_events(StackName="automl-dev")["StackEvents"])
+    code, out, err = deploy(cli)
+    assert code == 0, err
+    assert "No changes: automl-dev is up to date." in out
+    assert "0 uploaded, 8 already there" in err
+    assert len(cfn.describe_stack_events(StackName="automl-dev")["StackEvents"]) == events_before
+    assert pending_change_sets(cfn, "automl-dev") == []
+
+
+def test_a_var_change_updates_the_stack(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    code, out, err = deploy(cli, "--var", "optimize_cpu=4096", "--var", "optimize_memory=8192")
+    assert code == 0, err
+    assert "OptimizeCpu: '2048' -> '4096'" in out and "OptimizeMemory: '4096' -> '8192'" in out
+    cfn = clients("cloudformation")
+    assert cfn.describe_stacks(StackName="automl-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in
+              cfn.describe_stacks(StackName="automl-dev")["Stacks"][0]["Parameters"]}
+    assert params["OptimizeCpu"] == "4096"
+    definition = clients("ecs").describe_task_definition(taskDefinition="automl-dev-optimize")["taskDefinition"]
+    assert definition["containerDefinitions"][0]["memory"] == 8192 and definition["revision"] == 2
+
+
+def test_prod_creates_the_pipeline_and_its_outputs(aws, cli, clients):
+    code, out, err = cli("deploy", "--env", "prod", "--yes", "--region", "us-east-1")
+    assert code == 0, err
+    root = outputs(clients("cloudformation"), "automl-prod")
+    machine = clients("stepfunctions").describe_state_machine(stateMachineArn=root["StateMachineArn"])
+    definition = json.loads(machine["definition"])
+    assert definition["StartAt"] == "Optimize"
+    subnets = definition["States"]["Train"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert subnets == root["TaskSubnets"].split(",")  # the list spliced into the JSON array
+    assert root["AssignPublicIp"] == "DISABLED"
+
+
+def test_no_execute_leaves_the_change_set(aws, cli, clients):
+    code, out, err = cli("deploy", "--env", "dev", "--no-execute")
+    assert code == 0, err
+    cfn = clients("cloudformation")
+    summaries = cfn.list_change_sets(StackName="automl-dev")["Summaries"]
+    assert len(summaries) == 1 and summaries[0]["ChangeSetName"] in err
+    assert cfn.describe_stacks(StackName="automl-dev")["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+
+
+def test_a_stack_left_in_review_is_recreated_after_confirmation(aws, cli, clients):
+    assert cli("deploy", "--env", "dev", "--no-execute")[0] == 0
+    code, out, err = deploy(cli)
+    assert code == 0, err
+    assert "REVIEW_IN_PROGRESS" in err
+    assert stack_names(clients("cloudformation"))["automl-dev"] == "CREATE_COMPLETE"
+
+
+def test_without_a_terminal_or_yes_nothing_is_deployed(aws, cli, clients):
+    code, out, err = cli("deploy", "--env", "dev")
+    assert code == 3
+    assert "needs confirmation and there is no terminal" in err and "--yes" in err
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+
+
+def test_diff_reviews_without_executing(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    code, out, err = cli("diff", "--env", "dev", "--var", "log_retention_days=14", "--output", "markdown")
+    assert code == 0, err
+    assert "### CloudFormation change set for `automl-dev`" in out
+    assert "| `LogRetentionDays` | `7` | `14` |" in out
+    cfn = clients("cloudformation")
+    assert pending_change_sets(cfn, "automl-dev") == []
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in
+              cfn.describe_stacks(StackName="automl-dev")["Stacks"][0]["Parameters"]}
+    assert params["LogRetentionDays"] == "7"
+
+
+def test_diff_of_a_new_stack_leaves_nothing_behind(aws, cli, clients):
+    code, out, err = cli("diff", "--env", "dev", "--output", "json")
+    assert code == 0, err
+    review = json.loads(out)
+    assert review["change_set_type"] == "CREATE" and review["summary"] == "7 to add"
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+
+
+def test_a_broken_template_fails_clearly(aws, cli, clients, monkeypatch):
+    from automl_cfn import synth
+
+    real = synth.build_templates
+
+    def broken():
+        documents = real()
+        compute = documents["root"]["Resources"]["ComputeStack"]["Properties"]["Parameters"]
+        compute["VpcId"] = {"Fn::GetAtt": ["NetworkStack", "Outputs.NoSuchOutput"]}
+        return documents
+
+    monkeypatch.setattr(synth, "build_templates", broken)
+    code, out, err = deploy(cli)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("automl-cfn: error: deploying automl-dev failed")
+    assert "Traceback" not in err
+
+
+def test_status_and_outputs(aws, cli):
+    assert deploy(cli)[0] == 0
+    code, out, _ = cli("status", "--env", "dev")
+    assert code == 0 and "automl-dev\tCREATE_COMPLETE" in out and "  ComputeStack\tCREATE_COMPLETE" in out
+    code, out, _ = cli("outputs", "--env", "dev", "--format", "json")
+    assert json.loads(out)["ClusterName"] == "automl-dev-cluster"
+    code, out, _ = cli("outputs", "--env", "dev", "--format", "env")
+    assert "export CLUSTER_NAME=automl-dev-cluster" in out.splitlines()
+
+
+def test_verbs_on_a_stack_that_is_not_deployed(aws, cli):
+    for verb in ("status", "outputs", "destroy"):
+        code, out, err = cli(verb, "--env", "dev")
+        assert code == 1 and "automl-dev is not deployed in us-east-1" in err, verb
+
+
+def test_drift_says_clearly_when_the_endpoint_lacks_it(aws, cli):
+    assert deploy(cli)[0] == 0
+    code, out, err = cli("drift", "--env", "dev")
+    assert code == 1
+    assert "drift detection is not available at this endpoint" in err
+
+
+def put_data(clients, bucket: str, count: int) -> None:
+    s3 = clients("s3")
+    for index in range(count):
+        s3.put_object(Bucket=bucket, Key=f"data/file-{index}.csv", Body=f"row,{index}\n".encode())
+
+
+def test_destroy_keeps_the_bucket_and_its_objects(aws, cli, clients, tmp_path):
+    assert deploy(cli)[0] == 0
+    bucket = outputs(clients("cloudformation"), "automl-dev")["DataBucketName"]
+    put_data(clients, bucket, 5)
+    code, out, err = cli("destroy", "--env", "dev", "--yes", "--backup", str(tmp_path / "backup"))
+    assert code == 0, err
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+    s3 = clients("s3")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 5
+    assert sorted(p.name for p in (tmp_path / "backup" / "data").iterdir()) == [f"file-{i}.csv" for i in range(5)]
+    assert (tmp_path / "backup" / "data" / "file-3.csv").read_text() == "row,3\n"
+    repositories = {r["repositoryName"] for r in clients("ecr").describe_repositories()["repositories"]}
+    assert {"automl-dev-optimize", "automl-dev-train", "automl-dev-predict", "automl-dev-pipeline"} <= repositories
+    assert f"{bucket}\t5 objects" in out
+
+
+def test_destroy_without_confirmation_deletes_nothing(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    code, out, err = cli("destroy", "--env", "dev")
+    assert code == 3 and "--yes" in err
+    assert stack_names(clients("cloudformation"))["automl-dev"] == "CREATE_COMPLETE"
+
+
+def test_purge_needs_the_second_confirmation(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    bucket = outputs(clients("cloudformation"), "automl-dev")["DataBucketName"]
+    put_data(clients, bucket, 3)
+    code, out, err = cli("destroy", "--env", "dev", "--yes", "--purge-data")
+    assert code == 3 and "--purge-confirm automl-dev" in err
+    assert stack_names(clients("cloudformation"))["automl-dev"] == "CREATE_COMPLETE"  # nothing deleted
+    code, out, err = cli("destroy", "--env", "dev", "--yes", "--purge-data", "--purge-confirm", "automl-dev")
+    assert code == 0, err
+    assert bucket not in {b["Name"] for b in clients("s3").list_buckets()["Buckets"]}
+    assert clients("ecr").describe_repositories()["repositories"] == []
+
+
+def test_throttling_is_retried_then_succeeds(aws, cli):
+    aws.throttle("DescribeStacks", 3)
+    code, out, err = deploy(cli)
+    assert code == 0, err
+
+
+def test_bad_input_sends_no_request(aws, cli):
+    for args in (["deploy", "--env", "dev", "--var", "az_count=9"], ["deploy", "--env", "nope"],
+                 ["destroy", "--env", "dev", "--purge-confirm", "x"], ["diff", "--env", "dev", "--var", "x"]):
+        code, out, err = cli(*args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+    assert aws.requests() == 0
+
+
+def test_missing_credentials_is_one_line(aws, cli, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    code, out, err = cli("status", "--env", "dev")
+    assert code == 1
+    assert err.strip() == ("automl-cfn: error: no AWS credentials found: set AWS_PROFILE or "
+                           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run 'aws configure' / 'aws sso login'")
