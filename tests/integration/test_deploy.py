@@ -241,3 +241,15 @@ def test_missing_credentials_is_one_line(aws, cli, monkeypatch):
     assert code == 1
     assert err.strip() == ("automl-cfn: error: no AWS credentials found: set AWS_PROFILE or "
                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run 'aws configure' / 'aws sso login'")
+
+
+def test_stack_policies_deny_replacing_or_deleting_data(aws, cli, clients):
+    assert deploy(cli)[0] == 0
+    cfn = clients("cloudformation")
+    root_policy = json.loads(cfn.get_stack_policy(StackName="automl-dev")["StackPolicyBody"])
+    deny = next(s for s in root_policy["Statement"] if s["Effect"] == "Deny")
+    assert set(deny["Action"]) == {"Update:Replace", "Update:Delete"}
+    assert "LogicalResourceId/StorageStack" in deny["Resource"]
+    storage = next(n for n in stack_names(cfn) if n.startswith("automl-dev-StorageStack-"))
+    nested = json.loads(cfn.get_stack_policy(StackName=storage)["StackPolicyBody"])
+    assert next(s for s in nested["Statement"] if s["Effect"] == "Deny")["Resource"] == ["LogicalResourceId/DataBucket"]

@@ -155,7 +155,7 @@ def prepare_change_set(target: Target, stack: dict | None, options: DeployOption
     created = cfn.create_change_set(**request)
     change_set_id, stack_id = created["Id"], created["StackId"]
     try:
-        description = wait_for_change_set(cfn, change_set_id, options.poll)
+        wait_for_change_set(cfn, change_set_id, options.poll)
     except NoChanges:
         cfn.delete_change_set(ChangeSetName=change_set_id)
         ui.out().print(f"No changes: {target.name} is up to date.")
@@ -163,8 +163,7 @@ def prepare_change_set(target: Target, stack: dict | None, options: DeployOption
     except AwsError:
         cfn.delete_change_set(ChangeSetName=change_set_id)
         raise
-    review = reviews.from_change_set(cfn, change_set_id, target.name)
-    review.change_set_type = description.get("ChangeSetType") or kind
+    review = reviews.from_change_set(cfn, change_set_id, target.name, change_set_type=kind)
     if stack:  # on a first deploy every parameter is new: the review lists resources only
         old_values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         review.parameters = reviews.parameter_changes(old_values, parameter_values(target.settings))

@@ -76,7 +76,8 @@ class StackReview:
 # building
 # ---------------------------------------------------------------------------
 
-def from_change_set(cfn, change_set_id: str, stack_name: str, describe=None) -> StackReview:
+def from_change_set(cfn, change_set_id: str, stack_name: str, describe=None,
+                    change_set_type: str = "UPDATE") -> StackReview:
     """Read a change set (paginated) and the nested change sets it points to."""
     describe = describe or (lambda **kw: cfn.describe_change_set(**kw))
     pages, token = [], None
@@ -90,8 +91,7 @@ def from_change_set(cfn, change_set_id: str, stack_name: str, describe=None) -> 
         if not token:
             break
     first = pages[0]
-    review = StackReview(stack_name=stack_name or first.get("StackName", ""),
-                         change_set_type=first.get("ChangeSetType", "UPDATE") or "UPDATE")
+    review = StackReview(stack_name=stack_name or first.get("StackName", ""), change_set_type=change_set_type)
     for page in pages:
         for item in page.get("Changes", []):
             rc = item.get("ResourceChange", {})

@@ -32,8 +32,10 @@ class EventStream:
 
     def poll(self) -> list[dict]:
         fresh: list[dict] = []
-        for stack in list(self.stacks):
-            fresh.extend(self._new_events(stack))
+        index = 0
+        while index < len(self.stacks):  # nested stacks found on the way are read in the same round
+            fresh.extend(self._new_events(self.stacks[index]))
+            index += 1
         fresh.sort(key=lambda e: e["Timestamp"])
         return fresh
 
