@@ -56,7 +56,7 @@ def target(args):
 
     aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
-    return Target(settings=settings, aws=aws, env_flag=env_flag)
+    return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir))
 
 
 # -- verbs ------------------------------------------------------------------

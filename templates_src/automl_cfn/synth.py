@@ -51,6 +51,21 @@ def render_all(root: Path) -> dict[str, bytes]:
     return files
 
 
+def read_generated(out_dir: Path) -> dict[str, bytes]:
+    """The committed templates, as the deploy verbs use them: name -> bytes.
+
+    Deploys ship exactly what `make templates` wrote, linted and reviewed;
+    a test keeps generated/ from going stale.
+    """
+    from .errors import UserError
+
+    paths = sorted((out_dir / "templates").glob("*.json"))
+    names = {p.stem for p in paths}
+    if "root" not in names:
+        raise UserError(f"{out_dir}/templates/root.json not found: run 'make templates' (automl-cfn templates) first")
+    return {p.stem: p.read_bytes() for p in paths}
+
+
 def write(out_dir: Path, files: dict[str, bytes]) -> list[str]:
     """Write files, drop stale ones; returns the paths whose bytes changed."""
     changed = []

@@ -136,23 +136,35 @@ def test_diff_of_a_new_stack_leaves_nothing_behind(aws, cli, clients):
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 
-def test_a_broken_template_fails_clearly(aws, cli, clients, monkeypatch):
-    from automl_cfn import synth
+def test_a_broken_template_fails_clearly(aws, project_root, tmp_path, capsys):
+    import shutil
 
-    real = synth.build_templates
+    from automl_cfn.cli import main
 
-    def broken():
-        documents = real()
-        compute = documents["root"]["Resources"]["ComputeStack"]["Properties"]["Parameters"]
-        compute["VpcId"] = {"Fn::GetAtt": ["NetworkStack", "Outputs.NoSuchOutput"]}
-        return documents
-
-    monkeypatch.setattr(synth, "build_templates", broken)
-    code, out, err = deploy(cli)
+    for part in ("config", "generated"):
+        shutil.copytree(project_root / part, tmp_path / part)
+    root = json.loads((tmp_path / "generated" / "templates" / "root.json").read_text())
+    compute = root["Resources"]["ComputeStack"]["Properties"]["Parameters"]
+    compute["VpcId"] = {"Fn::GetAtt": ["NetworkStack", "Outputs.NoSuchOutput"]}
+    (tmp_path / "generated" / "templates" / "root.json").write_text(json.dumps(root))
+    code = main(["deploy", "--env", "dev", "--yes", "--project-dir", str(tmp_path)])
+    err = capsys.readouterr().err
     assert code == 1
-    lines = err.strip().splitlines()
-    assert lines[-1].startswith("automl-cfn: error: deploying automl-dev failed")
+    assert err.strip().splitlines()[-1] == (
+        "automl-cfn: error: deploying automl-dev failed: Template error: nested stack "
+        f"{err.split('nested stack ')[1].split(' ')[0]} has no output 'NoSuchOutput' (Fn::GetAtt Outputs.NoSuchOutput)")
     assert "Traceback" not in err
+
+
+def test_deploy_needs_generated_templates(aws, project_root, tmp_path, capsys):
+    import shutil
+
+    from automl_cfn.cli import main
+
+    shutil.copytree(project_root / "config", tmp_path / "config")
+    assert main(["deploy", "--env", "dev", "--yes", "--project-dir", str(tmp_path)]) == 2
+    assert "generated/templates/root.json not found: run 'make templates'" in capsys.readouterr().err
+    assert aws.requests() == 0
 
 
 def test_status_and_outputs(aws, cli):

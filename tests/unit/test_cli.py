@@ -77,3 +77,10 @@ def test_params_does_not_import_troposphere(project_root):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs', 'boto3')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_deploy_verbs_do_not_import_troposphere(project_root):
+    code = ("import sys; import automl_cfn.cli, automl_cfn.deploy.engine, automl_cfn.deploy.destroy;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import ANY, Stubber
 
+from automl_cfn import synth
 from automl_cfn.deploy import engine, review as reviews
 from automl_cfn.deploy.aws import explain
 from automl_cfn.deploy.engine import DeployOptions, Target
@@ -121,7 +122,7 @@ def test_conditional_replacement_and_removal_of_state_are_risks():
         reviews.ResourceChange("Modify", "Cluster", "AWS::ECS::Cluster", replacement="True"),
         reviews.ResourceChange("Modify", "TaskRole", "AWS::IAM::Role", replacement="False"),
     ])
-    risks = {r.logical_id: r.reason for r in reviews.risky_changes(review, engine.stateful_logical_ids())}
+    risks = {r.logical_id: r.reason for r in reviews.risky_changes(review, engine.stateful_logical_ids(synth.build_templates()))}
     assert risks == {"OptimizeLogGroup": "may be replaced",
                      "RegistryStack": "would be removed with the stateful resources inside it"}
 

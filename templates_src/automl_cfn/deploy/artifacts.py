@@ -8,16 +8,17 @@ never overwritten, and an unchanged set is not uploaded again.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
-from .. import synth, ui
+from .. import ui
 from ..errors import AwsError
-from ..stacks import artifacts as artifacts_stack
 from .aws import Aws, error_code
 from .states import SUCCESS, TERMINAL
 
 S3_URL = "https://{bucket}.s3.{region}.amazonaws.com/{key}"
+STACK_NAME = "automl-cfn-artifacts"   # one per account and region
+ARTIFACTS_TEMPLATE = "artifacts"      # generated/templates/artifacts.json
+UPLOAD_THREADS = 8
 
 
 @dataclass
@@ -31,21 +32,22 @@ class TemplateSet:
         return S3_URL.format(bucket=self.bucket, region=region, key=f"{self.prefix}{name}.json")
 
 
-def bootstrap(aws: Aws) -> str:
-    """The artifacts bucket's name, creating its stack on first use."""
+def bootstrap(aws: Aws, template: bytes) -> str:
+    """The artifacts bucket's name, creating its stack on first use (idempotent)."""
     cfn = aws.client("cloudformation")
-    stack = describe(cfn, artifacts_stack.STACK_NAME)
+    stack = describe(cfn, STACK_NAME)
     if stack is None or stack["StackStatus"] in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
         if stack is not None:
-            cfn.delete_stack(StackName=artifacts_stack.STACK_NAME)
-            wait(cfn, artifacts_stack.STACK_NAME)
-        ui.info(f"Creating the artifacts bucket stack {artifacts_stack.STACK_NAME} (first deploy in {aws.region})")
-        body = json.dumps(synth.build_artifacts_template(), sort_keys=True)
-        cfn.create_stack(StackName=artifacts_stack.STACK_NAME, TemplateBody=body,
+            cfn.delete_stack(StackName=STACK_NAME)
+            wait(cfn, STACK_NAME)
+        ui.info(f"Creating the artifacts bucket stack {STACK_NAME} (first deploy in {aws.region})")
+        cfn.create_stack(StackName=STACK_NAME, TemplateBody=template.decode("utf-8"),
                          Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}])
-        stack = wait(cfn, artifacts_stack.STACK_NAME)
+        stack = wait(cfn, STACK_NAME)
+    elif stack["StackStatus"] not in SUCCESS:
+        stack = wait(cfn, STACK_NAME)  # another deploy may be creating it right now
     if stack["StackStatus"] not in SUCCESS:
-        raise AwsError(f"artifacts stack {artifacts_stack.STACK_NAME} is {stack['StackStatus']}; "
+        raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; "
                        "delete it (aws cloudformation delete-stack) and deploy again")
     return outputs_of(stack)["BucketName"]
 
@@ -86,12 +88,15 @@ def upload(aws: Aws, bucket: str, project: str, files: dict[str, bytes]) -> Temp
     prefix = content_prefix(project, files)
     existing = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
                 for o in page.get("Contents", [])}
-    uploaded = skipped = 0
-    for name, body in files.items():
-        key = f"{prefix}{name}.json"
-        if key in existing:
-            skipped += 1
-            continue
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-        uploaded += 1
-    return TemplateSet(bucket=bucket, prefix=prefix, uploaded=uploaded, skipped=skipped)
+    missing = {name: body for name, body in files.items() if f"{prefix}{name}.json" not in existing}
+
+    def put(item) -> None:
+        name, body = item
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{name}.json", Body=body, ContentType="application/json")
+
+    if missing:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(UPLOAD_THREADS, len(missing))) as pool:
+            list(pool.map(put, missing.items()))
+    return TemplateSet(bucket=bucket, prefix=prefix, uploaded=len(missing), skipped=len(files) - len(missing))

@@ -14,7 +14,9 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from .. import synth, ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, RefusedError, UserError
@@ -50,6 +52,7 @@ class Target:
     settings: Settings
     aws: Aws
     env_flag: str = ""
+    project_dir: Path = Path(".")
 
     @property
     def name(self) -> str:
@@ -65,6 +68,17 @@ class Target:
 
     def describe(self) -> dict | None:
         return artifacts.describe(self.cfn, self.name)
+
+    @cached_property
+    def files(self) -> dict[str, bytes]:
+        """The committed templates (generated/templates), read once per verb."""
+        return synth.read_generated(self.project_dir / "generated")
+
+    @cached_property
+    def documents(self) -> dict[str, dict]:
+        import orjson
+
+        return {name: orjson.loads(body) for name, body in self.files.items()}
 
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "Project", "Value": self.settings.project_name},
@@ -91,6 +105,7 @@ class ChangeSet:
 
 
 def deploy(target: Target, options: DeployOptions) -> int:
+    target.files  # missing templates are bad input: found before any AWS request
     stack = recover(target, options)
     change_set = prepare_change_set(target, stack, options)
     if change_set is None:
@@ -115,6 +130,7 @@ def deploy(target: Target, options: DeployOptions) -> int:
 
 def diff(target: Target, options: DeployOptions) -> int:
     """The review without executing; the change set is deleted afterwards."""
+    target.files  # missing templates are bad input: found before any AWS request
     stack = target.describe()
     if stack and (in_progress(stack["StackStatus"]) or stack["StackStatus"] in RECREATE | CONTINUE_ROLLBACK | BROKEN):
         if stack["StackStatus"] != "REVIEW_IN_PROGRESS":
@@ -134,9 +150,8 @@ def diff(target: Target, options: DeployOptions) -> int:
 def prepare_change_set(target: Target, stack: dict | None, options: DeployOptions) -> ChangeSet | None:
     """Upload, create the change set, wait for it; None when there is nothing to change."""
     cfn = target.cfn
-    documents = synth.build_templates()
-    files = {name: synth.render(doc) for name, doc in documents.items() if name != "artifacts"}
-    bucket = artifacts.bootstrap(target.aws)
+    files = {name: body for name, body in target.files.items() if name != artifacts.ARTIFACTS_TEMPLATE}
+    bucket = artifacts.bootstrap(target.aws, target.files[artifacts.ARTIFACTS_TEMPLATE])
     template_set = artifacts.upload(target.aws, bucket, target.settings.project_name, files)
     ui.info(f"Templates in s3://{bucket}/{template_set.prefix} "
             f"({template_set.uploaded} uploaded, {template_set.skipped} already there)")
@@ -203,10 +218,10 @@ def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
             print(text)
 
 
-def stateful_logical_ids() -> set[str]:
+def stateful_logical_ids(documents: dict[str, dict]) -> set[str]:
     """Logical IDs of the resources our templates mark as holding data."""
     ids = set()
-    for name, doc in synth.build_templates().items():
+    for name, doc in documents.items():
         for logical_id, body in doc.get("Resources", {}).items():
             if body["Type"] in reviews.STATEFUL_TYPES:
                 ids.add(logical_id)
@@ -215,7 +230,7 @@ def stateful_logical_ids() -> set[str]:
 
 def guard(target: Target, change_set: ChangeSet, options: DeployOptions) -> None:
     """Refuse to replace or remove a stateful resource unless --allow-replace names it."""
-    risks = reviews.risky_changes(change_set.review, stateful_logical_ids())
+    risks = reviews.risky_changes(change_set.review, stateful_logical_ids(target.documents))
     allowed = set(options.allow_replace)
     blocked = [r for r in risks if r.logical_id not in allowed]
     change_set.risks = blocked
@@ -247,7 +262,8 @@ def execute(target: Target, change_set: ChangeSet, options: DeployOptions) -> in
     cfn = target.cfn
     since = latest_event_time(cfn, change_set.stack_id)
     token = f"automl-cfn-{uuid.uuid4()}"
-    protect(target, change_set.stack_id, allow=set(options.allow_replace))
+    if change_set.type == "UPDATE":  # a stack being created has nothing to protect yet
+        protect(target, change_set.stack_id, allow=set(options.allow_replace))
     try:
         cfn.execute_change_set(ChangeSetName=change_set.id, ClientRequestToken=token)
     except Exception as exc:
@@ -270,7 +286,8 @@ def execute(target: Target, change_set: ChangeSet, options: DeployOptions) -> in
         reason = final.get("StackStatusReason")
         raise AwsError(f"deploying {target.name} failed: the stack is {status}{where or (f'; {reason}' if reason else '')}")
     protect(target, change_set.stack_id, allow=set())
-    set_termination_protection(target)
+    if bool(final.get("EnableTerminationProtection")) != target.settings.termination_protection:
+        set_termination_protection(target)
     ui.info(f"{target.name}: {status}")
     print_outputs(final, "table")
     return EXIT_OK
@@ -360,12 +377,12 @@ def continue_rollback(target: Target, stack: dict, options: DeployOptions) -> No
 # protection
 # ---------------------------------------------------------------------------
 
-def stateful_by_child() -> dict[str, list[str]]:
+def stateful_by_child(documents: dict[str, dict]) -> dict[str, list[str]]:
     """Child stack logical ID -> its stateful resources' logical IDs."""
     from ..model import title
 
     result = {}
-    for name, doc in synth.build_templates().items():
+    for name, doc in documents.items():
         ids = sorted(k for k, v in doc.get("Resources", {}).items() if v["Type"] in reviews.STATEFUL_TYPES)
         if ids and name not in ("root", "artifacts"):
             result[f"{title(name)}Stack"] = ids
@@ -389,7 +406,7 @@ def protect(target: Target, stack_id: str, allow: set[str]) -> None:
     protects its own data resources.
     """
     cfn = target.cfn
-    children = stateful_by_child()
+    children = stateful_by_child(target.documents)
     try:
         cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=stack_policy(
             [c for c in children if c not in allow]))

@@ -13,7 +13,6 @@ from troposphere import GetAtt, Output, Ref, Sub, Tags, Template, s3
 from ..model import MANAGED_BY
 from . import storage
 
-STACK_NAME = "automl-cfn-artifacts"
 EXPIRE_DAYS = 90
 
 
