@@ -101,6 +101,7 @@ def deploy_options(args):
         yes=getattr(args, "yes", False), execute=not getattr(args, "no_execute", False),
         express=getattr(args, "express", None), output=args.output,
         allow_replace=tuple(getattr(args, "allow_replace", None) or ()), wait=getattr(args, "wait", False),
+        skip_image_check=getattr(args, "skip_image_check", False),
     )
 
 
@@ -143,6 +144,67 @@ def cmd_destroy(args) -> int:
         yes=args.yes, purge_data=args.purge_data, purge_confirm=args.purge_confirm,
         backup=Path(args.backup) if args.backup else None,
     ))
+
+
+def deployed(args):
+    from .ops.context import Deployed
+
+    return Deployed.load(target(args))
+
+
+def cmd_build(args) -> int:
+    from .ops.images import BuildOptions, build
+
+    build(deployed(args), BuildOptions(services=tuple(args.service or ()), tag=args.tag, push=args.push))
+    return 0
+
+
+def cmd_upload(args) -> int:
+    from .ops.data import check_prefix, scan_source, upload
+
+    check_prefix(args.prefix)  # bad input before any request
+    local = scan_source(Path(args.source), args.exclude)
+    upload(deployed(args), Path(args.source), args.prefix, args.exclude, args.delete, args.yes, local=local)
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .ops.data import PREFIXES, download
+
+    if args.what not in PREFIXES:
+        raise UserError(f"download {args.what!r}: choose one of {', '.join(PREFIXES)}")
+    download(deployed(args), args.what, Path(args.dest or f"data/{args.what}"), args.exclude)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .model import SERVICES
+    from .ops.context import check_service
+    from .ops.tasks import RunOptions, check_size, run
+
+    check_service(args.service, SERVICES)
+    check_size(args.cpu, args.memory)
+    return run(deployed(args), RunOptions(service=args.service, wait=args.wait, spot=args.spot,
+                                          cpu=args.cpu, memory=args.memory, poll=args.poll))
+
+
+def cmd_pipeline(args) -> int:
+    from .ops import pipeline
+
+    if args.action == "start":
+        pipeline.parse_input(args.input)  # bad JSON before any request
+        return pipeline.start(deployed(args), args.input, args.wait, poll=args.poll)
+    return pipeline.status(deployed(args), args.execution)
+
+
+def cmd_logs(args) -> int:
+    from .model import LOG_SOURCES
+    from .ops.context import check_service
+    from .ops.logs import parse_since, tail
+
+    check_service(args.source, LOG_SOURCES, "log source")
+    parse_since(args.since)
+    return tail(deployed(args), args.source, args.since, args.follow)
 
 
 def cmd_local_aws(args) -> int:
@@ -196,6 +258,8 @@ def build_parser() -> Parser:
     p.add_argument("--allow-replace", action="append", metavar="LOGICAL_ID",
                    help="allow replacing or removing this stateful resource (repeatable)")
     p.add_argument("--wait", action="store_true", help="wait for an operation already in progress")
+    p.add_argument("--skip-image-check", action="store_true",
+                   help="deploy an image_tag without checking that ECR has it")
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
@@ -216,6 +280,44 @@ def build_parser() -> Parser:
                    help="also delete every object version, the repositories and the log groups (asks again)")
     p.add_argument("--purge-confirm", metavar="STACK_NAME",
                    help="the second confirmation of --purge-data where there is no terminal")
+
+    p = stack_verb(verbs, "build", "docker build the images (and push them to ECR)", cmd_build)
+    p.add_argument("--service", action="append", metavar="IMAGE",
+                   help="optimize, train, predict or pipeline (repeatable; default: all four)")
+    p.add_argument("--tag", help="image tag (default: the git short SHA)")
+    p.add_argument("--push", action="store_true", help="log in to ECR and push")
+
+    p = stack_verb(verbs, "upload", "sync a directory to the data bucket", cmd_upload)
+    p.add_argument("--source", default="data", metavar="DIR", help="directory to upload (default: data)")
+    p.add_argument("--prefix", default="data/", help="bucket prefix: data/, models/ or predictions/")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files (repeatable)")
+    p.add_argument("--delete", action="store_true", help="delete objects under the prefix not in the directory")
+    p.add_argument("--yes", action="store_true", help="confirm --delete without a prompt")
+
+    p = stack_verb(verbs, "download", "sync models/ or predictions/ from the bucket", cmd_download)
+    p.add_argument("what", help="models, predictions or data")
+    p.add_argument("--dest", metavar="DIR", help="local directory (default: data/WHAT)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files (repeatable)")
+
+    p = stack_verb(verbs, "run", "run one pipeline task on ECS", cmd_run)
+    p.add_argument("service", help="optimize, train or predict")
+    p.add_argument("--wait", action="store_true", help="wait until it stops; exit non-zero if it failed")
+    p.add_argument("--spot", action="store_true", help="run on FARGATE_SPOT")
+    p.add_argument("--cpu", type=int, help="CPU units override (with --memory)")
+    p.add_argument("--memory", type=int, help="memory MiB override (with --cpu)")
+    p.add_argument("--poll", type=float, default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
+
+    p = stack_verb(verbs, "pipeline", "start or inspect the Step Functions pipeline", cmd_pipeline)
+    p.add_argument("action", choices=("start", "status"))
+    p.add_argument("execution", nargs="?", help="status of this execution (name or ARN)")
+    p.add_argument("--wait", action="store_true", help="follow the execution to its end")
+    p.add_argument("--input", metavar="JSON", help="execution input (a JSON object)")
+    p.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
+
+    p = stack_verb(verbs, "logs", "tail a service's logs", cmd_logs)
+    p.add_argument("source", help="optimize, train, predict or pipeline")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    p.add_argument("--since", default="10m", help="how far back: 10m, 2h, 1d or an ISO time (default: 10m)")
 
     p = verbs.add_parser("local-aws", help="run the local AWS endpoint (moto, patched) in the foreground")
     p.add_argument("--port", type=int, default=4566)

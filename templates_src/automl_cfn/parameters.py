@@ -53,7 +53,7 @@ MAX_LENGTHS = {"project_name": 16, "environment": 8}
 PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 
 # Settings that shape the deploy itself rather than the templates.
-NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "termination_protection", "express_deploys"}
+NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "termination_protection", "express_deploys", "images"}
 
 
 def _from_setting(name: str) -> ParamSpec:

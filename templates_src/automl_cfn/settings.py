@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import UserError
-from .model import SERVICES
+from .model import REPOSITORIES, SERVICES
 
 
 class SettingsError(UserError, ValueError):
@@ -62,6 +62,20 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 SUBNET_SLOTS_BITS = 3
 VPC_PREFIX_RANGE = (16, 28)       # what EC2 accepts for a VPC
 SUBNET_PREFIX_MAX = 28            # what EC2 accepts for a subnet
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    repository: str
+    context: str
+    dockerfile: str
+    build_args: dict
+    platform: str
+
+
+# Relative paths are relative to the project directory.
+IMAGE_DEFAULTS = {"context": ".", "dockerfile": "docker/{repository}/Dockerfile", "platform": "linux/amd64"}
+IMAGE_KEYS = {"context": str, "dockerfile": str, "build_args": dict, "platform": str}
 
 
 def setting(default: Any, kind: type, group: str, doc: str, **rules: Any) -> Any:
@@ -116,6 +130,20 @@ class Settings:
     # -- deploy ------------------------------------------------------------
     termination_protection: bool = setting(False, bool, "Deploy", "Turn on stack termination protection")
     express_deploys: bool = setting(False, bool, "Deploy", "Deploy in CloudFormation's EXPRESS mode by default")
+    # -- images ------------------------------------------------------------
+    images: dict = setting(None, dict, "Images",
+                           "Per image: context, dockerfile, build_args, platform (see 'Images' in README.md)")
+
+    def image(self, repository: str) -> "ImageBuild":
+        """How to build one repository's image (defaults filled in)."""
+        given = (self.images or {}).get(repository, {})
+        return ImageBuild(
+            repository=repository,
+            context=given.get("context", IMAGE_DEFAULTS["context"]),
+            dockerfile=given.get("dockerfile", IMAGE_DEFAULTS["dockerfile"].format(repository=repository)),
+            build_args=dict(given.get("build_args", {})),
+            platform=given.get("platform", IMAGE_DEFAULTS["platform"]),
+        )
 
     # -- derived values (no validation below this line) -------------------
     @property
@@ -244,6 +272,8 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
 
 
 def _coerce_text(name: str, text: str, kind: type) -> Any:
+    if kind is dict:
+        raise SettingsError(f"--var {name}: a mapping cannot be set with --var; set it in the settings file")
     if kind is bool:
         lowered = text.strip().lower()
         if lowered in ("true", "false"):
@@ -280,6 +310,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_task_sizes(settings)
     _check_prediction_counts(settings)
     _check_optional_strings(settings)
+    _check_images(settings)
     return settings
 
 
@@ -296,6 +327,11 @@ def _check_field(name: str, value: Any) -> Any:
             value = ""
         if not isinstance(value, str):
             raise SettingsError(f"{name}: expected a string, got {_describe(value)}")
+    if kind is dict:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise SettingsError(f"{name}: expected a mapping, got {_describe(value)}")
     if "choices" in meta and value not in meta["choices"]:
         raise SettingsError(f"{name}: {value!r} is not allowed; allowed: {_list(meta['choices'])}")
     low, high = meta.get("min"), meta.get("max")
@@ -386,6 +422,25 @@ def _check_optional_strings(s: Settings) -> None:
             f"image_tag: {s.image_tag!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
             "(not first), up to 128 characters, or empty before the first push"
         )
+
+
+def _check_images(s: Settings) -> None:
+    for repository, spec in (s.images or {}).items():
+        if repository not in REPOSITORIES:
+            close = difflib.get_close_matches(str(repository), REPOSITORIES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SettingsError(f"images: unknown image {repository!r}{hint} (images: {', '.join(REPOSITORIES)})")
+        if not isinstance(spec, dict):
+            raise SettingsError(f"images.{repository}: expected a mapping with {', '.join(IMAGE_KEYS)}")
+        for key, value in spec.items():
+            if key not in IMAGE_KEYS:
+                raise SettingsError(f"images.{repository}: unknown key {key!r}; allowed: {', '.join(IMAGE_KEYS)}")
+            if not isinstance(value, IMAGE_KEYS[key]) or isinstance(value, bool):
+                raise SettingsError(f"images.{repository}.{key}: expected a {IMAGE_KEYS[key].__name__}, "
+                                    f"got {_describe(value)}")
+            if key == "build_args" and not all(isinstance(k, str) and isinstance(v, (str, int))
+                                               for k, v in value.items()):
+                raise SettingsError(f"images.{repository}.build_args: expected NAME: value pairs")
 
 
 def with_overrides(settings: Settings, **values: Any) -> Settings:

@@ -23,7 +23,8 @@ def out():
     """Console for results (stdout)."""
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True,
+    # No file= argument: rich then writes to whatever sys.stdout is at the time.
+    return Console(highlight=False, soft_wrap=True,
                    no_color=not is_tty(sys.stdout) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stdout) else False)
 
@@ -33,7 +34,7 @@ def err():
     """Console for progress and prompts (stderr)."""
     from rich.console import Console
 
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True,
+    return Console(stderr=True, highlight=False, soft_wrap=True,
                    no_color=not is_tty(sys.stderr) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stderr) else False)
 

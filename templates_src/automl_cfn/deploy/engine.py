@@ -42,6 +42,7 @@ class DeployOptions:
     output: str = "text"                 # text | json | markdown
     allow_replace: tuple[str, ...] = ()
     wait: bool = False                   # wait for an operation already in progress
+    skip_image_check: bool = False
     poll: float = 2.0
 
 
@@ -106,6 +107,7 @@ class ChangeSet:
 
 def deploy(target: Target, options: DeployOptions) -> int:
     target.files  # missing templates are bad input: found before any AWS request
+    check_images(target, options)
     stack = recover(target, options)
     change_set = prepare_change_set(target, stack, options)
     if change_set is None:
@@ -145,6 +147,21 @@ def diff(target: Target, options: DeployOptions) -> int:
     finally:
         discard(target, change_set)
     return EXIT_OK
+
+
+def check_images(target: Target, options: DeployOptions) -> None:
+    """Refuse to point the task definitions at a tag that was never pushed."""
+    tag = target.settings.image_tag
+    if not tag or options.skip_image_check:
+        return
+    from ..model import SERVICES
+    from ..ops.images import missing_images
+
+    missing = missing_images(target, tag, SERVICES)
+    if missing:
+        raise RefusedError(f"image tag {tag!r} is not in ECR repository {missing[0]}"
+                           f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; push it with "
+                           f"'automl-cfn build {target.env_flag} --tag {tag} --push', or pass --skip-image-check")
 
 
 def prepare_change_set(target: Target, stack: dict | None, options: DeployOptions) -> ChangeSet | None:
@@ -289,7 +306,7 @@ def execute(target: Target, change_set: ChangeSet, options: DeployOptions) -> in
     if bool(final.get("EnableTerminationProtection")) != target.settings.termination_protection:
         set_termination_protection(target)
     ui.info(f"{target.name}: {status}")
-    print_outputs(final, "table")
+    print_outputs(final, "table", target.env_flag)
     return EXIT_OK
 
 
@@ -485,7 +502,10 @@ def env_name(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).upper()
 
 
-def print_outputs(stack: dict, fmt: str) -> None:
+COMMAND_OUTPUTS = ("QuickStartCommands", "RunTaskCommand")
+
+
+def print_outputs(stack: dict, fmt: str, env_flag: str = "") -> None:
     outputs = dict(sorted(stack_outputs(stack).items()))
     if fmt == "json":
         print(json.dumps(outputs, indent=2))
@@ -495,11 +515,32 @@ def print_outputs(stack: dict, fmt: str) -> None:
         for key, value in outputs.items():
             print(f"export {env_name(key)}={shlex.quote(value)}")
     else:
-        ui.table(["Output", "Value"], [[k, v] for k, v in outputs.items()], title=f"{stack['StackName']} outputs")
+        values = {k: v for k, v in outputs.items() if not k.endswith(COMMAND_OUTPUTS)}
+        ui.table(["Output", "Value"], [[k, v] for k, v in values.items()], title=f"{stack['StackName']} outputs")
+        print_quick_start(outputs, env_flag)
+
+
+def print_quick_start(outputs: dict[str, str], env_flag: str) -> None:
+    """The seed's quick_start_commands, and the automl-cfn verbs that replace them."""
+    from ..model import SERVICES, title
+
+    env = env_flag or "--env ENV"
+    lines = ["", "Quick start:",
+             f"  automl-cfn upload {env} --source data --exclude '*.pkl'",
+             f"  automl-cfn run optimize {env} --wait",
+             f"  automl-cfn logs optimize {env} --follow",
+             f"  automl-cfn download models {env}"]
+    if "StateMachineArn" in outputs:
+        lines.append(f"  automl-cfn pipeline start {env} --wait")
+    lines += ["", "The same with the AWS CLI:"]
+    lines += [f"  {outputs[f'{title(s)}RunTaskCommand']}" for s in SERVICES if f"{title(s)}RunTaskCommand" in outputs]
+    lines += [f"  {line}" for line in outputs.get("QuickStartCommands", "").splitlines()]
+    for line in lines:
+        ui.out().print(line, markup=False)
 
 
 def outputs(target: Target, fmt: str) -> int:
-    print_outputs(require_stack(target), fmt)
+    print_outputs(require_stack(target), fmt, target.env_flag)
     return EXIT_OK
 
 

@@ -1,0 +1,93 @@
+"""Day-2 verbs: the parts that decide outcomes, without an endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+import pytest
+
+from automl_cfn.errors import AwsError, UserError
+from automl_cfn.ops import data, logs, pipeline, tasks
+
+
+@pytest.mark.parametrize("containers, reason, expected", [
+    ([{"name": "train", "exitCode": 0}], "Essential container in task exited", 0),
+    ([{"name": "train", "exitCode": 137, "reason": "OutOfMemoryError: Container killed due to memory usage"}],
+     "Essential container in task exited", "train failed: exit code 137; stopped: Essential container in task "
+                                           "exited; OutOfMemoryError"),
+    ([{"name": "train"}], "Task failed to start: CannotPullContainerError", "exit code unknown; stopped: Task "
+                                                                            "failed to start: CannotPullContainerError"),
+])
+def test_a_task_succeeds_only_when_its_container_exits_zero(containers, reason, expected):
+    task = {"containers": containers, "stoppedReason": reason}
+    if expected == 0:
+        assert tasks.report("train", task) == 0
+    else:
+        with pytest.raises(AwsError) as failed:
+            tasks.report("train", task)
+        assert expected in str(failed.value)
+
+
+class FakeDeployed:
+    def __init__(self, spot_default=False):
+        from automl_cfn.settings import validate
+
+        self.outputs = {"ClusterName": "c", "TrainTaskFamily": "automl-dev-train", "TaskSubnets": "subnet-a,subnet-b",
+                        "TaskSecurityGroupId": "sg-1", "AssignPublicIp": "ENABLED"}
+        self.target = type("T", (), {"settings": validate({"environment": "dev", "use_fargate_spot": spot_default})})
+
+    def get(self, key):
+        return self.outputs[key]
+
+
+@pytest.mark.parametrize("spot_flag, spot_default, provider", [
+    (False, False, "FARGATE"), (True, False, "FARGATE_SPOT"), (False, True, "FARGATE_SPOT")])
+def test_run_request_comes_from_outputs(spot_flag, spot_default, provider):
+    kwargs = tasks.request(FakeDeployed(spot_default), tasks.RunOptions("train", spot=spot_flag, cpu=2048,
+                                                                         memory=8192))
+    assert kwargs["networkConfiguration"]["awsvpcConfiguration"] == {
+        "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-1"], "assignPublicIp": "ENABLED"}
+    assert kwargs["capacityProviderStrategy"] == [{"capacityProvider": provider, "weight": 1}]
+    assert kwargs["overrides"] == {"cpu": "2048", "memory": "8192",
+                                   "containerOverrides": [{"name": "train", "memory": 8192}]}
+    assert "launchType" not in kwargs
+
+
+def test_since_accepts_durations_and_times():
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    assert logs.parse_since("10m", now) == datetime(2026, 11, 26, 11, 50, tzinfo=timezone.utc)
+    assert logs.parse_since("2d", now) == datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    assert logs.parse_since("2026-11-26T06:00", now) == datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+    with pytest.raises(UserError, match="use a duration like 10m"):
+        logs.parse_since("last tuesday", now)
+
+
+def test_pipeline_history_lines_and_outcome():
+    event = {"type": "TaskStateEntered", "timestamp": datetime(2026, 11, 26, 6, 1, 2),
+             "stateEnteredEventDetails": {"name": "Train"}}
+    assert pipeline.describe_event(event) == "06:01:02  Train entered"
+    failed = {"type": "ExecutionFailed", "timestamp": datetime(2026, 11, 26, 6, 9, 0),
+              "executionFailedEventDetails": {"error": "States.TaskFailed", "cause": "exit code 1"}}
+    assert pipeline.describe_event(failed) == "06:09:00  execution failed: exit code 1"
+    with pytest.raises(AwsError, match="pipeline FAILED: States.TaskFailed exit code 1"):
+        pipeline.outcome({"status": "FAILED", "error": "States.TaskFailed", "cause": "exit code 1"})
+    assert pipeline.outcome({"status": "SUCCEEDED", "executionArn": "arn:x"}) == 0
+
+
+def test_local_etag_is_md5_or_multipart(tmp_path):
+    small = tmp_path / "small"
+    small.write_bytes(b"abc")
+    assert data.local_etag(small, 3) == hashlib.md5(b"abc").hexdigest()
+    big = tmp_path / "big"
+    content = b"x" * (data.PART_SIZE + 10)
+    big.write_bytes(content)
+    parts = [content[:data.PART_SIZE], content[data.PART_SIZE:]]
+    expected = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + "-2"
+    assert data.local_etag(big, len(content)) == expected
+
+
+def test_excludes_match_names_and_paths():
+    assert data.excluded("models/x.pkl", ["*.pkl"])
+    assert data.excluded("cache/a.csv", ["cache/*"])
+    assert not data.excluded("raw/a.csv", ["*.pkl", "cache/*"])
