@@ -4,41 +4,67 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# taskcat pins jsonschema<4 and urllib3<2, which conflict with moto: its own venv.
+TASKCAT_VENV := .venv-taskcat
+TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
+TASKCAT_VERSION := 0.9.58
 ENV ?= dev
 
-.PHONY: help install templates lint test unit integration bench local-aws clean
+.PHONY: help install taskcat-venv templates lint lint-cfn lint-taskcat test unit integration bench \
+        local-aws taskcat taskcat-local clean
 
 help:
-	@echo "make templates    write generated/ (templates + parameters per environment), then lint"
-	@echo "make lint         cfn-lint every generated template (zero findings, informational included)"
-	@echo "make test         the whole test suite (the README's test command; .ci/run calls it)"
-	@echo "make bench        benchmarks under bench/ (figures, not pass/fail)"
-	@echo "make local-aws    run the local AWS endpoint in the foreground"
+	@echo "make templates     write generated/ (templates + parameters per environment), then cfn-lint"
+	@echo "make lint          cfn-lint (zero findings, informational included) and taskcat lint"
+	@echo "make test          the whole test suite, the offline taskcat run included (CI runs this)"
+	@echo "make taskcat-local every .taskcat.yml test against the local endpoint, outputs checked"
+	@echo "make taskcat       taskcat test run against a real AWS account (needs credentials)"
+	@echo "make bench         benchmarks under bench/ (figures, not pass/fail)"
+	@echo "make local-aws     run the local AWS endpoint in the foreground"
 
-# The virtual environment is rebuilt when the package's dependencies change.
+# The virtual environments are rebuilt when their requirements change.
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+$(TASKCAT_STAMP): Makefile
+	@test -x $(TASKCAT_VENV)/bin/python || $(PYTHON) -m venv $(TASKCAT_VENV)
+	$(TASKCAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TASKCAT_VENV)/bin/python -m pip install --quiet 'taskcat==$(TASKCAT_VERSION)'
+	@touch $@
+
 install: $(STAMP)
+
+taskcat-venv: $(TASKCAT_STAMP)
 
 templates: $(STAMP)
 	$(BIN)/automl-cfn templates
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint-cfn
 
-lint: $(STAMP)
+lint: lint-cfn lint-taskcat
+
+lint-cfn: $(STAMP)
 	$(BIN)/automl-cfn lint
 
-test: $(STAMP)
+lint-taskcat: $(TASKCAT_STAMP)
+	$(TASKCAT_VENV)/bin/taskcat lint
+
+test: $(STAMP) $(TASKCAT_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 tests/integration $(PYTEST_ARGS)
+
+taskcat-local: $(STAMP) $(TASKCAT_STAMP)
+	$(BIN)/python -m automl_cfn.taskcat_run local
+
+taskcat: $(STAMP) $(TASKCAT_STAMP)
+	$(BIN)/python -m automl_cfn.taskcat_run real
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
@@ -47,4 +73,4 @@ local-aws: $(STAMP)
 	$(BIN)/automl-cfn local-aws
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info templates_src/*.egg-info
+	rm -rf $(VENV) $(TASKCAT_VENV) .pytest_cache build *.egg-info templates_src/*.egg-info taskcat_outputs .bench

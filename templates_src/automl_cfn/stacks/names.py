@@ -72,7 +72,8 @@ def state_machine_arn() -> Sub:
 
 
 def role_name(purpose: str) -> Sub:
-    return name(f"{purpose}-role")
+    """IAM names are account-wide: the region keeps two regions' stacks apart."""
+    return Sub(f"{PREFIX}-{purpose}-role-${{AWS::Region}}")
 
 
 def bucket_name(purpose: str) -> Sub:
