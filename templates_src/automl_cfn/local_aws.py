@@ -23,7 +23,11 @@ Patches (moto 5.2.5):
      the raw template keys (ContainerDefinitions in PascalCase), losing
      image, memory, environment and logging; it now registers it the way
      creation does.
-  7. An action moto does not implement answered HTTP 500 with an HTML page;
+  7. A resource whose type moto cannot update (a log group whose retention
+     changed, say) vanished from its stack, breaking every later reference
+     to it; it now keeps its previous state, and a log group's retention is
+     updated in place.
+  8. An action moto does not implement answered HTTP 500 with an HTML page;
      it now answers a proper AWS error, code InvalidAction, so clients
      report "not available at this endpoint" instead of a parse failure.
 Extra endpoints:
@@ -67,7 +71,7 @@ def environment(port: int, region: str = REGION) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 def apply_patches() -> None:
-    from moto.cloudformation import models
+    from moto.cloudformation import models, parsing
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 
     def get_cfn_attribute(self, attribute_name: str):
@@ -118,6 +122,27 @@ def apply_patches() -> None:
 
     ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
 
+    original_update = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        previous = resources_map._parsed_resources.get(logical_id)
+        updated = original_update(logical_id, resource_json, resources_map, account_id, region_name)
+        return previous if updated is None else updated
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+    from moto.logs import models as logs_models
+
+    def update_log_group(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        backend = logs_models.logs_backends[account_id][region_name]
+        days = properties.get("RetentionInDays")
+        if days is not None:
+            backend.put_retention_policy(original_resource.name, int(days))
+        return original_resource
+
+    logs_models.LogGroup.update_from_cloudformation_json = classmethod(update_log_group)
+
     def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
                                region_name):
         from moto.cloudformation.utils import get_stack_from_s3_url
@@ -130,8 +155,6 @@ def apply_patches() -> None:
         return original_resource
 
     models.Stack.update_from_cloudformation_json = classmethod(update_nested_in_place)
-
-    from moto.cloudformation import parsing
 
     original_clean_json = parsing.clean_json
 

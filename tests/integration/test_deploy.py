@@ -67,8 +67,11 @@ def test_unchanged_redeploy_is_a_no_op(aws, cli, clients):
 
 def test_a_var_change_updates_the_stack(aws, cli, clients):
     assert deploy(cli)[0] == 0
-    code, out, err = deploy(cli, "--var", "optimize_cpu=4096", "--var", "optimize_memory=8192")
+    code, out, err = deploy(cli, "--var", "optimize_cpu=4096", "--var", "optimize_memory=8192",
+                            "--var", "log_retention_days=14")
     assert code == 0, err
+    groups = clients("logs").describe_log_groups(logGroupNamePrefix="/ecs/automl-dev-")["logGroups"]
+    assert {g["retentionInDays"] for g in groups} == {14}
     assert "OptimizeCpu: '2048' -> '4096'" in out and "OptimizeMemory: '4096' -> '8192'" in out
     cfn = clients("cloudformation")
     assert cfn.describe_stacks(StackName="automl-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"

@@ -19,6 +19,8 @@ USER_AGENT = "automl-cfn"
 # botocore's standard retry mode: exponential backoff with jitter on
 # throttling and transient errors, shared retry quota.
 RETRIES = {"mode": "standard", "max_attempts": 6}
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
 
 
 @dataclass
@@ -56,7 +58,8 @@ class Aws:
         if service not in self._clients:
             from botocore.config import Config
 
-            config = Config(retries=RETRIES, user_agent_extra=USER_AGENT, connect_timeout=10, read_timeout=60)
+            config = Config(retries=RETRIES, user_agent_extra=USER_AGENT, connect_timeout=CONNECT_TIMEOUT,
+                            read_timeout=READ_TIMEOUT)
             self._clients[service] = self.session.client(
                 service, region_name=self.region, endpoint_url=self.options.endpoint_url, config=config,
             )
