@@ -27,7 +27,9 @@ Patches (moto 5.2.5):
      changed, say) vanished from its stack, breaking every later reference
      to it; it now keeps its previous state, and a log group's retention is
      updated in place.
-  8. An action moto does not implement answered HTTP 500 with an HTML page;
+  8. An AWS::KMS::Key with Tags failed (moto expected the KMS API's
+     TagKey/TagValue shape, not CloudFormation's Key/Value).
+  9. An action moto does not implement answered HTTP 500 with an HTML page;
      it now answers a proper AWS error, code InvalidAction, so clients
      report "not available at this endpoint" instead of a parse failure.
 Extra endpoints:
@@ -142,6 +144,18 @@ def apply_patches() -> None:
         return original_resource
 
     logs_models.LogGroup.update_from_cloudformation_json = classmethod(update_log_group)
+
+    from moto.kms import models as kms_models
+
+    original_create_key = kms_models.Key.create_from_cloudformation_json.__func__
+
+    def create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("Tags"):
+            properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties["Tags"]]
+        return original_create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    kms_models.Key.create_from_cloudformation_json = classmethod(create_key)
 
     def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
                                region_name):

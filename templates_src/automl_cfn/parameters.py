@@ -46,6 +46,12 @@ PATTERNS = {
     "vpc_cidr": (r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-5])$", "an IPv4 CIDR block from /16 to /25"),
     "alarm_email": (r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address, or empty for no subscription"),
     "image_tag": (r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a valid image tag, or empty before the first push"),
+    "kms_key": (r"^$|^create$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
+                "empty, create, or a KMS key ARN"),
+    "permissions_boundary": (r"^$|^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$",
+                             "empty or an IAM policy ARN"),
+    "api_key_secret": (r"^$|^create$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+                       "empty, create, or a Secrets Manager secret ARN"),
 }
 MAX_LENGTHS = {"project_name": 16, "environment": 8}
 
@@ -80,7 +86,7 @@ def _from_setting(name: str) -> ParamSpec:
         spec["allowed_pattern"], spec["constraint"] = PATTERNS[name]
     spec["max_length"] = MAX_LENGTHS.get(name)
     default = SETTING_FIELDS[name].default
-    if default != "" or name in ("alarm_email", "image_tag"):
+    if default != "" or name in ("alarm_email", "image_tag", "kms_key", "permissions_boundary", "api_key_secret"):
         spec["default"] = default
     return ParamSpec(**spec)
 

@@ -54,6 +54,9 @@ ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]*$")
 ENVIRONMENT_MAX = 8
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
+SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -125,6 +128,13 @@ class Settings:
     alarm_email: str = setting("", str, "Monitoring", "Email subscribed to alarms (optional)")
     alarm_cpu_threshold: int = setting(80, int, "Monitoring", "CPU % that raises an alarm", min=1, max=100)
     alarm_memory_threshold: int = setting(80, int, "Monitoring", "Memory % that raises an alarm", min=1, max=100)
+    # -- security ----------------------------------------------------------
+    kms_key: str = setting("", str, "Security",
+                           "Customer-managed KMS key: empty (AWS-managed keys), create, or a key ARN")
+    permissions_boundary: str = setting("", str, "Security", "IAM policy ARN set as every role's boundary (optional)")
+    api_key_secret: str = setting("", str, "Security",
+                                  "Secrets Manager secret injected into predict as API_KEY: empty, create, or an ARN")
+    enable_access_logging: bool = setting(False, bool, "Security", "S3 server access logs to a separate bucket")
     # -- pipeline ----------------------------------------------------------
     enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
     # -- deploy ------------------------------------------------------------
@@ -311,6 +321,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_prediction_counts(settings)
     _check_optional_strings(settings)
     _check_images(settings)
+    _check_security(settings)
     return settings
 
 
@@ -422,6 +433,18 @@ def _check_optional_strings(s: Settings) -> None:
             f"image_tag: {s.image_tag!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
             "(not first), up to 128 characters, or empty before the first push"
         )
+
+
+def _check_security(s: Settings) -> None:
+    if s.kms_key not in ("", "create") and not KMS_KEY_ARN_RE.match(s.kms_key):
+        raise SettingsError(f"kms_key: {s.kms_key!r} is not a KMS key ARN; allowed: empty, create, or "
+                            "arn:aws:kms:REGION:ACCOUNT:key/KEY-ID")
+    if s.permissions_boundary and not POLICY_ARN_RE.match(s.permissions_boundary):
+        raise SettingsError(f"permissions_boundary: {s.permissions_boundary!r} is not an IAM policy ARN; allowed: "
+                            "empty or arn:aws:iam::ACCOUNT:policy/NAME")
+    if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.match(s.api_key_secret):
+        raise SettingsError(f"api_key_secret: {s.api_key_secret!r} is not a Secrets Manager secret ARN; allowed: "
+                            "empty, create, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
 
 
 def _check_images(s: Settings) -> None:

@@ -9,7 +9,8 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from automl_cfn.model import MANAGED_BY
 
-STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup", "AWS::KMS::Key",
+                  "AWS::SecretsManager::Secret"}
 # CloudFormation quotas (templates fetched from S3)
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_RESOURCES = 500

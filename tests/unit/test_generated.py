@@ -25,11 +25,12 @@ def test_rendering_is_byte_for_byte_repeatable(project_root):
     assert all(data.endswith(b"\n") for data in first.values())
 
 
-def test_root_seven_concerns_artifacts_and_a_parameter_file_per_environment(project_root):
+def test_root_eight_concerns_artifacts_and_a_parameter_file_per_environment(project_root):
     files = synth.render_all(project_root)
     assert sorted(f for f in files if f.startswith("templates/")) == sorted(
         f"templates/{n}.json" for n in
-        ("root", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline", "artifacts"))
+        ("root", "security", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline",
+         "artifacts"))
     dev = json.loads(files["parameters/dev.json"])
     assert {"ParameterKey": "NatGateways", "ParameterValue": "none"} in dev
     assert not any(p["ParameterKey"].startswith("Templates") for p in dev)

@@ -99,7 +99,8 @@ def test_roles_trust_one_service_for_this_account_only(stack):
 def test_policy_names_keep_the_seeds_troubleshooting_commands(templates):
     role = templates["iam"]["Resources"]["ExecutionRole"]["Properties"]
     assert role["RoleName"] == {"Fn::Sub": "${ProjectName}-${Environment}-ecs-execution-role-${AWS::Region}"}
-    names = [p["PolicyName"]["Fn::Sub"] for p in role["Policies"]]
+    names = [p["PolicyName"]["Fn::Sub"] for p in role["Policies"] if "PolicyName" in p]
     assert "${ProjectName}-${Environment}-ecs-execution-ecr-policy" in names
     task = templates["iam"]["Resources"]["TaskRole"]["Properties"]
-    assert "${ProjectName}-${Environment}-ecs-task-s3-policy" in [p["PolicyName"]["Fn::Sub"] for p in task["Policies"]]
+    assert "${ProjectName}-${Environment}-ecs-task-s3-policy" in [p["PolicyName"]["Fn::Sub"] for p in task["Policies"]
+                                                                  if "PolicyName" in p]

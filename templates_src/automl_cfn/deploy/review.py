@@ -12,7 +12,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 # Resources that hold data: replacing or removing them loses it.
-STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+# A KMS key or a secret too: losing the key loses everything encrypted with it.
+STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup", "AWS::KMS::Key",
+                  "AWS::SecretsManager::Secret"}
 NESTED_STACK = "AWS::CloudFormation::Stack"
 SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": "<", "Dynamic": "?"}
 COLOURS = {"Add": "green", "Modify": "yellow", "Remove": "red", "Import": "cyan", "Dynamic": "magenta"}

@@ -25,11 +25,16 @@ def build() -> Template:
         BucketEncryption=storage.default_encryption(),
         PublicAccessBlockConfiguration=storage.block_all_public_access(),
         OwnershipControls=storage.bucket_owner_enforced(),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
             Id="expire-old-template-sets", Status="Enabled", ExpirationInDays=EXPIRE_DAYS,
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )]),
         Tags=Tags(ManagedBy=MANAGED_BY),
+        Metadata={"checkov": {"skip": [{"id": "CKV_AWS_18", "comment": (
+            "Holds only CloudFormation templates under content-hash keys, written by the deploy verb; "
+            "CloudTrail records who wrote them.")}]}},
         # Templates of deployed stacks are worth keeping when this stack goes.
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",

@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import Callable
 
 from troposphere import (
-    And, AWSHelperFn, BaseAWSObject, Condition, Equals, Not, Output, Parameter, Ref, Tags, Template,
+    And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Output, Parameter, Ref, Tags, Template,
 )
 
 from ..model import MANAGED_BY, MAX_AZS
 from ..parameters import NO_DEFAULT, PARAMETERS
 
 RETAIN = "Retain"
+# The value a wired ARN output takes when the thing is not in this environment
+# (CloudFormation outputs cannot be empty).
+NONE = "none"
 
 
 def _flag(parameter: str) -> Callable[["StackTemplate"], object]:
@@ -37,6 +40,13 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "IntelligentTieringEnabled": _flag("DataIntelligentTiering"),
     "HasImageTag": lambda st: Not(Equals(Ref(st.parameter("ImageTag")), "")),
     "HasAlarmEmail": lambda st: Not(Equals(Ref(st.parameter("AlarmEmail")), "")),
+    "AccessLoggingEnabled": _flag("EnableAccessLogging"),
+    "HasPermissionsBoundary": lambda st: Not(Equals(Ref(st.parameter("PermissionsBoundary")), "")),
+    "CreateKmsKey": lambda st: Equals(Ref(st.parameter("KmsKey")), "create"),
+    "CreateApiKeySecret": lambda st: Equals(Ref(st.parameter("ApiKeySecret")), "create"),
+    # Wired inputs: "none" when the environment has no such key or secret.
+    "HasKmsKey": lambda st: Not(Equals(Ref(st.input("KmsKeyArn", "KMS key ARN, or none")), NONE)),
+    "HasApiKeySecret": lambda st: Not(Equals(Ref(st.input("ApiKeySecretArn", "API key secret ARN, or none")), NONE)),
     # The service scales only once it has an image to run (see compute).
     "PredictionServiceScales": lambda st: And(
         Condition(st.condition("PredictionServiceEnabled")), Condition(st.condition("HasImageTag"))
@@ -128,6 +138,18 @@ class StackTemplate:
             ManagedBy=MANAGED_BY,
             **extra,
         )
+
+    def boundary(self):
+        """Every role's PermissionsBoundary: the setting's policy, or none."""
+        return If(self.condition("HasPermissionsBoundary"), Ref(self.parameter("PermissionsBoundary")), NoValue)
+
+    def kms_or(self, when_key, otherwise=None):
+        """`when_key` where the environment has a KMS key, else `otherwise` (default: absent)."""
+        return If(self.condition("HasKmsKey"), when_key, NoValue if otherwise is None else otherwise)
+
+    def kms_key_arn(self) -> Ref:
+        self.condition("HasKmsKey")
+        return Ref(self.template.parameters["KmsKeyArn"])
 
     def add(self, resource, *, stateful: bool = False, condition: str | None = None):
         """Add a resource with the standard tags; stateful ones are retained.

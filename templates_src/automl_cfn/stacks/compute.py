@@ -9,7 +9,7 @@ wait on tasks that cannot pull an image.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Join, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SERVICES, title
 from . import names
@@ -99,6 +99,12 @@ def environment(st: StackTemplate, service: str) -> list:
     return [ecs.Environment(Name=key, Value=value) for key, value in values.items()]
 
 
+def api_key(st: StackTemplate):
+    """The API key secret as an ECS secret (fetched at start, never in the task definition)."""
+    secret = Ref(st.input("ApiKeySecretArn", "API key secret ARN, or none"))
+    return If(st.condition("HasApiKeySecret"), [ecs.Secret(Name="API_KEY", ValueFrom=secret)], NoValue)
+
+
 def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
     cpu, memory = st.ref(f"{title(service)}Cpu"), st.ref(f"{title(service)}Memory")
     log_group = Ref(st.input(f"{title(service)}LogGroupName", f"Log group of {service}"))
@@ -125,6 +131,7 @@ def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
             ReadonlyRootFilesystem=True,
             MountPoints=[ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)],
             Environment=environment(st, service),
+            Secrets=api_key(st) if service == PREDICTION_SERVICE else NoValue,
             LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
                 "awslogs-group": log_group,
                 "awslogs-region": Ref("AWS::Region"),

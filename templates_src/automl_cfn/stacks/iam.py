@@ -8,7 +8,7 @@ policies.py; nothing here is a hand-written policy blob.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Sub, iam
+from troposphere import GetAtt, If, NoValue, Ref, Sub, iam
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
 from . import names, policies
@@ -24,13 +24,20 @@ def build() -> StackTemplate:
     log_group_arns = [Ref(st.input(f"{title(s)}LogGroupArn", f"Log group ARN of {s}")) for s in SERVICES]
     bucket_arn = Ref(st.input("DataBucketArn", "Data bucket ARN"))
 
+    key_arn = st.kms_key_arn()
+    secret_arn = Ref(st.input("ApiKeySecretArn", "API key secret ARN, or none"))
     execution = st.add(role(st, "ExecutionRole", "ecs-execution", ECS_TASKS, {
         "ecr-policy": policies.grant_pull(repository_arns),
         "logs-policy": policies.grant_log_writes(log_group_arns),
+    }, optional={
+        "secret-policy": ("HasApiKeySecret", policies.grant_read_secret(secret_arn)),
+        "kms-policy": ("HasKmsKey", policies.grant_decrypt(key_arn)),
     }))
     task = st.add(role(st, "TaskRole", "ecs-task", ECS_TASKS, {
         "s3-policy": task_data_access(bucket_arn),
         "metrics-policy": policies.grant_metrics(names.metric_namespace()),
+    }, optional={
+        "kms-policy": ("HasKmsKey", policies.grant_encrypt_decrypt(key_arn)),
     }))
     pipeline = st.add(role(st, "StepFunctionsRole", "stepfunctions", STATES, {
         "run-tasks-policy": policies.grant_run_tasks(
@@ -50,19 +57,25 @@ def build() -> StackTemplate:
     return st
 
 
-def role(st: StackTemplate, logical_id: str, purpose: str, service: str, grants: dict) -> iam.Role:
-    """A role `service` may assume, with one inline policy per grant group.
+def role(st: StackTemplate, logical_id: str, purpose: str, service: str, grants: dict,
+         optional: dict | None = None) -> iam.Role:
+    """A role `service` may assume, with one inline policy per grant group;
+    `optional` grants exist only under their condition.
 
     Policy names follow the seed's `<prefix>-<purpose>-<what>-policy` so its
     troubleshooting commands (aws iam get-role-policy ...) still apply.
     """
+    def policy(suffix: str, grant: list) -> iam.Policy:
+        return iam.Policy(PolicyName=Sub(f"{names.PREFIX}-{purpose}-{suffix}"), PolicyDocument=policies.document(grant))
+
     return iam.Role(
         logical_id,
         RoleName=names.role_name(purpose),
         AssumeRolePolicyDocument=policies.trust(service),
-        Policies=[
-            iam.Policy(PolicyName=Sub(f"{names.PREFIX}-{purpose}-{suffix}"), PolicyDocument=policies.document(grant))
-            for suffix, grant in grants.items()
+        PermissionsBoundary=st.boundary(),
+        Policies=[policy(suffix, grant) for suffix, grant in grants.items()] + [
+            If(st.condition(condition), policy(suffix, grant), NoValue)
+            for suffix, (condition, grant) in (optional or {}).items()
         ],
     )
 

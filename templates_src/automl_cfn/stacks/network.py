@@ -158,10 +158,12 @@ def add_flow_logs(st: StackTemplate, vpc) -> None:
     group = st.add(logs.LogGroup(
         "FlowLogsLogGroup", LogGroupName=Sub(f"/vpc/{names.PREFIX}-flow-logs"),
         RetentionInDays=st.ref("LogRetentionDays"),
+        KmsKeyId=st.kms_or(st.kms_key_arn()),
     ), stateful=True, condition=condition)
     role = st.add(iam.Role(
         "FlowLogsRole",
         AssumeRolePolicyDocument=policies.trust("vpc-flow-logs.amazonaws.com"),
+        PermissionsBoundary=st.boundary(),
         Policies=[policies.inline("deliver-flow-logs", policies.grant_log_delivery([GetAtt(group, "Arn")]))],
     ), condition=condition)
     st.add(ec2.FlowLog(

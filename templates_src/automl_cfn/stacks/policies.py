@@ -9,7 +9,7 @@ have no resource-level permissions.
 
 from __future__ import annotations
 
-from awacs import cloudwatch, ecr, ecs, events, logs, s3, xray
+from awacs import cloudwatch, ecr, ecs, events, kms, logs, s3, secretsmanager, xray
 from awacs import iam as iam_actions
 from awacs.aws import (
     Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike,
@@ -96,6 +96,20 @@ def grant_metrics(namespace) -> list[Statement]:
         Effect=Allow, Action=[cloudwatch.PutMetricData], Resource=["*"],
         Condition=Condition(StringEquals("cloudwatch:namespace", namespace)),
     )]
+
+
+def grant_read_secret(secret_arn) -> list[Statement]:
+    """Read one Secrets Manager secret (ECS fetches it when a task starts)."""
+    return [Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn])]
+
+
+def grant_decrypt(key_arn) -> list[Statement]:
+    return [Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[key_arn])]
+
+
+def grant_encrypt_decrypt(key_arn) -> list[Statement]:
+    """What reading and writing SSE-KMS objects needs of the key."""
+    return [Statement(Effect=Allow, Action=[kms.Decrypt, kms.GenerateDataKey], Resource=[key_arn])]
 
 
 def grant_run_tasks(task_definition_arns: list, cluster_arn, task_arns, role_arns: list) -> list[Statement]:

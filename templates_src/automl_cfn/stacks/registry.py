@@ -33,7 +33,11 @@ def repository(st: StackTemplate, repo: str) -> ecr.Repository:
         RepositoryName=names.repository_name(repo),
         ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
         ImageTagMutability=st.ref("ImageTagMutability"),
-        EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
+        # Encryption is fixed at creation: changing kms_key replaces the
+        # repository, which the deploy's stateful guard refuses unless allowed.
+        EncryptionConfiguration=st.kms_or(
+            ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=st.kms_key_arn()),
+            ecr.EncryptionConfiguration(EncryptionType="AES256")),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy_text(st)),
     )
 

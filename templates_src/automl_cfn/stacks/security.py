@@ -1,0 +1,84 @@
+"""Security: the optional customer-managed KMS key and the optional API key secret.
+
+KmsKey: empty (AWS-managed keys everywhere), `create` (a key made here,
+rotated yearly, retained), or an existing key's ARN.  ApiKeySecret: empty,
+`create` (a generated secret, the Terraform README's `automl/api-key`), or
+an existing secret's ARN; compute injects it into the predict container as
+an ECS secret, never as a plain environment variable.  Both outputs are
+"none" when absent, so consumers can test for them.
+"""
+
+from __future__ import annotations
+
+from awacs import kms as kms_actions
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
+from troposphere import (
+    And, Condition as ConditionRef, Equals, GetAtt, If, Not, NoValue, Ref, Sub, kms, secretsmanager,
+)
+
+from . import names, policies
+from .base import NONE, StackTemplate
+
+KEY_ROTATION_DAYS = 365
+KEY_DELETION_WINDOW_DAYS = 30
+
+
+def build() -> StackTemplate:
+    st = StackTemplate("security", "customer-managed KMS key and API key secret (both optional)")
+    key = st.add(kms_key(st), stateful=True, condition="CreateKmsKey")
+    st.add(kms.Alias("KmsKeyAlias", AliasName=Sub(f"alias/{names.PREFIX}"), TargetKeyId=Ref(key)),
+           condition="CreateKmsKey")
+    use_given_key = st.add_condition("UseGivenKmsKey", And(
+        Not(Equals(st.ref("KmsKey"), "")), Not(ConditionRef(st.condition("CreateKmsKey")))))
+    def key_arn(otherwise):
+        return If("CreateKmsKey", GetAtt(key, "Arn"), If(use_given_key, st.ref("KmsKey"), otherwise))
+
+    secret = st.add(api_key_secret(key_arn(NoValue)), stateful=True, condition="CreateApiKeySecret")
+    use_given_secret = st.add_condition("UseGivenApiKeySecret", And(
+        Not(Equals(st.ref("ApiKeySecret"), "")), Not(ConditionRef(st.condition("CreateApiKeySecret")))))
+    st.output("KmsKeyArn", key_arn(NONE), "Customer-managed KMS key ARN, or none")
+    st.output("ApiKeySecretArn", If("CreateApiKeySecret", Ref(secret), If(use_given_secret, st.ref("ApiKeySecret"),
+                                                                              NONE)),
+              "API key secret ARN, or none")
+    return st
+
+
+def kms_key(st: StackTemplate) -> kms.Key:
+    """The account administers the key; CloudWatch Logs and alarms may use it for our resources."""
+    account_root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+    use = [kms_actions.Encrypt, kms_actions.Decrypt, kms_actions.ReEncryptFrom, kms_actions.ReEncryptTo,
+           kms_actions.GenerateDataKey, kms_actions.GenerateDataKeyWithoutPlaintext, kms_actions.DescribeKey]
+    return kms.Key(
+        "CustomerKey",
+        Description=Sub(f"{names.PREFIX}: data bucket, repositories, log groups, alarm topic, secret"),
+        EnableKeyRotation=True,
+        RotationPeriodInDays=KEY_ROTATION_DAYS,
+        PendingWindowInDays=KEY_DELETION_WINDOW_DAYS,
+        KeyPolicy=policies.document([
+            Statement(Sid="AccountAdministers", Effect=Allow, Principal=account_root,
+                      Action=[kms_actions.Action("*")], Resource=["*"]),
+            Statement(
+                Sid="LogsEncryptOurLogGroups", Effect=Allow,
+                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                Action=use, Resource=["*"],
+                Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn", Sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"))),
+            ),
+            Statement(
+                Sid="AlarmsPublishToEncryptedTopic", Effect=Allow,
+                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey], Resource=["*"],
+                Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+            ),
+        ]),
+    )
+
+
+def api_key_secret(key_arn) -> secretsmanager.Secret:
+    return secretsmanager.Secret(
+        "GeneratedApiKeySecret",
+        Name=Sub("${ProjectName}/${Environment}/api-key"),
+        Description="API key of the prediction service (injected as the API_KEY secret)",
+        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=40, ExcludePunctuation=True),
+        KmsKeyId=key_arn,
+    )
