@@ -8,14 +8,19 @@ STAMP := $(VENV)/.installed
 TASKCAT_VENV := .venv-taskcat
 TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
 TASKCAT_VERSION := 0.9.58
+# checkov pins packaging<24, which pytest does not accept: its own venv too.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_VERSION := 3.3.30
 ENV ?= dev
 
-.PHONY: help install taskcat-venv templates lint lint-cfn lint-taskcat test unit integration bench \
+.PHONY: help install taskcat-venv checkov-venv scan templates lint lint-cfn lint-taskcat test unit integration bench \
         local-aws taskcat taskcat-local clean
 
 help:
 	@echo "make templates     write generated/ (templates + parameters per environment), then cfn-lint"
-	@echo "make lint          cfn-lint (zero findings, informational included) and taskcat lint"
+	@echo "make lint          cfn-lint (zero findings, informational included), taskcat lint, checkov scan"
+	@echo "make scan          checkov over every template, offline, custom checks included (zero failed)"
 	@echo "make test          the whole test suite, the offline taskcat run included (CI runs this)"
 	@echo "make taskcat-local every .taskcat.yml test against the local endpoint, outputs checked"
 	@echo "make taskcat       taskcat test run against a real AWS account (needs credentials)"
@@ -35,7 +40,15 @@ $(TASKCAT_STAMP): Makefile
 	$(TASKCAT_VENV)/bin/python -m pip install --quiet 'taskcat==$(TASKCAT_VERSION)'
 	@touch $@
 
+$(CHECKOV_STAMP): Makefile
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
 install: $(STAMP)
+
+checkov-venv: $(CHECKOV_STAMP)
 
 taskcat-venv: $(TASKCAT_STAMP)
 
@@ -43,7 +56,10 @@ templates: $(STAMP)
 	$(BIN)/automl-cfn templates
 	$(MAKE) --no-print-directory lint-cfn
 
-lint: lint-cfn lint-taskcat
+lint: lint-cfn lint-taskcat scan
+
+scan: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/python -m automl_cfn.scan
 
 lint-cfn: $(STAMP)
 	$(BIN)/automl-cfn lint
@@ -51,7 +67,7 @@ lint-cfn: $(STAMP)
 lint-taskcat: $(TASKCAT_STAMP)
 	$(TASKCAT_VENV)/bin/taskcat lint
 
-test: $(STAMP) $(TASKCAT_STAMP)
+test: $(STAMP) $(TASKCAT_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -73,4 +89,4 @@ local-aws: $(STAMP)
 	$(BIN)/automl-cfn local-aws
 
 clean:
-	rm -rf $(VENV) $(TASKCAT_VENV) .pytest_cache build *.egg-info templates_src/*.egg-info taskcat_outputs .bench
+	rm -rf $(VENV) $(TASKCAT_VENV) $(CHECKOV_VENV) .pytest_cache build *.egg-info templates_src/*.egg-info taskcat_outputs .bench

@@ -46,6 +46,8 @@ PATTERNS = {
     "vpc_cidr": (r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-5])$", "an IPv4 CIDR block from /16 to /25"),
     "alarm_email": (r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address, or empty for no subscription"),
     "image_tag": (r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a valid image tag, or empty before the first push"),
+    "container_user": (r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$",
+                       "a UID[:GID] or user name other than root"),
     "kms_key": (r"^$|^create$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
                 "empty, create, or a KMS key ARN"),
     "permissions_boundary": (r"^$|^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$",

@@ -57,6 +57,8 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Z
 KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
 SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+# Numeric or named, optional group, never root (user or UID 0).
+CONTAINER_USER_RE = re.compile(r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$")
 IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -135,6 +137,8 @@ class Settings:
     api_key_secret: str = setting("", str, "Security",
                                   "Secrets Manager secret injected into predict as API_KEY: empty, create, or an ARN")
     enable_access_logging: bool = setting(False, bool, "Security", "S3 server access logs to a separate bucket")
+    container_user: str = setting("1000:1000", str, "Security",
+                                  "User the containers run as (UID[:GID] or name; never root)")
     # -- pipeline ----------------------------------------------------------
     enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
     # -- deploy ------------------------------------------------------------
@@ -322,6 +326,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_optional_strings(settings)
     _check_images(settings)
     _check_security(settings)
+    _check_container_user(settings)
     return settings
 
 
@@ -445,6 +450,12 @@ def _check_security(s: Settings) -> None:
     if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.match(s.api_key_secret):
         raise SettingsError(f"api_key_secret: {s.api_key_secret!r} is not a Secrets Manager secret ARN; allowed: "
                             "empty, create, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
+
+
+def _check_container_user(s: Settings) -> None:
+    if not CONTAINER_USER_RE.match(s.container_user):
+        raise SettingsError(f"container_user: {s.container_user!r} is not allowed; a UID[:GID] or user name, "
+                            "not root (the containers run without root, with a read-only root filesystem)")
 
 
 def _check_images(s: Settings) -> None:

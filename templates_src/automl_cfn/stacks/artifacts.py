@@ -12,6 +12,7 @@ from troposphere import GetAtt, Output, Ref, Sub, Tags, Template, s3
 
 from ..model import MANAGED_BY
 from . import storage
+from .base import scanner_skip
 
 EXPIRE_DAYS = 90
 
@@ -32,9 +33,8 @@ def build() -> Template:
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )]),
         Tags=Tags(ManagedBy=MANAGED_BY),
-        Metadata={"checkov": {"skip": [{"id": "CKV_AWS_18", "comment": (
-            "Holds only CloudFormation templates under content-hash keys, written by the deploy verb; "
-            "CloudTrail records who wrote them.")}]}},
+        Metadata=scanner_skip("CKV_AWS_18", "Holds only CloudFormation templates under content-hash keys, "
+                              "written by the deploy verb; CloudTrail records who wrote them."),
         # Templates of deployed stacks are worth keeping when this stack goes.
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",

@@ -61,6 +61,11 @@ def az_condition(index: int) -> str | None:
     return None if index == 0 else f"HasAz{index + 1}"
 
 
+def scanner_skip(check_id: str, reason: str) -> dict:
+    """Resource Metadata that tells checkov why a check does not apply (listed in README.md)."""
+    return {"checkov": {"skip": [{"id": check_id, "comment": reason}]}}
+
+
 def takes_tags(resource) -> bool:
     return "Tags" in resource.props
 

@@ -129,6 +129,7 @@ def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
             Memory=memory,
             Privileged=False,
             ReadonlyRootFilesystem=True,
+            User=st.ref("ContainerUser"),
             MountPoints=[ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)],
             Environment=environment(st, service),
             Secrets=api_key(st) if service == PREDICTION_SERVICE else NoValue,

@@ -15,7 +15,7 @@ from troposphere import GetAtt, If, NoValue, Ref, Sub, s3
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX
 from . import names, policies
-from .base import StackTemplate
+from .base import StackTemplate, scanner_skip
 
 MULTIPART_ABORT_DAYS = 7
 ACCESS_LOG_DAYS = 365
@@ -83,8 +83,7 @@ def access_logs_bucket(st: StackTemplate) -> s3.Bucket:
             Id="expire-access-logs", Status="Enabled", ExpirationInDays=ACCESS_LOG_DAYS,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=ACCESS_LOG_DAYS),
         )]),
-        Metadata={"checkov": {"skip": [{
-            "id": "CKV_AWS_18", "comment": "This is the access-log bucket; logging its own access would loop."}]}},
+        Metadata=scanner_skip("CKV_AWS_18", "This is the access-log bucket; logging its own access would loop."),
     )
 
 
