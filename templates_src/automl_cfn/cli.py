@@ -68,6 +68,13 @@ def cmd_templates(args) -> int:
     out = Path(args.out) if args.out else root / "generated"
     files = synth.render_all(root)
     changed = synth.write(out, files)
+    readme = root / "README.md"
+    if not args.out and readme.exists() and "diagrams/dev.mmd" in files:
+        text = readme.read_text()
+        updated = synth.readme_with_diagram(text, files["diagrams/dev.mmd"].decode())
+        if updated != text:
+            readme.write_text(updated)
+            changed.append("../README.md (dev diagram)")
     print(f"wrote {len(files)} files to {out}/ ({len(changed)} changed)")
     for rel in changed:
         print(f"  {rel}")
@@ -207,6 +214,42 @@ def cmd_logs(args) -> int:
     return tail(deployed(args), args.source, args.since, args.follow)
 
 
+def generated_documents(project_dir: str) -> dict:
+    import orjson
+
+    from . import synth
+
+    return {name: orjson.loads(body) for name, body in synth.read_generated(Path(project_dir) / "generated").items()}
+
+
+def cmd_cost(args) -> int:
+    from . import cost
+    from .parameters import parameter_values
+
+    settings = load(args)
+    estimate = cost.estimate(generated_documents(args.project_dir), parameter_values(settings), settings,
+                             args.region)
+    if args.format == "json":
+        print(cost.to_json(estimate))
+    else:
+        cost.render(estimate)
+    return 0
+
+
+def cmd_diagram(args) -> int:
+    from . import diagram
+    from .parameters import parameter_values
+
+    settings = load(args)
+    text = diagram.render(generated_documents(args.project_dir), parameter_values(settings), settings, args.format)
+    if args.out:
+        Path(args.out).write_bytes(text if isinstance(text, bytes) else text.encode())
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
+    return 0
+
+
 def cmd_local_aws(args) -> int:
     from . import local_aws
 
@@ -318,6 +361,20 @@ def build_parser() -> Parser:
     p.add_argument("source", help="optimize, train, predict or pipeline")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     p.add_argument("--since", default="10m", help="how far back: 10m, 2h, 1d or an ISO time (default: 10m)")
+
+    p = verbs.add_parser("cost", help="monthly cost estimate from the templates and settings (offline)")
+    add_common_options(p)
+    add_settings_options(p)
+    p.add_argument("--region", help="price region (default: the settings' aws_region)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=cmd_cost)
+
+    p = verbs.add_parser("diagram", help="architecture diagram drawn from the templates (offline)")
+    add_common_options(p)
+    add_settings_options(p)
+    p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(handler=cmd_diagram)
 
     p = verbs.add_parser("local-aws", help="run the local AWS endpoint (moto, patched) in the foreground")
     p.add_argument("--port", type=int, default=4566)

@@ -144,6 +144,16 @@ class Settings:
     # -- deploy ------------------------------------------------------------
     termination_protection: bool = setting(False, bool, "Deploy", "Turn on stack termination protection")
     express_deploys: bool = setting(False, bool, "Deploy", "Deploy in CloudFormation's EXPRESS mode by default")
+    # -- cost assumptions (automl-cfn cost) --------------------------------
+    expected_task_hours: int = setting(10, int, "Cost", "Hours a month each one-off task (optimize, train, predict) runs",
+                                       min=0, max=744)
+    expected_storage_gb: int = setting(100, int, "Cost", "GB kept in the data bucket", min=0, max=10_000_000)
+    expected_log_gb: int = setting(10, int, "Cost", "GB of container and pipeline logs ingested a month",
+                                   min=0, max=1_000_000)
+    expected_flow_log_gb: int = setting(5, int, "Cost", "GB of VPC flow logs a month (when enabled)",
+                                        min=0, max=1_000_000)
+    expected_image_gb: int = setting(10, int, "Cost", "GB of images kept in ECR", min=0, max=100_000)
+    nat_data_gb: int = setting(50, int, "Cost", "GB a month through the NAT gateways", min=0, max=10_000_000)
     # -- images ------------------------------------------------------------
     images: dict = setting(None, dict, "Images",
                            "Per image: context, dockerfile, build_args, platform (see 'Images' in README.md)")

@@ -44,11 +44,36 @@ def environment_settings(root: Path) -> dict[str, Settings]:
 
 
 def render_all(root: Path) -> dict[str, bytes]:
-    """Relative path -> bytes of everything under generated/."""
-    files = {f"templates/{name}.json": render(doc) for name, doc in build_templates().items()}
+    """Relative path -> bytes of everything under generated/.
+
+    Diagrams: Mermaid for every environment, and SVG where Graphviz's dot is
+    installed (CI installs it; the stale-output test knows when it is not).
+    """
+    from . import diagram
+
+    documents = build_templates()
+    files = {f"templates/{name}.json": render(doc) for name, doc in documents.items()}
     for env, settings in environment_settings(root).items():
-        files[f"parameters/{env}.json"] = render(as_cli_parameters(parameter_values(settings)))
+        values = parameter_values(settings)
+        files[f"parameters/{env}.json"] = render(as_cli_parameters(values))
+        graph = diagram.build(documents, values, settings)
+        files[f"diagrams/{env}.mmd"] = diagram.mermaid(graph).encode()
+        if diagram.has_dot():
+            files[f"diagrams/{env}.svg"] = diagram.svg(graph)
     return files
+
+
+README_DIAGRAM = ("<!-- diagram:dev:start -->", "<!-- diagram:dev:end -->")
+
+
+def readme_with_diagram(readme: str, mermaid_text: str) -> str:
+    """README.md with the dev diagram block replaced by the generated one."""
+    start, end = README_DIAGRAM
+    if start not in readme or end not in readme:
+        return readme
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n```mermaid\n{mermaid_text}```\n{end}{tail}"
 
 
 def read_generated(out_dir: Path) -> dict[str, bytes]:
@@ -75,8 +100,11 @@ def write(out_dir: Path, files: dict[str, bytes]) -> list[str]:
         if not path.exists() or path.read_bytes() != data:
             path.write_bytes(data)
             changed.append(rel)
-    for sub in ("templates", "parameters"):
-        for path in sorted((out_dir / sub).glob("*.json")):
+    for sub, pattern in (("templates", "*.json"), ("parameters", "*.json"), ("diagrams", "*.mmd"),
+                         ("diagrams", "*.svg")):
+        if pattern == "*.svg" and not any(rel.endswith(".svg") for rel in files):
+            continue  # no Graphviz here: keep the committed drawings rather than delete them
+        for path in sorted((out_dir / sub).glob(pattern)):
             rel = f"{sub}/{path.name}"
             if rel not in files:
                 path.unlink()

@@ -196,10 +196,24 @@ def prepare_change_set(target: Target, stack: dict | None, options: DeployOption
         cfn.delete_change_set(ChangeSetName=change_set_id)
         raise
     review = reviews.from_change_set(cfn, change_set_id, target.name, change_set_type=kind)
+    old_values = {p["ParameterKey"]: p.get("ParameterValue") for p in (stack or {}).get("Parameters", [])}
     if stack:  # on a first deploy every parameter is new: the review lists resources only
-        old_values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         review.parameters = reviews.parameter_changes(old_values, parameter_values(target.settings))
+    review.cost = cost_change(target, old_values if stack else None, values)
     return ChangeSet(id=change_set_id, name=name, stack_id=stack_id, type=kind, review=review)
+
+
+def cost_change(target: Target, old_values: dict | None, new_values: dict) -> dict | None:
+    """Monthly estimate before and after the change; None if it cannot be computed (it never blocks a deploy)."""
+    from .. import cost
+
+    try:
+        after = cost.estimate(target.documents, new_values, target.settings, target.aws.region).total
+        before = cost.estimate(target.documents, old_values, target.settings, target.aws.region).total \
+            if old_values else 0.0
+    except (KeyError, ValueError, TypeError):
+        return None
+    return {"before": before, "after": after}
 
 
 def wait_for_change_set(cfn, change_set_id: str, poll: float) -> dict:

@@ -1,0 +1,165 @@
+"""A monthly cost estimate, offline, from the generated templates and the
+resolved parameters: every line shows its quantity, unit price and
+assumption.  Prices come from data/prices.json (dated, source noted)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Mapping
+
+from .evaluate import Evaluation
+from .model import SERVICES, title
+from .settings import Settings
+from .stacks.base import NONE
+
+
+@dataclass
+class Line:
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float
+    assumption: str
+
+    @property
+    def monthly(self) -> float:
+        return round(self.quantity * self.unit_price, 2)
+
+
+@dataclass
+class Estimate:
+    region: str
+    price_region: str
+    price_date: str
+    lines: list[Line]
+
+    @property
+    def total(self) -> float:
+        return round(sum(line.monthly for line in self.lines), 2)
+
+    def by_item(self) -> dict[str, float]:
+        return {line.item: line.monthly for line in self.lines}
+
+
+def prices() -> dict:
+    return json.loads(resources.files("automl_cfn").joinpath("data/prices.json").read_text())
+
+
+def wired_defaults(parameters: Mapping[str, str]) -> dict[str, str]:
+    """What the root would wire into the children's conditions."""
+    return {"KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
+            "ApiKeySecretArn": NONE if parameters.get("ApiKeySecret", "") == "" else "secret"}
+
+
+def children(documents: Mapping[str, dict], parameters: Mapping[str, str]) -> dict[str, Evaluation]:
+    """Each nested stack that exists for these parameters, evaluated."""
+    root = Evaluation(documents["root"], parameters)
+    values = {**wired_defaults(parameters), **root.parameters}
+    present = {}
+    for logical_id, body in root.resources().items():
+        if body["Type"] == "AWS::CloudFormation::Stack":
+            name = logical_id[:-len("Stack")].lower()
+            present[name] = Evaluation(documents[name], values)
+    return present
+
+
+def fargate_rate(cpu: int, memory: int, spot: bool, p: dict) -> float:
+    kind = "fargate_spot" if spot else "fargate"
+    return cpu / 1024 * p[f"{kind}_vcpu_hour"] + memory / 1024 * p[f"{kind}_gb_hour"]
+
+
+def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], settings: Settings,
+             region: str | None = None) -> Estimate:
+    table = prices()
+    region = region or settings.aws_region
+    price_region = region if region in table["regions"] else table["default_region"]
+    p, hours = table["regions"][price_region], table["hours_per_month"]
+    stacks = children(documents, parameters)
+    values = stacks["network"].parameters
+    spot = values["UseFargateSpot"] == "true"
+    public_ip_tasks = values["NatGateways"] == "none"
+    lines: list[Line] = []
+
+    def add(item, quantity, unit, price, assumption):
+        if quantity:
+            lines.append(Line(item, round(quantity, 4), unit, price, assumption))
+
+    network = stacks["network"]
+    nat = len(network.of_type("AWS::EC2::NatGateway"))
+    add("NAT gateway hours", nat * hours, "hour", p["nat_gateway_hour"], f"{nat} gateway(s) around the clock")
+    add("NAT gateway data", settings.nat_data_gb if nat else 0, "GB", p["nat_gateway_gb"],
+        f"nat_data_gb={settings.nat_data_gb}")
+    eips = len(network.of_type("AWS::EC2::EIP"))
+    add("Public IPv4 (NAT gateways)", eips * hours, "hour", p["public_ipv4_hour"], "one address per NAT gateway")
+    interface = [e for e in network.of_type("AWS::EC2::VPCEndpoint").values()
+                 if e["Properties"].get("VpcEndpointType") == "Interface"]
+    add("VPC interface endpoints", len(interface) * hours, "hour", p["interface_endpoint_hour"], "per endpoint")
+
+    compute = stacks["compute"]
+    kind = "Fargate Spot" if spot else "Fargate"
+    if "PredictionService" in compute.resources():
+        count = int(values["PredictionServiceCount"])
+        cpu, memory = int(values["PredictCpu"]), int(values["PredictMemory"])
+        add(f"{kind}: prediction service", count * hours, "task-hour", round(fargate_rate(cpu, memory, spot, p), 6),
+            f"{count} task(s) of {cpu / 1024:g} vCPU / {memory / 1024:g} GB around the clock, once an image is deployed")
+        if public_ip_tasks:
+            add("Public IPv4 (prediction tasks)", count * hours, "hour", p["public_ipv4_hour"],
+                "no NAT gateway: each task has a public IP")
+    for service in SERVICES:
+        cpu, memory = int(values[f"{title(service)}Cpu"]), int(values[f"{title(service)}Memory"])
+        add(f"{kind}: {service} runs", settings.expected_task_hours, "task-hour",
+            round(fargate_rate(cpu, memory, spot, p), 6),
+            f"expected_task_hours={settings.expected_task_hours} at {cpu / 1024:g} vCPU / {memory / 1024:g} GB")
+    if public_ip_tasks:
+        add("Public IPv4 (one-off tasks)", settings.expected_task_hours * len(SERVICES), "hour", p["public_ipv4_hour"],
+            "no NAT gateway: each task has a public IP")
+
+    add("S3 storage", settings.expected_storage_gb, "GB-month", p["s3_standard_gb_month"],
+        f"expected_storage_gb={settings.expected_storage_gb}, S3 Standard")
+    add("ECR storage", settings.expected_image_gb, "GB-month", p["ecr_storage_gb_month"],
+        f"expected_image_gb={settings.expected_image_gb}")
+
+    monitoring = stacks["monitoring"]
+    retention = int(values["LogRetentionDays"])
+    add("CloudWatch Logs ingestion", settings.expected_log_gb, "GB", p["logs_ingest_gb"],
+        f"expected_log_gb={settings.expected_log_gb}")
+    stored = settings.expected_log_gb * min(retention, 365) / 30
+    add("CloudWatch Logs storage", stored, "GB-month", p["logs_store_gb_month"],
+        f"{retention}-day retention keeps about {stored:g} GB")
+    if network.of_type("AWS::EC2::FlowLog"):
+        add("VPC flow logs ingestion", settings.expected_flow_log_gb, "GB", p["logs_ingest_gb"],
+            f"expected_flow_log_gb={settings.expected_flow_log_gb}")
+    alarm_metrics = sum(sum(1 for m in a["Properties"].get("Metrics", []) if "MetricStat" in m) or 1
+                        for a in monitoring.of_type("AWS::CloudWatch::Alarm").values())
+    add("CloudWatch alarm metrics", alarm_metrics, "metric", p["alarm_metric_month"],
+        "metric-math alarms are billed per metric they read")
+    add("CloudWatch dashboard", len(monitoring.of_type("AWS::CloudWatch::Dashboard")), "dashboard",
+        p["dashboard_month"], "beyond the account's 3 free dashboards")
+    security = stacks.get("security")
+    if security:
+        add("KMS customer-managed key", len(security.of_type("AWS::KMS::Key")), "key", p["kms_key_month"],
+            "plus requests, small with S3 bucket keys")
+        add("Secrets Manager secret", len(security.of_type("AWS::SecretsManager::Secret")), "secret",
+            p["secret_month"], "the generated API key")
+    return Estimate(region, price_region, table["date"], lines)
+
+
+def to_json(estimate: Estimate) -> str:
+    return json.dumps({"region": estimate.region, "price_region": estimate.price_region,
+                       "price_date": estimate.price_date, "total": estimate.total,
+                       "lines": [{**asdict(line), "monthly": line.monthly} for line in estimate.lines]}, indent=2)
+
+
+def render(estimate: Estimate) -> None:
+    from . import ui
+
+    rows = [[line.item, f"{line.quantity:g} {line.unit}", f"${line.unit_price:g}", f"${line.monthly:,.2f}",
+             line.assumption] for line in estimate.lines]
+    rows.append(["Total", "", "", f"${estimate.total:,.2f}", ""])
+    ui.table(["Item", "Quantity", "Unit price", "Monthly", "Assumption"], rows,
+             title=f"Monthly estimate, {estimate.region} (prices of {estimate.price_date})")
+    if estimate.price_region != estimate.region:
+        ui.info(f"note: no prices for {estimate.region} in data/prices.json; the estimate uses "
+                f"{estimate.price_region} prices")

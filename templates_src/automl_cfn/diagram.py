@@ -1,0 +1,194 @@
+"""The architecture, drawn from the templates for one environment.
+
+Everything shown is read from the evaluated templates (what exists for these
+parameters), so optional parts appear only when enabled.  One graph model,
+three renderings: Mermaid (renders on GitHub), Graphviz DOT, and SVG through
+Graphviz's `dot` when it is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .cost import children
+from .errors import UserError
+from .model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
+from .settings import Settings
+
+
+@dataclass
+class Graph:
+    groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)   # id -> (label, node ids)
+    nodes: dict[str, str] = field(default_factory=dict)                       # id -> label
+    edges: list[tuple[str, str, str]] = field(default_factory=list)           # (from, to, label)
+
+    def node(self, node_id: str, label: str, group: str | None = None) -> str:
+        self.nodes[node_id] = label
+        if group:
+            self.groups[group][1].append(node_id)
+        return node_id
+
+    def group(self, group_id: str, label: str) -> str:
+        self.groups.setdefault(group_id, (label, []))
+        return group_id
+
+    def edge(self, source: str, target: str, label: str = "") -> None:
+        self.edges.append((source, target, label))
+
+
+def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings: Settings) -> Graph:
+    stacks = children(documents, parameters)
+    values = stacks["network"].parameters
+    g = Graph()
+    network = stacks["network"].resources()
+    vpc = g.group("vpc", f"VPC {values['VpcCidr']}")
+    g.node("igw", "Internet gateway")
+    azs = sorted({k[-1] for k in network if re.fullmatch(r"(Public|Private)Subnet\d", k)})
+    for az in azs:
+        zone = g.group(f"az{az}", f"AZ {az}")
+        g.node(f"public{az}", f"Public subnet {az}", zone)
+        g.edge(f"public{az}", "igw", "0.0.0.0/0")
+        g.node(f"private{az}", f"Private subnet {az}", zone)
+        if f"NatGateway{az}" in network:
+            g.node(f"nat{az}", f"NAT gateway {az}", zone)
+            g.edge(f"nat{az}", "igw")
+        route = network.get(f"PrivateDefaultRoute{az}")
+        if route:
+            target = route["Properties"]["NatGatewayId"]["Ref"][-1]
+            g.edge(f"private{az}", f"nat{target}", "0.0.0.0/0")
+        g.groups[vpc][1].append(zone)
+    g.node("s3endpoint", "S3 gateway endpoint", vpc)
+    if "VpcFlowLog" in network:
+        g.node("flowlogs", "VPC flow logs", vpc)
+
+    compute = stacks["compute"].resources()
+    ecs = g.group("ecs", "ECS cluster (Fargate" + (" Spot)" if values["UseFargateSpot"] == "true" else ")"))
+    task_tier = "public" if values["NatGateways"] == "none" else "private"
+    for service in SERVICES:
+        cpu, memory = values[f"{title(service)}Cpu"], values[f"{title(service)}Memory"]
+        g.node(f"task_{service}", f"{service} task {int(cpu) / 1024:g} vCPU / {int(memory) / 1024:g} GB", ecs)
+    if "PredictionService" in compute:
+        g.node("service", f"prediction service x{values['PredictionServiceCount']}", ecs)
+        g.edge("service", "task_predict", "runs")
+        g.edge("service", f"{task_tier}{azs[0]}", "in subnets")
+
+    registry = g.group("ecr", "ECR")
+    for repo in REPOSITORIES:
+        g.node(f"repo_{repo}", f"{repo} repository", registry)
+    for service in SERVICES:
+        g.edge(f"task_{service}", f"repo_{service}", "image")
+
+    storage = stacks["storage"].resources()
+    s3 = g.group("s3", "S3 data bucket")
+    for prefix in (DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX):
+        g.node(f"prefix_{prefix.strip('/')}", prefix, s3)
+    if "AccessLogsBucket" in storage:
+        g.node("accesslogs", "access-logs bucket")
+        g.edge("prefix_data", "accesslogs", "access logs")
+    g.edge("s3endpoint", "prefix_data", "private path")
+
+    if "pipeline" in stacks:
+        g.node("statemachine", "Step Functions pipeline")
+        previous = "statemachine"
+        for service in SERVICES:
+            g.edge(previous, f"task_{service}", "runTask.sync" if previous == "statemachine" else "then")
+            previous = f"task_{service}"
+    g.node("logs", "CloudWatch logs, alarms, dashboard")
+
+    iam = g.group("iam", "IAM roles")
+    roles = stacks["iam"].resources()
+    g.node("role_execution", "execution role", iam)
+    g.node("role_task", "task role", iam)
+    g.edge("role_execution", "repo_optimize", f"pull ({len(REPOSITORIES)} repositories)")
+    g.edge("role_execution", "logs", "write")
+    g.edge("role_task", "prefix_data", "read")
+    g.edge("role_task", "prefix_models", "read, write")
+    g.edge("role_task", "prefix_predictions", "write")
+    if "StepFunctionsRole" in roles:
+        g.node("role_sfn", "Step Functions role", iam)
+        g.edge("role_sfn", "task_optimize", "run tasks")
+    security = stacks["security"].resources()
+    if "CustomerKey" in security:
+        g.node("kms", "KMS key (customer-managed)")
+        g.edge("kms", "prefix_data", "encrypts")
+    return g
+
+
+# ---------------------------------------------------------------------------
+# renderings
+# ---------------------------------------------------------------------------
+
+def mermaid(g: Graph) -> str:
+    lines = ["flowchart LR"]
+    grouped = {member for _, members in g.groups.values() for member in members}
+    nested = {member for _, members in g.groups.values() for member in members if member in g.groups}
+
+    def emit_group(group_id: str, indent: str) -> None:
+        label, members = g.groups[group_id]
+        lines.append(f'{indent}subgraph {group_id}["{label}"]')
+        for member in members:
+            if member in g.groups:
+                emit_group(member, indent + "  ")
+            else:
+                lines.append(f'{indent}  {member}["{g.nodes[member]}"]')
+        lines.append(f"{indent}end")
+
+    for group_id in g.groups:
+        if group_id not in nested:
+            emit_group(group_id, "  ")
+    for node_id, label in g.nodes.items():
+        if node_id not in grouped:
+            lines.append(f'  {node_id}["{label}"]')
+    for source, target, label in g.edges:
+        lines.append(f"  {source} -->|{label}| {target}" if label else f"  {source} --> {target}")
+    return "\n".join(lines) + "\n"
+
+
+def dot(g: Graph) -> str:
+    lines = ["digraph automl {", '  rankdir=LR; node [shape=box, style="rounded", fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10];']
+    nested = {member for _, members in g.groups.values() for member in members if member in g.groups}
+    grouped = {member for _, members in g.groups.values() for member in members}
+
+    def emit_group(group_id: str, indent: str) -> None:
+        label, members = g.groups[group_id]
+        lines.append(f'{indent}subgraph cluster_{group_id} {{ label="{label}";')
+        for member in members:
+            if member in g.groups:
+                emit_group(member, indent + "  ")
+            else:
+                lines.append(f'{indent}  {member} [label="{g.nodes[member]}"];')
+        lines.append(f"{indent}}}")
+
+    for group_id in g.groups:
+        if group_id not in nested:
+            emit_group(group_id, "  ")
+    for node_id, label in g.nodes.items():
+        if node_id not in grouped:
+            lines.append(f'  {node_id} [label="{label}"];')
+    for source, target, label in g.edges:
+        lines.append(f'  {source} -> {target} [label="{label}"];' if label else f"  {source} -> {target};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def has_dot() -> bool:
+    return shutil.which("dot") is not None
+
+
+def svg(g: Graph) -> bytes:
+    binary = shutil.which("dot")
+    if not binary:
+        raise UserError("SVG needs Graphviz's dot: install it (Debian/Ubuntu: apt-get install graphviz; "
+                        "macOS: brew install graphviz), or use --format mermaid or dot")
+    result = subprocess.run([binary, "-Tsvg"], input=dot(g).encode(), capture_output=True, check=True)
+    return result.stdout
+
+
+def render(documents, parameters, settings: Settings, fmt: str):
+    graph = build(documents, parameters, settings)
+    return {"mermaid": mermaid, "dot": dot, "svg": svg}[fmt](graph)
