@@ -122,56 +122,47 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
 # renderings
 # ---------------------------------------------------------------------------
 
-def mermaid(g: Graph) -> str:
-    lines = ["flowchart LR"]
-    grouped = {member for _, members in g.groups.values() for member in members}
-    nested = {member for _, members in g.groups.values() for member in members if member in g.groups}
+def layout(g: Graph):
+    """Groups (nested) with their nodes, then ungrouped nodes: the shared walk of both renderings.
 
-    def emit_group(group_id: str, indent: str) -> None:
+    Yields ("open", id, label, depth), ("node", id, label, depth) and ("close", id, None, depth).
+    """
+    nested = {member for _, members in g.groups.values() for member in members if member in g.groups}
+    grouped = {member for _, members in g.groups.values() for member in members}
+
+    def walk(group_id: str, depth: int):
         label, members = g.groups[group_id]
-        lines.append(f'{indent}subgraph {group_id}["{label}"]')
+        yield "open", group_id, label, depth
         for member in members:
             if member in g.groups:
-                emit_group(member, indent + "  ")
+                yield from walk(member, depth + 1)
             else:
-                lines.append(f'{indent}  {member}["{g.nodes[member]}"]')
-        lines.append(f"{indent}end")
+                yield "node", member, g.nodes[member], depth + 1
+        yield "close", group_id, None, depth
 
     for group_id in g.groups:
         if group_id not in nested:
-            emit_group(group_id, "  ")
+            yield from walk(group_id, 1)
     for node_id, label in g.nodes.items():
         if node_id not in grouped:
-            lines.append(f'  {node_id}["{label}"]')
-    for source, target, label in g.edges:
-        lines.append(f"  {source} -->|{label}| {target}" if label else f"  {source} --> {target}")
+            yield "node", node_id, label, 1
+
+
+def mermaid(g: Graph) -> str:
+    shapes = {"open": '{indent}subgraph {id}["{label}"]', "node": '{indent}{id}["{label}"]', "close": "{indent}end"}
+    lines = ["flowchart LR"] + [shapes[kind].format(indent="  " * depth, id=item, label=label)
+                                for kind, item, label, depth in layout(g)]
+    lines += [f"  {s} -->|{label}| {t}" if label else f"  {s} --> {t}" for s, t, label in g.edges]
     return "\n".join(lines) + "\n"
 
 
 def dot(g: Graph) -> str:
+    shapes = {"open": '{indent}subgraph cluster_{id} {{ label="{label}";', "node": '{indent}{id} [label="{label}"];',
+              "close": "{indent}}}"}
     lines = ["digraph automl {", '  rankdir=LR; node [shape=box, style="rounded", fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
-    nested = {member for _, members in g.groups.values() for member in members if member in g.groups}
-    grouped = {member for _, members in g.groups.values() for member in members}
-
-    def emit_group(group_id: str, indent: str) -> None:
-        label, members = g.groups[group_id]
-        lines.append(f'{indent}subgraph cluster_{group_id} {{ label="{label}";')
-        for member in members:
-            if member in g.groups:
-                emit_group(member, indent + "  ")
-            else:
-                lines.append(f'{indent}  {member} [label="{g.nodes[member]}"];')
-        lines.append(f"{indent}}}")
-
-    for group_id in g.groups:
-        if group_id not in nested:
-            emit_group(group_id, "  ")
-    for node_id, label in g.nodes.items():
-        if node_id not in grouped:
-            lines.append(f'  {node_id} [label="{label}"];')
-    for source, target, label in g.edges:
-        lines.append(f'  {source} -> {target} [label="{label}"];' if label else f"  {source} -> {target};")
+    lines += [shapes[kind].format(indent="  " * depth, id=item, label=label) for kind, item, label, depth in layout(g)]
+    lines += [f'  {s} -> {t} [label="{label}"];' if label else f"  {s} -> {t};" for s, t, label in g.edges]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
