@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from .. import ui
 from ..errors import AwsError
-from .aws import Aws, error_code
-from .states import SUCCESS, TERMINAL
+from .aws import Aws
+from .cfn import describe, outputs_of, wait
+from .states import SUCCESS
 
 S3_URL = "https://{bucket}.s3.{region}.amazonaws.com/{key}"
 STACK_NAME = "automl-cfn-artifacts"   # one per account and region
@@ -50,29 +51,6 @@ def bootstrap(aws: Aws, template: bytes) -> str:
         raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; "
                        "delete it (aws cloudformation delete-stack) and deploy again")
     return outputs_of(stack)["BucketName"]
-
-
-def describe(cfn, name: str) -> dict | None:
-    try:
-        return cfn.describe_stacks(StackName=name)["Stacks"][0]
-    except Exception as exc:  # botocore ClientError: "Stack with id X does not exist"
-        if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
-            return None
-        raise
-
-
-def wait(cfn, name: str, poll: float = 2.0) -> dict:
-    import time
-
-    while True:
-        stack = describe(cfn, name)
-        if stack is None or stack["StackStatus"] in TERMINAL:
-            return stack or {"StackStatus": "DELETE_COMPLETE"}
-        time.sleep(poll)
-
-
-def outputs_of(stack: dict) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
 
 
 def content_prefix(project: str, files: dict[str, bytes]) -> str:

@@ -25,6 +25,7 @@ from ..parameters import as_cli_parameters, parameter_values
 from ..settings import Settings
 from . import artifacts, review as reviews
 from .aws import Aws, error_code, error_message
+from .cfn import describe, outputs_of, wait
 from .states import (
     BROKEN, CONTINUE_ROLLBACK, DELETED, RECREATE, RESOURCE_FAILED, SUCCESS, in_progress,
 )
@@ -68,7 +69,7 @@ class Target:
         return f"automl-cfn status {self.env_flag} --watch".replace("  ", " ")
 
     def describe(self) -> dict | None:
-        return artifacts.describe(self.cfn, self.name)
+        return describe(self.cfn, self.name)
 
     @cached_property
     def files(self) -> dict[str, bytes]:
@@ -251,12 +252,7 @@ def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
 
 def stateful_logical_ids(documents: dict[str, dict]) -> set[str]:
     """Logical IDs of the resources our templates mark as holding data."""
-    ids = set()
-    for name, doc in documents.items():
-        for logical_id, body in doc.get("Resources", {}).items():
-            if body["Type"] in reviews.STATEFUL_TYPES:
-                ids.add(logical_id)
-    return ids
+    return {logical_id for ids in stateful_by_child(documents).values() for logical_id in ids}
 
 
 def guard(target: Target, change_set: ChangeSet, options: DeployOptions) -> None:
@@ -366,7 +362,7 @@ def recover(target: Target, options: DeployOptions) -> dict | None:
                           "pass --yes to delete and recreate it"):
             raise RefusedError(f"{target.name} is {status} and was left as it is")
         cfn.delete_stack(StackName=stack["StackId"])
-        artifacts.wait(cfn, stack["StackId"], options.poll)
+        wait(cfn, stack["StackId"], options.poll)
         return None
     if status in CONTINUE_ROLLBACK:
         continue_rollback(target, stack, options)
@@ -506,7 +502,7 @@ def status(target: Target, follow: bool, poll: float = 2.0) -> int:
 
 
 def stack_outputs(stack: dict) -> dict[str, str]:
-    return artifacts.outputs_of(stack)
+    return outputs_of(stack)
 
 
 def env_name(key: str) -> str:
