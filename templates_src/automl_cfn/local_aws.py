@@ -29,7 +29,9 @@ Patches (moto 5.2.5):
      updated in place.
   8. An AWS::KMS::Key with Tags failed (moto expected the KMS API's
      TagKey/TagValue shape, not CloudFormation's Key/Value).
-  9. An action moto does not implement answered HTTP 500 with an HTML page;
+  9. Fn::GetAtt of an ELBv2 target group (TargetGroupFullName) or a load
+     balancer's LoadBalancerFullName was not implemented.
+ 10. An action moto does not implement answered HTTP 500 with an HTML page;
      it now answers a proper AWS error, code InvalidAction, so clients
      report "not available at this endpoint" instead of a parse failure.
 Extra endpoints:
@@ -156,6 +158,29 @@ def apply_patches() -> None:
         return original_create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     kms_models.Key.create_from_cloudformation_json = classmethod(create_key)
+
+    from moto.elbv2 import models as elb_models
+
+    def full_name(arn: str, marker: str) -> str:
+        """arn:...:loadbalancer/app/NAME/ID -> app/NAME/ID; arn:...:targetgroup/NAME/ID -> targetgroup/NAME/ID."""
+        return arn.split(":")[-1].split("/", 1)[1] if marker == "loadbalancer" else arn.split(":")[-1]
+
+    def target_group_attribute(self, attribute_name: str):
+        values = {"TargetGroupFullName": full_name(self.arn, "targetgroup"), "TargetGroupName": self.name,
+                  "TargetGroupArn": self.arn}
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
+    elb_models.FakeTargetGroup.get_cfn_attribute = target_group_attribute
+    original_lb_attribute = elb_models.FakeLoadBalancer.get_cfn_attribute
+
+    def load_balancer_attribute(self, attribute_name: str):
+        if attribute_name == "LoadBalancerFullName":
+            return full_name(self.arn, "loadbalancer")
+        return original_lb_attribute(self, attribute_name)
+
+    elb_models.FakeLoadBalancer.get_cfn_attribute = load_balancer_attribute
 
     def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
                                region_name):

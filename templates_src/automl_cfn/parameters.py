@@ -48,6 +48,9 @@ PATTERNS = {
     "image_tag": (r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a valid image tag, or empty before the first push"),
     "container_user": (r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$",
                        "a UID[:GID] or user name other than root"),
+    "health_check_path": (r"^/[A-Za-z0-9/_.~-]{0,1023}$", "a URL path starting with /"),
+    "certificate_arn": (r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$",
+                        "empty or an ACM certificate ARN"),
     "kms_key": (r"^$|^create$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
                 "empty, create, or a KMS key ARN"),
     "permissions_boundary": (r"^$|^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$",
@@ -90,7 +93,8 @@ def _from_setting(name: str) -> ParamSpec:
         spec["allowed_pattern"], spec["constraint"] = PATTERNS[name]
     spec["max_length"] = MAX_LENGTHS.get(name)
     default = SETTING_FIELDS[name].default
-    if default != "" or name in ("alarm_email", "image_tag", "kms_key", "permissions_boundary", "api_key_secret"):
+    if default != "" or name in ("alarm_email", "image_tag", "kms_key", "permissions_boundary", "api_key_secret",
+                                 "certificate_arn"):
         spec["default"] = default
     return ParamSpec(**spec)
 

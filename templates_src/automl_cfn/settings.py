@@ -59,6 +59,8 @@ POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9
 SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 # Numeric or named, optional group, never root (user or UID 0).
 CONTAINER_USER_RE = re.compile(r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$")
+CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
 IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -118,6 +120,27 @@ class Settings:
     prediction_min_capacity: int = setting(1, int, "Prediction service", "Autoscaling minimum tasks", min=0, max=1000)
     prediction_max_capacity: int = setting(4, int, "Prediction service", "Autoscaling maximum tasks", min=1, max=1000)
     prediction_cpu_target: int = setting(70, int, "Prediction service", "Target CPU % for autoscaling", min=10, max=95)
+    # -- prediction endpoint -----------------------------------------------
+    load_balancer: str = setting("none", str, "Prediction endpoint",
+                                 "Application Load Balancer in front of predict: none, internal, public",
+                                 choices=("none", "internal", "public"))
+    predict_container_port: int = setting(8080, int, "Prediction endpoint", "Port the predict container listens on",
+                                          min=1, max=65535)
+    health_check_path: str = setting("/health", str, "Prediction endpoint", "HTTP path the load balancer checks")
+    certificate_arn: str = setting("", str, "Prediction endpoint",
+                                   "ACM certificate: HTTPS listener and HTTP redirect (empty: HTTP only)")
+    deployment_strategy: str = setting("rolling", str, "Prediction endpoint",
+                                       "How new images reach the service: rolling, blue_green, canary, linear",
+                                       choices=("rolling", "blue_green", "canary", "linear"))
+    deployment_bake_minutes: int = setting(5, int, "Prediction endpoint",
+                                           "Minutes a blue/green, canary or linear step bakes before going on",
+                                           min=0, max=1440)
+    canary_percent: int = setting(10, int, "Prediction endpoint", "Traffic share of the canary", min=1, max=99)
+    linear_step_percent: int = setting(20, int, "Prediction endpoint", "Traffic added per linear step",
+                                       min=3, max=100)
+    prediction_requests_per_target: int = setting(
+        1000, int, "Prediction endpoint", "Requests per task a minute that autoscaling aims for (with a load balancer)",
+        min=1, max=1_000_000)
     # -- storage -----------------------------------------------------------
     predictions_archive_days: int = setting(90, int, "Storage", "Days before predictions/ moves to Glacier", min=1, max=3650)
     noncurrent_version_days: int = setting(30, int, "Storage", "Days old object versions are kept", min=1, max=3650)
@@ -337,6 +360,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_images(settings)
     _check_security(settings)
     _check_container_user(settings)
+    _check_endpoint(settings)
     return settings
 
 
@@ -460,6 +484,22 @@ def _check_security(s: Settings) -> None:
     if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.match(s.api_key_secret):
         raise SettingsError(f"api_key_secret: {s.api_key_secret!r} is not a Secrets Manager secret ARN; allowed: "
                             "empty, create, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
+
+
+def _check_endpoint(s: Settings) -> None:
+    if s.deployment_strategy != "rolling" and s.load_balancer == "none":
+        raise SettingsError(f"deployment_strategy: {s.deployment_strategy} shifts traffic through a load balancer; "
+                            "set load_balancer: internal or public, or use rolling")
+    if s.load_balancer != "none" and not s.enable_prediction_service:
+        raise SettingsError("load_balancer: needs the prediction service (enable_prediction_service: true)")
+    if s.certificate_arn and not CERTIFICATE_ARN_RE.match(s.certificate_arn):
+        raise SettingsError(f"certificate_arn: {s.certificate_arn!r} is not an ACM certificate ARN; allowed: empty "
+                            "or arn:aws:acm:REGION:ACCOUNT:certificate/ID")
+    if s.certificate_arn and s.load_balancer == "none":
+        raise SettingsError("certificate_arn: is used by the load balancer; set load_balancer too")
+    if not HEALTH_PATH_RE.match(s.health_check_path):
+        raise SettingsError(f"health_check_path: {s.health_check_path!r} must start with / and hold URL "
+                            "path characters only")
 
 
 def _check_container_user(s: Settings) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import outputs, pending_change_sets, stack_names
 
-CHILDREN_DEV = {"SecurityStack", "NetworkStack", "RegistryStack", "StorageStack", "MonitoringStack", "IamStack", "ComputeStack"}
+CHILDREN_DEV = {"SecurityStack", "NetworkStack", "EndpointStack", "RegistryStack", "StorageStack", "MonitoringStack", "IamStack", "ComputeStack"}
 
 
 def deploy(cli, *extra):
@@ -60,7 +60,7 @@ def test_unchanged_redeploy_is_a_no_op(aws, cli, clients):
     code, out, err = deploy(cli)
     assert code == 0, err
     assert "No changes: automl-dev is up to date." in out
-    assert "0 uploaded, 9 already there" in err
+    assert "0 uploaded, 10 already there" in err
     assert len(cfn.describe_stack_events(StackName="automl-dev")["StackEvents"]) == events_before
     assert pending_change_sets(cfn, "automl-dev") == []
 
@@ -137,7 +137,7 @@ def test_diff_of_a_new_stack_leaves_nothing_behind(aws, cli, clients):
     code, out, err = cli("diff", "--env", "dev", "--output", "json")
     assert code == 0, err
     review = json.loads(out)
-    assert review["change_set_type"] == "CREATE" and review["summary"] == "8 to add"
+    assert review["change_set_type"] == "CREATE" and review["summary"] == "9 to add"
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 

@@ -36,7 +36,7 @@ def test_root_eight_concerns_artifacts_and_a_parameter_file_per_environment(proj
     files = synth.render_all(project_root)
     assert sorted(f for f in files if f.startswith("templates/")) == sorted(
         f"templates/{n}.json" for n in
-        ("root", "security", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline",
+        ("root", "security", "network", "endpoint", "registry", "storage", "monitoring", "iam", "compute", "pipeline",
          "artifacts"))
     dev = json.loads(files["parameters/dev.json"])
     assert {"ParameterKey": "NatGateways", "ParameterValue": "none"} in dev

@@ -8,7 +8,7 @@ from automl_cfn import lint
 
 def test_cfn_lint_is_clean(project_root):
     paths = sorted((project_root / "generated" / "templates").glob("*.json"))
-    assert len(paths) == 10
+    assert len(paths) == 11
     assert lint.run(paths, cwd=project_root) == 0
 
 

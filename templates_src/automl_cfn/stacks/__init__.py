@@ -1,7 +1,7 @@
 """One module per concern, each a function returning a StackTemplate; root wires them."""
 
 # Build order: a child may consume outputs only of children before it.
-CHILDREN = ("security", "network", "registry", "storage", "monitoring", "iam", "compute", "pipeline")
+CHILDREN = ("security", "network", "endpoint", "registry", "storage", "monitoring", "iam", "compute", "pipeline")
 
 # Children created only under a root condition.
 CHILD_CONDITIONS = {"pipeline": "StepFunctionsEnabled"}

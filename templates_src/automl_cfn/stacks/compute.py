@@ -33,6 +33,13 @@ def build() -> StackTemplate:
                      condition="PredictionServiceEnabled")
     target = st.add(scalable_target(st, cluster, service), condition="PredictionServiceScales")
     st.add(cpu_target_tracking(st, target), condition="PredictionServiceScales")
+    st.add(request_target_tracking(st, target), condition="ScalesOnRequests")
+    st.add(ec2.SecurityGroupIngress(
+        "TaskIngressFromLoadBalancer", GroupId=Ref(security_group), IpProtocol="tcp",
+        FromPort=st.ref("PredictContainerPort"), ToPort=st.ref("PredictContainerPort"),
+        SourceSecurityGroupId=Ref(st.input("LoadBalancerSecurityGroupId", "Load balancer security group, or none")),
+        Description="only the load balancer reaches the prediction tasks",
+    ), condition="HasLoadBalancer")
 
     st.output("ClusterName", Ref(cluster), "ECS cluster name")
     st.output("ClusterArn", GetAtt(cluster, "Arn"), "ECS cluster ARN")
@@ -133,6 +140,9 @@ def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
             MountPoints=[ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath=SCRATCH_PATH, ReadOnly=False)],
             Environment=environment(st, service),
             Secrets=api_key(st) if service == PREDICTION_SERVICE else NoValue,
+            PortMappings=If(st.condition("HasLoadBalancer"), [ecs.PortMapping(
+                ContainerPort=st.ref("PredictContainerPort"), Protocol="tcp")], NoValue)
+            if service == PREDICTION_SERVICE else NoValue,
             LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
                 "awslogs-group": log_group,
                 "awslogs-region": Ref("AWS::Region"),
@@ -160,13 +170,72 @@ def prediction_service(st: StackTemplate, cluster, providers, security_group, de
             SecurityGroups=[Ref(security_group)],
             AssignPublicIp=Ref(st.input("AssignPublicIp", "ENABLED when tasks run in public subnets")),
         )),
-        DeploymentConfiguration=ecs.DeploymentConfiguration(
-            MinimumHealthyPercent=100, MaximumPercent=200,
-            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-        ),
+        LoadBalancers=If(st.condition("HasLoadBalancer"), [load_balancer_link(st)], NoValue),
+        HealthCheckGracePeriodSeconds=If(st.condition("HasLoadBalancer"), 60, NoValue),
+        DeploymentConfiguration=deployment_configuration(st),
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
         DependsOn=providers.title,
+    )
+
+
+def load_balancer_link(st: StackTemplate) -> ecs.LoadBalancer:
+    """The service in its target group; for traffic shifting, the alternate group and the rule ECS moves."""
+    wired = {name: Ref(st.input(name, description)) for name, description in (
+        ("BlueTargetGroupArn", "Primary target group, or none"),
+        ("GreenTargetGroupArn", "Alternate target group, or none"),
+        ("ProductionListenerRuleArn", "Production listener rule, or none"),
+        ("EcsInfrastructureRoleArn", "Role ECS shifts traffic with, or none"),
+    )}
+    return ecs.LoadBalancer(
+        ContainerName=PREDICTION_SERVICE,
+        ContainerPort=st.ref("PredictContainerPort"),
+        TargetGroupArn=wired["BlueTargetGroupArn"],
+        AdvancedConfiguration=If(st.condition("ShiftsTraffic"), ecs.AdvancedConfiguration(
+            AlternateTargetGroupArn=wired["GreenTargetGroupArn"],
+            ProductionListenerRule=wired["ProductionListenerRuleArn"],
+            RoleArn=wired["EcsInfrastructureRoleArn"],
+        ), NoValue),
+    )
+
+
+def deployment_configuration(st: StackTemplate) -> ecs.DeploymentConfiguration:
+    """Rolling by default; blue/green, canary or linear with a bake time; with a load
+    balancer, the endpoint's alarms stop and roll back a bad deployment."""
+    bake = st.ref("DeploymentBakeMinutes")
+    strategy = If(st.condition("IsBlueGreen"), "BLUE_GREEN",
+                  If(st.condition("IsCanary"), "CANARY", If(st.condition("IsLinear"), "LINEAR", "ROLLING")))
+    return ecs.DeploymentConfiguration(
+        MinimumHealthyPercent=100, MaximumPercent=200,
+        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        Strategy=If(st.condition("HasLoadBalancer"), strategy, "ROLLING"),
+        BakeTimeInMinutes=If(st.condition("ShiftsTraffic"), bake, NoValue),
+        CanaryConfiguration=If(st.condition("IsCanary"), ecs.CanaryConfiguration(
+            CanaryPercent=st.ref("CanaryPercent"), CanaryBakeTimeInMinutes=bake), NoValue),
+        LinearConfiguration=If(st.condition("IsLinear"), ecs.LinearConfiguration(
+            StepPercent=st.ref("LinearStepPercent"), StepBakeTimeInMinutes=bake), NoValue),
+        Alarms=If(st.condition("HasLoadBalancer"), ecs.DeploymentAlarms(
+            AlarmNames=[names.deployment_alarm_name(kind) for kind in names.DEPLOYMENT_ALARMS],
+            Enable=True, Rollback=True), NoValue),
+    )
+
+
+def request_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
+    """With a load balancer, scale on requests per task as well as CPU."""
+    label = Sub("${Balancer}/${Group}",
+                Balancer=Ref(st.input("LoadBalancerFullName", "Load balancer full name, or none")),
+                Group=Ref(st.input("BlueTargetGroupFullName", "Primary target group full name, or none")))
+    return scaling.ScalingPolicy(
+        "PredictionRequestScaling",
+        PolicyName=names.name("predict-request-tracking"),
+        PolicyType="TargetTrackingScaling",
+        ScalingTargetId=Ref(target),
+        TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+            PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
+                PredefinedMetricType="ALBRequestCountPerTarget", ResourceLabel=label),
+            TargetValue=st.ref("PredictionRequestsPerTarget"),
+            ScaleInCooldown=120, ScaleOutCooldown=60,
+        ),
     )
 
 

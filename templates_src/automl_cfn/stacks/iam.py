@@ -12,10 +12,11 @@ from troposphere import GetAtt, If, NoValue, Ref, Sub, iam
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
 from . import names, policies
-from .base import StackTemplate
+from .base import NONE, StackTemplate
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 STATES = "states.amazonaws.com"
+ECS = "ecs.amazonaws.com"
 
 
 def build() -> StackTemplate:
@@ -48,6 +49,17 @@ def build() -> StackTemplate:
         ),
         "observability-policy": policies.grant_vended_log_delivery() + policies.grant_tracing(),
     }), condition="StepFunctionsEnabled")
+
+    infrastructure = st.add(iam.Role(
+        "EcsInfrastructureRole",
+        RoleName=names.role_name("ecs-infrastructure"),
+        AssumeRolePolicyDocument=policies.trust(ECS),
+        PermissionsBoundary=st.boundary(),
+        # AWS's managed policy for ECS blue/green, canary and linear deployments on ALB listeners.
+        ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")],
+    ), condition="ShiftsTraffic")
+    st.output("EcsInfrastructureRoleArn", If(st.condition("ShiftsTraffic"), GetAtt(infrastructure, "Arn"), NONE),
+              "Role ECS shifts load balancer traffic with, or none")
 
     for resource, what in ((execution, "ECS task execution role"), (task, "ECS task role")):
         st.output(f"{resource.title}Arn", GetAtt(resource, "Arn"), f"{what} ARN")

@@ -37,6 +37,8 @@ def build() -> StackTemplate:
     for service in SERVICES:
         for stem, utilized, reserved, threshold in UTILISATION:
             st.add(utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic))
+    for alarm in deployment_alarms(st, topic):
+        st.add(alarm, condition="HasLoadBalancer")
     dashboard = st.add(cloudwatch.Dashboard(
         "Dashboard", DashboardName=names.name("pipeline"), DashboardBody=dashboard_body(),
     ))
@@ -108,6 +110,28 @@ def utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic) -
         AlarmActions=[Ref(topic)],
         OKActions=[Ref(topic)],
     )
+
+
+def deployment_alarms(st: StackTemplate, topic) -> list[cloudwatch.Alarm]:
+    """5xx rate, p95 response time and unhealthy targets of the prediction endpoint:
+    the alarms an ECS deployment watches and rolls back on."""
+    balancer = cloudwatch.MetricDimension(
+        Name="LoadBalancer", Value=Ref(st.input("LoadBalancerFullName", "Load balancer full name, or none")))
+    target_group = cloudwatch.MetricDimension(
+        Name="TargetGroup", Value=Ref(st.input("BlueTargetGroupFullName", "Primary target group full name, or none")))
+    common = dict(Namespace="AWS/ApplicationELB", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2,
+                  ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+                  AlarmActions=[Ref(topic)], OKActions=[Ref(topic)])
+    specs = {
+        "5xx": dict(MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Threshold=10,
+                    Dimensions=[balancer], AlarmDescription="More than 10 target 5xx responses a minute"),
+        "latency": dict(MetricName="TargetResponseTime", ExtendedStatistic="p95", Threshold=2,
+                        Dimensions=[balancer], AlarmDescription="p95 target response time above 2 seconds"),
+        "unhealthy": dict(MetricName="UnHealthyHostCount", Statistic="Maximum", Threshold=0,
+                          Dimensions=[balancer, target_group], AlarmDescription="Unhealthy prediction targets"),
+    }
+    return [cloudwatch.Alarm(f"Predict{title(kind)}DeploymentAlarm", AlarmName=names.deployment_alarm_name(kind),
+                             **common, **specs[kind]) for kind in names.DEPLOYMENT_ALARMS]
 
 
 def dashboard_body() -> Sub:

@@ -84,3 +84,12 @@ def bucket_name(purpose: str) -> Sub:
 def metric_namespace() -> Sub:
     """CloudWatch namespace the task role may publish custom metrics to."""
     return Sub(f"{PREFIX}/pipeline")
+
+
+# Alarms that stop and roll back a prediction service deployment (monitoring
+# creates them; the service's DeploymentConfiguration names them).
+DEPLOYMENT_ALARMS = ("5xx", "latency", "unhealthy")
+
+
+def deployment_alarm_name(kind: str) -> Sub:
+    return name(f"predict-{kind}")

@@ -19,6 +19,7 @@ from .base import StackTemplate
 # Child outputs the root re-exports: what operators and the verbs read.
 EXPORTED = {
     "network": ["VpcId", "PublicSubnets", "PrivateSubnets", "TaskSubnets", "AssignPublicIp"],
+    "endpoint": ["EndpointUrl"],
     "registry": [f"{title(r)}RepositoryUri" for r in REPOSITORIES],
     "storage": ["DataBucketName", "DataPrefix", "ModelsPrefix", "PredictionsPrefix"],
     "monitoring": [f"{title(s)}LogGroupName" for s in LOG_SOURCES] + ["AlarmTopicArn", "DashboardUrl"],

@@ -1,0 +1,104 @@
+"""The prediction endpoint: load balancer modes and deployment strategies."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_cfn.settings import SettingsError, validate
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+WIRED = {"BlueTargetGroupArn": "tg-blue", "GreenTargetGroupArn": "tg-green", "ProductionListenerRuleArn": "rule",
+         "EcsInfrastructureRoleArn": "role", "LoadBalancerSecurityGroupId": "sg-lb",
+         "LoadBalancerFullName": "app/x/1", "BlueTargetGroupFullName": "targetgroup/b/2"}
+
+
+def service(stack, **settings):
+    return stack("compute", wired=WIRED, image_tag="v1", **settings).resources()
+
+
+def test_without_a_load_balancer_nothing_is_created(stack):
+    assert stack("endpoint").resources() == {}
+    assert stack("endpoint").outputs()["EndpointUrl"] == "none"
+    props = service(stack)["PredictionService"]["Properties"]
+    assert "LoadBalancers" not in props and props["DeploymentConfiguration"]["Strategy"] == "ROLLING"
+    assert "Alarms" not in props["DeploymentConfiguration"]
+    assert not any("DeploymentAlarm" in k for k in stack("monitoring").resources())
+
+
+def test_public_rolling_endpoint(stack):
+    endpoint = stack("endpoint", load_balancer="public").resources()
+    balancer = endpoint["PredictionLoadBalancer"]["Properties"]
+    assert balancer["Scheme"] == "internet-facing" and balancer["Subnets"] == {"Ref": "PublicSubnets"}
+    assert sorted(k for k, v in endpoint.items() if v["Type"].endswith("TargetGroup")) == ["BlueTargetGroup"]
+    assert "HttpListener" in endpoint and "HttpsListener" not in endpoint
+    assert endpoint["BlueTargetGroup"]["Properties"]["HealthCheckPath"] == "/health"
+    forward = endpoint["ProductionListenerRule"]["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    assert forward == [{"TargetGroupArn": {"Ref": "BlueTargetGroup"}, "Weight": 1}]
+    ingress = endpoint["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert {r["CidrIp"] for r in ingress} == {"0.0.0.0/0"} and {r["FromPort"] for r in ingress} == {80, 443}
+    compute = service(stack, load_balancer="public")
+    props = compute["PredictionService"]["Properties"]
+    assert props["LoadBalancers"] == [{"ContainerName": "predict", "ContainerPort": "8080",
+                                       "TargetGroupArn": "tg-blue"}]
+    deployment = props["DeploymentConfiguration"]
+    assert deployment["Strategy"] == "ROLLING" and deployment["Alarms"]["Rollback"] is True
+    assert [a["Fn::Sub"] for a in deployment["Alarms"]["AlarmNames"]] == [
+        "${ProjectName}-${Environment}-predict-5xx", "${ProjectName}-${Environment}-predict-latency",
+        "${ProjectName}-${Environment}-predict-unhealthy"]
+    # Only the load balancer reaches the tasks, on the container port.
+    ingress = compute["TaskIngressFromLoadBalancer"]["Properties"]
+    assert ingress["SourceSecurityGroupId"] == "sg-lb" and ingress["FromPort"] == "8080"
+    assert compute["PredictTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["PortMappings"] == [
+        {"ContainerPort": "8080", "Protocol": "tcp"}]
+    tracking = compute["PredictionRequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    alarms = stack("monitoring", load_balancer="public").resources()
+    assert {k for k in alarms if "DeploymentAlarm" in k} == {
+        "Predict5xxDeploymentAlarm", "PredictLatencyDeploymentAlarm", "PredictUnhealthyDeploymentAlarm"}
+
+
+def test_internal_blue_green_with_https(stack):
+    settings = dict(load_balancer="internal", deployment_strategy="blue_green", certificate_arn=CERT,
+                    deployment_bake_minutes=15)
+    endpoint = stack("endpoint", **settings).resources()
+    assert endpoint["PredictionLoadBalancer"]["Properties"]["Scheme"] == "internal"
+    assert endpoint["PredictionLoadBalancer"]["Properties"]["Subnets"] == {"Ref": "PrivateSubnets"}
+    assert {"BlueTargetGroup", "GreenTargetGroup", "HttpsListener", "HttpRedirectListener"} <= set(endpoint)
+    assert "HttpListener" not in endpoint
+    https = endpoint["HttpsListener"]["Properties"]
+    assert https["Certificates"] == [{"CertificateArn": CERT}] and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    redirect = endpoint["HttpRedirectListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
+    assert redirect == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
+    assert stack("endpoint", **settings).outputs()["EndpointUrl"]["Fn::Sub"][1]["Scheme"] == "https"
+    props = service(stack, **settings)["PredictionService"]["Properties"]
+    assert props["LoadBalancers"][0]["AdvancedConfiguration"] == {
+        "AlternateTargetGroupArn": "tg-green", "ProductionListenerRule": "rule", "RoleArn": "role"}
+    deployment = props["DeploymentConfiguration"]
+    assert (deployment["Strategy"], deployment["BakeTimeInMinutes"]) == ("BLUE_GREEN", "15")
+    roles = stack("iam", **settings).resources()
+    assert roles["EcsInfrastructureRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ecs.amazonaws.com"}
+
+
+@pytest.mark.parametrize("strategy, key, expected", [
+    ("canary", "CanaryConfiguration", {"CanaryPercent": "10", "CanaryBakeTimeInMinutes": "5"}),
+    ("linear", "LinearConfiguration", {"StepPercent": "20", "StepBakeTimeInMinutes": "5"}),
+])
+def test_canary_and_linear(stack, strategy, key, expected):
+    deployment = service(stack, load_balancer="public", deployment_strategy=strategy)["PredictionService"][
+        "Properties"]["DeploymentConfiguration"]
+    assert deployment["Strategy"] == strategy.upper() and deployment[key] == expected
+    other = "LinearConfiguration" if key == "CanaryConfiguration" else "CanaryConfiguration"
+    assert other not in deployment
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"deployment_strategy": "blue_green"}, "shifts traffic through a load balancer"),
+    ({"load_balancer": "public", "enable_prediction_service": False}, "needs the prediction service"),
+    ({"certificate_arn": CERT}, "set load_balancer too"),
+    ({"load_balancer": "public", "certificate_arn": "arn:aws:acm:x"}, "not an ACM certificate ARN"),
+    ({"load_balancer": "public", "health_check_path": "health"}, "must start with /"),
+])
+def test_endpoint_settings_are_validated(values, fragment):
+    with pytest.raises(SettingsError, match=fragment):
+        validate({"environment": "dev", **values})
