@@ -250,6 +250,15 @@ def cmd_diagram(args) -> int:
     return 0
 
 
+def cmd_release(args) -> int:
+    from .ops.release import release
+    from .settings import IMAGE_TAG_RE
+
+    if not IMAGE_TAG_RE.match(args.tag):
+        raise UserError(f"--tag {args.tag!r} is not a valid image tag")
+    return release(target(args), args.tag, deploy_options(args), poll=args.poll)
+
+
 def cmd_local_aws(args) -> int:
     from . import local_aws
 
@@ -361,6 +370,14 @@ def build_parser() -> Parser:
     p.add_argument("source", help="optimize, train, predict or pipeline")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     p.add_argument("--since", default="10m", help="how far back: 10m, 2h, 1d or an ISO time (default: 10m)")
+
+    p = stack_verb(verbs, "release", "move the prediction service to an image tag and follow the rollout",
+                   cmd_release)
+    p.add_argument("--tag", required=True, help="image tag to release (must be in ECR)")
+    p.add_argument("--yes", action="store_true", help="execute without asking")
+    p.add_argument("--skip-image-check", action="store_true", help="do not check that ECR has the tag")
+    p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
+    p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="how often to ask ECS")
 
     p = verbs.add_parser("cost", help="monthly cost estimate from the templates and settings (offline)")
     add_common_options(p)

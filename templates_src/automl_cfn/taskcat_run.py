@@ -60,8 +60,8 @@ def taskcat_python(project: Path) -> Path:
     return python
 
 
-def expected(config: dict) -> list[tuple[str, str, bool]]:
-    """(test, region, pipeline expected) for every test and region in the config."""
+def expected(config: dict) -> list[tuple[str, str, bool, bool]]:
+    """(test, region, pipeline expected, endpoint expected) for every test and region in the config."""
     project = config.get("project", {})
     default_regions = project.get("regions", [])
     shared = project.get("parameters", {})
@@ -69,8 +69,9 @@ def expected(config: dict) -> list[tuple[str, str, bool]]:
     for name, test in config.get("tests", {}).items():
         params = {**shared, **test.get("parameters", {})}
         pipeline = str(params.get("EnableStepFunctions", "false")).lower() == "true"
+        endpoint = str(params.get("LoadBalancer", "none")) != "none"
         for region in test.get("regions", default_regions):
-            rows.append((name, region, pipeline))
+            rows.append((name, region, pipeline, endpoint))
     return rows
 
 
@@ -79,7 +80,7 @@ def check_outputs(config: dict, endpoint_env: dict[str, str]) -> list[Result]:
 
     results = []
     clients = {}
-    for test, region, pipeline in expected(config):
+    for test, region, pipeline, endpoint in expected(config):
         if region not in clients:
             clients[region] = boto3.client("cloudformation", region_name=region,
                                            endpoint_url=endpoint_env.get("AWS_ENDPOINT_URL"),
@@ -97,6 +98,8 @@ def check_outputs(config: dict, endpoint_env: dict[str, str]) -> list[Result]:
         missing = [key for key in wanted if not outputs.get(key)]
         if not pipeline and "StateMachineArn" in outputs:
             missing.append("(StateMachineArn present without the pipeline)")
+        if endpoint != str(outputs.get("EndpointUrl", "none")).startswith("http"):
+            missing.append(f"EndpointUrl ({outputs.get('EndpointUrl')!r})")
         results.append(Result(test, region, stack["StackName"], stack["StackStatus"], missing))
     return results
 

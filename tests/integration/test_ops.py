@@ -292,3 +292,29 @@ def test_outputs_show_the_quick_start_commands(aws, prod, cli):
     assert "automl-cfn run optimize --env prod --wait" in out
     assert f"aws ecs run-task --cluster {prod['ClusterName']} --task-definition automl-prod-optimize" in out
     assert "automl-cfn pipeline start --env prod --wait" in out
+
+
+def push_images(clients, environment: str, tag: str) -> None:
+    ecr = clients("ecr")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "1" * 64}, "layers": []})
+    for service in ("optimize", "train", "predict"):
+        ecr.put_image(repositoryName=f"automl-{environment}-{service}", imageManifest=manifest, imageTag=tag)
+
+
+def test_release_moves_the_service_to_a_tag_behind_a_blue_green_endpoint(aws, cli, clients):
+    lb = ["--var", "load_balancer=public", "--var", "deployment_strategy=blue_green"]
+    code, out, err = cli("deploy", "--env", "prod", "--region", "us-east-1", "--yes", *lb)
+    assert code == 0, err
+    assert outputs(clients("cloudformation"), "automl-prod")["EndpointUrl"].startswith("http://")
+    code, out, err = cli("release", "--env", "prod", "--region", "us-east-1", "--tag", "r1", "--yes", *lb)
+    assert code == 3 and "image tag 'r1' is not in ECR" in err  # nothing pushed yet
+    push_images(clients, "prod", "r1")
+    code, out, err = cli("release", "--env", "prod", "--region", "us-east-1", "--tag", "r1", "--yes", "--poll", "0",
+                         *lb)
+    assert code == 0, err
+    assert "ImageTag: '' -> 'r1'" in out and "deployment COMPLETED" in out
+    image = clients("ecs").describe_task_definition(taskDefinition="automl-prod-predict")["taskDefinition"][
+        "containerDefinitions"][0]["image"]
+    assert image.endswith("automl-prod-predict:r1")

@@ -14,7 +14,7 @@ def test_the_config_stays_valid_for_real_aws(project_root):
     text = (project_root / ".taskcat.yml").read_text()
     assert "127.0.0.1" not in text and "localhost" not in text and "endpoint_url" not in text.lower()
     assert set(config["project"]["regions"]) >= {"us-east-1", "us-west-2", "eu-west-1"}
-    assert {"dev-minimal", "prod-full", "single-nat-spot"} <= set(config["tests"])
+    assert {"dev-minimal", "prod-full", "single-nat-spot", "prod-alb-bluegreen"} <= set(config["tests"])
     assert config["project"]["parameters"]["TemplatesBucket"] == "$[taskcat_autobucket]"
     params = {name: {**config["project"]["parameters"], **t["parameters"]} for name, t in config["tests"].items()}
     assert params["dev-minimal"]["NatGateways"] == "none" and params["dev-minimal"]["EnableStepFunctions"] == "false"
@@ -45,7 +45,7 @@ def test_every_parameter_set_satisfies_the_templates_rules(project_root, templat
                     reason="taskcat's virtual environment is missing: run through 'make test' (it creates it)")
 def test_taskcat_runs_every_test_offline_and_outputs_are_present(project_root, tmp_path):
     results = taskcat_run.run_local(project_root, output_dir=tmp_path / "taskcat_outputs")
-    assert len(results) == 9
+    assert len(results) == 12
     failed = [(r.test, r.region, r.status, r.missing) for r in results if not r.passed]
     assert failed == []
     report = (tmp_path / "taskcat_outputs" / "index.html").read_text()

@@ -91,3 +91,45 @@ def test_excludes_match_names_and_paths():
     assert data.excluded("models/x.pkl", ["*.pkl"])
     assert data.excluded("cache/a.csv", ["cache/*"])
     assert not data.excluded("raw/a.csv", ["*.pkl", "cache/*"])
+
+
+def test_release_follows_the_service_deployment_to_rollback():
+    from datetime import datetime
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from automl_cfn.ops import release
+
+    ecs = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/1"
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", {"serviceDeployments": [
+            {"serviceDeploymentArn": arn, "createdAt": datetime(2026, 11, 26)}]}, {"cluster": "c", "service": "s"})
+        for status, stage in (("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT"), ("IN_PROGRESS", "BAKE_TIME"),
+                              ("ROLLBACK_SUCCESSFUL", None)):
+            deployment = {"serviceDeploymentArn": arn, "status": status}
+            if stage:
+                deployment["lifecycleStage"] = stage
+            else:
+                deployment["statusReason"] = "alarm automl-prod-predict-5xx went into ALARM during bake time"
+            stub.add_response("describe_service_deployments", {"serviceDeployments": [deployment]},
+                              {"serviceDeploymentArns": [arn]})
+        with pytest.raises(AwsError, match="s: deployment ROLLBACK_SUCCESSFUL: alarm automl-prod-predict-5xx"):
+            release.follow(ecs, "c", "s", poll=0)
+        stub.assert_no_pending_responses()
+
+
+def test_release_reports_success():
+    import boto3
+    from botocore.stub import Stubber
+
+    from automl_cfn.ops import release
+
+    ecs = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/2"
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", {"serviceDeployments": [{"serviceDeploymentArn": arn}]})
+        stub.add_response("describe_service_deployments",
+                          {"serviceDeployments": [{"serviceDeploymentArn": arn, "status": "SUCCESSFUL"}]})
+        assert release.follow(ecs, "c", "s", poll=0) == 0
