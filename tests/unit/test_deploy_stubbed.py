@@ -242,3 +242,25 @@ def test_the_review_json_has_the_tree_and_summary():
     data = json.loads(reviews.to_json(review))
     assert data["summary"] == "2 to add, 1 parameter changed"
     assert data["changes"][0]["nested"]["changes"][0]["logical_id"] == "PipelineStateMachine"
+
+
+@pytest.mark.parametrize("status", ["CREATE_FAILED", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"])
+def test_every_never_created_state_is_deleted_and_recreated_after_confirmation(aws, target, status):
+    cfn = aws.stub("cloudformation")
+    cfn.add_response("describe_stacks", describe(status), {"StackName": "automl-dev"})
+    cfn.add_response("delete_stack", {}, {"StackName": ROOT_ID})
+    cfn.add_response("describe_stacks", describe("DELETE_COMPLETE"), {"StackName": ROOT_ID})
+    assert engine.recover(target, DeployOptions(yes=True, poll=0)) is None
+
+
+@pytest.mark.parametrize("status", ["DELETE_FAILED", "IMPORT_ROLLBACK_FAILED"])
+def test_broken_states_are_refused_with_the_way_out(aws, target, status):
+    aws.stub("cloudformation").add_response("describe_stacks", describe(status), {"StackName": "automl-dev"})
+    with pytest.raises(AwsError, match=f"automl-dev is {status}; fix what blocked it"):
+        engine.recover(target, DeployOptions(yes=True))
+
+
+def test_a_stack_already_up_to_date_after_a_rolled_back_update_is_updatable(aws, target):
+    aws.stub("cloudformation").add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"),
+                                            {"StackName": "automl-dev"})
+    assert engine.recover(target, DeployOptions())["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
