@@ -66,7 +66,7 @@ def cmd_templates(args) -> int:
 
     root = Path(args.project_dir)
     out = Path(args.out) if args.out else root / "generated"
-    files = synth.render_all(root)
+    files = synth.render_all(root, previous=out)
     changed = synth.write(out, files)
     readme = root / "README.md"
     if not args.out and readme.exists() and "diagrams/dev.mmd" in files:

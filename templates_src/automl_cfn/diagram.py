@@ -180,6 +180,22 @@ def svg(g: Graph) -> bytes:
     return result.stdout
 
 
+def svg_cached(g: Graph, existing) -> bytes:
+    """The SVG, reusing `existing` when it was drawn from the same DOT source
+    (running Graphviz is most of the time `automl-cfn templates` takes)."""
+    import hashlib
+
+    source = dot(g)
+    stamp = f"<!-- automl-cfn dot sha256:{hashlib.sha256(source.encode()).hexdigest()} -->\n".encode()
+    try:
+        current = existing.read_bytes()
+    except OSError:
+        current = b""
+    if current.startswith(stamp):
+        return current
+    return stamp + svg(g)
+
+
 def render(documents, parameters, settings: Settings, fmt: str):
     graph = build(documents, parameters, settings)
     return {"mermaid": mermaid, "dot": dot, "svg": svg}[fmt](graph)

@@ -43,7 +43,7 @@ def environment_settings(root: Path) -> dict[str, Settings]:
     return {path.stem: load_settings(env=path.stem, root=root) for path in sorted((root / "config").glob("*.yaml"))}
 
 
-def render_all(root: Path) -> dict[str, bytes]:
+def render_all(root: Path, previous: Path | None = None) -> dict[str, bytes]:
     """Relative path -> bytes of everything under generated/.
 
     Diagrams: Mermaid for every environment, and SVG where Graphviz's dot is
@@ -59,7 +59,8 @@ def render_all(root: Path) -> dict[str, bytes]:
         graph = diagram.build(documents, values, settings)
         files[f"diagrams/{env}.mmd"] = diagram.mermaid(graph).encode()
         if diagram.has_dot():
-            files[f"diagrams/{env}.svg"] = diagram.svg(graph)
+            files[f"diagrams/{env}.svg"] = diagram.svg_cached(graph, (previous or root / "generated") / "diagrams"
+                                                              / f"{env}.svg")
     return files
 
 
