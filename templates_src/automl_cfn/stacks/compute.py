@@ -225,18 +225,8 @@ def request_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
     label = Sub("${Balancer}/${Group}",
                 Balancer=Ref(st.input("LoadBalancerFullName", "Load balancer full name, or none")),
                 Group=Ref(st.input("BlueTargetGroupFullName", "Primary target group full name, or none")))
-    return scaling.ScalingPolicy(
-        "PredictionRequestScaling",
-        PolicyName=names.name("predict-request-tracking"),
-        PolicyType="TargetTrackingScaling",
-        ScalingTargetId=Ref(target),
-        TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
-            PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
-                PredefinedMetricType="ALBRequestCountPerTarget", ResourceLabel=label),
-            TargetValue=st.ref("PredictionRequestsPerTarget"),
-            ScaleInCooldown=120, ScaleOutCooldown=60,
-        ),
-    )
+    return target_tracking(st, target, "PredictionRequestScaling", "request", "ALBRequestCountPerTarget",
+                           "PredictionRequestsPerTarget", resource_label=label)
 
 
 def scalable_target(st: StackTemplate, cluster, service) -> scaling.ScalableTarget:
@@ -251,16 +241,22 @@ def scalable_target(st: StackTemplate, cluster, service) -> scaling.ScalableTarg
 
 
 def cpu_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
+    return target_tracking(st, target, "PredictionCpuScaling", "cpu", "ECSServiceAverageCPUUtilization",
+                           "PredictionCpuTarget")
+
+
+def target_tracking(st: StackTemplate, target, logical_id: str, what: str, metric: str, target_parameter: str,
+                    resource_label=None) -> scaling.ScalingPolicy:
+    """Keep `metric` near the parameter's value: out in a minute, in after two."""
     return scaling.ScalingPolicy(
-        "PredictionCpuScaling",
-        PolicyName=names.name("predict-cpu-tracking"),
+        logical_id,
+        PolicyName=names.name(f"predict-{what}-tracking"),
         PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),
         TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
             PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
-                PredefinedMetricType="ECSServiceAverageCPUUtilization",
-            ),
-            TargetValue=st.ref("PredictionCpuTarget"),
+                PredefinedMetricType=metric, **({"ResourceLabel": resource_label} if resource_label else {})),
+            TargetValue=st.ref(target_parameter),
             ScaleInCooldown=120,
             ScaleOutCooldown=60,
         ),
