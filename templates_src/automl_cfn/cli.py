@@ -22,7 +22,7 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
-def add_settings_options(parser: argparse.ArgumentParser, env_required: bool = False) -> None:
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings")
     group.add_argument("--env", help="environment: reads config/ENV.yaml")
     group.add_argument("--config", metavar="FILE", help="read this settings file instead of config/ENV.yaml")

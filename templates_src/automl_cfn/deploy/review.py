@@ -56,7 +56,7 @@ class StackReview:
             counts[change.action] = counts.get(change.action, 0) + 1
         return counts
 
-    def walk(self, path: tuple[str, ...] = ()):
+    def walk(self):
         """Every resource change, nested ones included, depth first."""
         for change in self.changes:
             yield change

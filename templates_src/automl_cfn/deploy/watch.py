@@ -102,8 +102,7 @@ def format_event(event: dict, root_name: str, colour: bool) -> str:
                                                       reason != "User Initiated" else ""))
 
 
-def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0,
-          timeout: float | None = None) -> str:
+def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0) -> str:
     """Stream events until the stack reaches a terminal status; return it."""
     stream = EventStream(cfn, stack_id, since)
     console = ui.err()
@@ -131,8 +130,6 @@ def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0
             status = describe_status()
             if status in TERMINAL or not in_progress(status):
                 emit(stream.poll())
-                return status
-            if timeout is not None and time.monotonic() - started > timeout:
                 return status
             if status_line:
                 elapsed = int(time.monotonic() - started)
