@@ -49,7 +49,8 @@ def prices() -> dict:
 
 def wired_defaults(parameters: Mapping[str, str]) -> dict[str, str]:
     """What the root would wire into the children's conditions."""
-    return {"KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
+    return {"LbLogsBucketName": NONE,
+            "KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
             "ApiKeySecretArn": NONE if parameters.get("ApiKeySecret", "") == "" else "secret"}
 
 

@@ -15,9 +15,16 @@ from typing import Any, Mapping
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
+# Pseudo parameters a condition may read (a Region-keyed condition, say).
+PSEUDO = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012",
+          "AWS::URLSuffix": "amazonaws.com"}
+
+
 class Evaluation:
-    def __init__(self, template: Mapping[str, Any], parameters: Mapping[str, str] | None = None):
+    def __init__(self, template: Mapping[str, Any], parameters: Mapping[str, str] | None = None,
+                 region: str | None = None):
         self.template = template
+        self.pseudo = {**PSEUDO, **({"AWS::Region": region} if region else {})}
         self.parameters = {
             name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec
         }
@@ -50,7 +57,8 @@ class Evaluation:
 
     def _scalar(self, value: Any) -> str:
         if isinstance(value, dict) and "Ref" in value:
-            return self.parameters[value["Ref"]]
+            name = value["Ref"]
+            return self.parameters[name] if name in self.parameters else self.pseudo[name]
         if isinstance(value, dict) and "Condition" in value:
             return str(self.condition(value["Condition"])).lower()
         return str(value)

@@ -138,6 +138,8 @@ class Settings:
     canary_percent: int = setting(10, int, "Prediction endpoint", "Traffic share of the canary", min=1, max=99)
     linear_step_percent: int = setting(20, int, "Prediction endpoint", "Traffic added per linear step",
                                        min=3, max=100)
+    enable_lb_access_logs: bool = setting(False, bool, "Prediction endpoint",
+                                          "Load balancer access logs to a bucket of their own")
     prediction_requests_per_target: int = setting(
         1000, int, "Prediction endpoint", "Requests per task a minute that autoscaling aims for (with a load balancer)",
         min=1, max=1_000_000)

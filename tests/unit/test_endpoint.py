@@ -102,3 +102,32 @@ def test_canary_and_linear(stack, strategy, key, expected):
 def test_endpoint_settings_are_validated(values, fragment):
     with pytest.raises(SettingsError, match=fragment):
         validate({"environment": "dev", **values})
+
+
+def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
+    storage = stack("storage", load_balancer="public", enable_lb_access_logs=True)
+    resources = storage.resources()
+    assert resources["LbLogsBucket"]["DeletionPolicy"] == "Retain"
+    statements = resources["LbLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[0]["Effect"] == "Deny" and statements[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    # Older regions (us-east-1 here) deliver from the regional ELB account...
+    assert statements[1]["Principal"]["AWS"]["Fn::Sub"][1]["Account"] == {
+        "Fn::FindInMap": ["ElbLogAccounts", {"Ref": "AWS::Region"}, "Account"]}
+    assert storage.template["Mappings"]["ElbLogAccounts"]["us-east-1"] == {"Account": "127311923021"}
+    # ... newer ones from the log-delivery service.
+    from automl_cfn.evaluate import Evaluation
+
+    newer = Evaluation(storage.template, storage.parameters, region="ap-southeast-3").resources()
+    assert newer["LbLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][1]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert storage.outputs()["LbLogsBucketName"] == {"Ref": "LbLogsBucket"}
+    attributes = stack("endpoint", load_balancer="public", wired={"LbLogsBucketName": "logs-bucket"}).resources()[
+        "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    assert {a["Key"]: a["Value"] for a in attributes}["access_logs.s3.bucket"] == "logs-bucket"
+    assert {a["Key"]: a["Value"] for a in attributes}["access_logs.s3.enabled"] == "true"
+    assert "LbLogsBucket" not in stack("storage", load_balancer="public").resources()
+    off = stack("endpoint", load_balancer="public", wired={"LbLogsBucketName": "none"}).resources()[
+        "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    assert {a["Key"]: a["Value"] for a in off} == {
+        "routing.http.drop_invalid_header_fields.enabled": "true", "routing.http.desync_mitigation_mode": "strictest",
+        "access_logs.s3.enabled": "false"}

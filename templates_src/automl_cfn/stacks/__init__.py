@@ -1,7 +1,8 @@
 """One module per concern, each a function returning a StackTemplate; root wires them."""
 
 # Build order: a child may consume outputs only of children before it.
-CHILDREN = ("security", "network", "endpoint", "registry", "storage", "monitoring", "iam", "compute", "pipeline")
+# storage precedes endpoint: the load balancer's log bucket policy must exist first.
+CHILDREN = ("security", "network", "storage", "endpoint", "registry", "monitoring", "iam", "compute", "pipeline")
 
 # Children created only under a root condition.
 CHILD_CONDITIONS = {"pipeline": "StepFunctionsEnabled"}

@@ -53,6 +53,8 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     # Blue/green, canary and linear all shift traffic between two target groups.
     "ShiftsTraffic": lambda st: And(Condition(st.condition("HasLoadBalancer")),
                                     Not(Equals(Ref(st.parameter("DeploymentStrategy")), "rolling"))),
+    "LbAccessLogsWanted": lambda st: And(Condition(st.condition("HasLoadBalancer")),
+                                         Equals(Ref(st.parameter("EnableLbAccessLogs")), "true")),
     "IsBlueGreen": lambda st: Equals(Ref(st.parameter("DeploymentStrategy")), "blue_green"),
     "IsCanary": lambda st: Equals(Ref(st.parameter("DeploymentStrategy")), "canary"),
     "IsLinear": lambda st: Equals(Ref(st.parameter("DeploymentStrategy")), "linear"),
@@ -197,7 +199,8 @@ class StackTemplate:
         t = self.template
         sections = {
             "AWSTemplateFormatVersion": t.version, "Description": t.description, "Metadata": t.metadata,
-            "Conditions": t.conditions, "Parameters": t.parameters, "Outputs": t.outputs, "Resources": t.resources,
+            "Conditions": t.conditions, "Mappings": t.mappings, "Parameters": t.parameters, "Outputs": t.outputs,
+            "Resources": t.resources,
         }
         return {key: plain(value) for key, value in sections.items() if value or key == "Resources"}
 

@@ -11,9 +11,10 @@ other stacks can be wired the same way in every environment.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, NoValue, Ref, Sub, ec2, elasticloadbalancingv2 as elb
+from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Sub, ec2, elasticloadbalancingv2 as elb
 
 from .base import NONE, StackTemplate, scanner_skip
+from .storage import LB_LOG_PREFIX
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 DEREGISTRATION_DELAY_SECONDS = 30
@@ -104,12 +105,23 @@ def load_balancer(st: StackTemplate, group) -> elb.LoadBalancer:
         LoadBalancerAttributes=[
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="strictest"),
-        ],
+        ] + access_log_attributes(st),
         Metadata=scanner_skip(
-            "CKV_AWS_91", "Load balancer access logs are not enabled yet (listed in docs/SECURITY.md).",
+            "CKV_AWS_91", "Access logs are on with enable_lb_access_logs (decided at deploy time).",
             CKV2_AWS_28="No WAF in front of the prediction endpoint by default; attach one per account policy.",
             CKV2_AWS_20="HTTP redirects to HTTPS whenever certificate_arn is given."),
     )
+
+
+def access_log_attributes(st: StackTemplate) -> list:
+    """Access logs to the storage stack's log bucket when it has one (bucket name "none" otherwise)."""
+    bucket = Ref(st.input("LbLogsBucketName", "Load balancer log bucket, or none"))
+    wanted = st.add_condition("WritesAccessLogs", Not(Equals(bucket, NONE)))
+    return [
+        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If(wanted, "true", "false")),
+        If(wanted, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=bucket), NoValue),
+        If(wanted, elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=LB_LOG_PREFIX), NoValue),
+    ]
 
 
 def target_group(st: StackTemplate, logical_id: str) -> elb.TargetGroup:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
 from awacs import s3 as s3_actions
-from troposphere import GetAtt, If, NoValue, Ref, Sub, s3
+from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Or, Ref, Sub, s3
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX
 from . import names, policies
-from .base import StackTemplate, scanner_skip
+from .base import NONE, StackTemplate, scanner_skip
 
 MULTIPART_ABORT_DAYS = 7
 ACCESS_LOG_DAYS = 365
@@ -29,6 +29,10 @@ def build() -> StackTemplate:
     st.add(tls_only_policy(bucket))
     st.output("AccessLogsBucketName", Ref(access_logs), "Bucket receiving the data bucket's access logs",
               condition="AccessLoggingEnabled")
+    lb_logs = st.add(lb_logs_bucket(st), stateful=True, condition="LbAccessLogsWanted")
+    st.add(lb_logs_policy(st, lb_logs), condition="LbAccessLogsWanted")
+    st.output("LbLogsBucketName", If(st.condition("LbAccessLogsWanted"), Ref(lb_logs), NONE),
+              "Bucket receiving the load balancer's access logs, or none")
     st.output("DataBucketName", Ref(bucket), "Data bucket name")
     st.output("DataBucketArn", GetAtt(bucket, "Arn"), "Data bucket ARN")
     for key, prefix in (("Data", DATA_PREFIX), ("Models", MODELS_PREFIX), ("Predictions", PREDICTIONS_PREFIX)):
@@ -98,6 +102,59 @@ def access_logs_policy(access_logs) -> s3.BucketPolicy:
             Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
         ),
     ]))
+
+
+# Regions older than August 2022 deliver ALB logs from a regional Elastic
+# Load Balancing account; newer ones from the log-delivery service principal.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
+    "ap-south-1": "718504428378", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667", "me-south-1": "076674570225", "sa-east-1": "507241528517",
+}
+LB_LOG_PREFIX = "alb"
+LB_LOG_DAYS = 90
+
+
+def lb_logs_bucket(st: StackTemplate) -> s3.Bucket:
+    """Load balancer access logs (SSE-S3: ELB log delivery cannot use KMS keys)."""
+    return s3.Bucket(
+        "LbLogsBucket",
+        BucketName=names.bucket_name("alb-logs"),
+        BucketEncryption=default_encryption(),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=block_all_public_access(),
+        OwnershipControls=bucket_owner_enforced(),
+        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
+            Id="expire-alb-logs", Status="Enabled", ExpirationInDays=LB_LOG_DAYS,
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=LB_LOG_DAYS),
+        )]),
+        Metadata=scanner_skip("CKV_AWS_18", "This bucket holds access logs; logging its own access would loop."),
+    )
+
+
+def lb_logs_policy(st: StackTemplate, bucket) -> s3.BucketPolicy:
+    """TLS only; Elastic Load Balancing may write this account's logs under alb/."""
+    arn = GetAtt(bucket, "Arn")
+    st.template.add_mapping("ElbLogAccounts", {region: {"Account": account}
+                                               for region, account in sorted(ELB_LOG_ACCOUNTS.items())})
+    regions = sorted(ELB_LOG_ACCOUNTS)
+    chunks = [regions[i:i + 10] for i in range(0, len(regions), 10)]
+    old_region = st.add_condition("RegionHasElbLogAccount", Or(*[
+        Or(*[Equals(Ref("AWS::Region"), r) for r in chunk]) if len(chunk) > 1 else Equals(Ref("AWS::Region"), chunk[0])
+        for chunk in chunks]))
+    objects = Sub(f"${{Arn}}/{LB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*", Arn=arn)
+    by_account = {"Sid": "ElbLogDelivery", "Effect": "Allow", "Action": "s3:PutObject", "Resource": objects,
+                  "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${Account}:root",
+                                           Account=FindInMap("ElbLogAccounts", Ref("AWS::Region"), "Account"))}}
+    by_service = {"Sid": "ElbLogDelivery", "Effect": "Allow", "Action": "s3:PutObject", "Resource": objects,
+                  "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}}
+    tls = deny_insecure_transport(arn).JSONrepr()
+    return s3.BucketPolicy("LbLogsBucketPolicy", Bucket=Ref(bucket), PolicyDocument={
+        "Version": policies.VERSION, "Statement": [tls, If(old_region, by_account, by_service)]})
 
 
 def block_all_public_access() -> s3.PublicAccessBlockConfiguration:
