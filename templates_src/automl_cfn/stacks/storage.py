@@ -75,19 +75,26 @@ def kms_encryption(key_arn) -> s3.BucketEncryption:
 
 
 def access_logs_bucket(st: StackTemplate) -> s3.Bucket:
-    """Where S3 writes the data bucket's server access logs (SSE-S3: the logging service cannot use KMS)."""
+    """Where S3 writes the data bucket's server access logs."""
+    return log_bucket("AccessLogsBucket", "access-logs", ACCESS_LOG_DAYS,
+                      "This is the access-log bucket; logging its own access would loop.")
+
+
+def log_bucket(logical_id: str, purpose: str, days: int, reason: str) -> s3.Bucket:
+    """A bucket that receives logs: SSE-S3 (the log delivery services cannot use KMS keys),
+    private, versioned, and emptied of logs older than `days`."""
     return s3.Bucket(
-        "AccessLogsBucket",
-        BucketName=names.bucket_name("access-logs"),
+        logical_id,
+        BucketName=names.bucket_name(purpose),
         BucketEncryption=default_encryption(),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         PublicAccessBlockConfiguration=block_all_public_access(),
         OwnershipControls=bucket_owner_enforced(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-access-logs", Status="Enabled", ExpirationInDays=ACCESS_LOG_DAYS,
-            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=ACCESS_LOG_DAYS),
+            Id=f"expire-{purpose}", Status="Enabled", ExpirationInDays=days,
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
         )]),
-        Metadata=scanner_skip("CKV_AWS_18", "This is the access-log bucket; logging its own access would loop."),
+        Metadata=scanner_skip("CKV_AWS_18", reason),
     )
 
 
@@ -120,20 +127,9 @@ LB_LOG_DAYS = 90
 
 
 def lb_logs_bucket(st: StackTemplate) -> s3.Bucket:
-    """Load balancer access logs (SSE-S3: ELB log delivery cannot use KMS keys)."""
-    return s3.Bucket(
-        "LbLogsBucket",
-        BucketName=names.bucket_name("alb-logs"),
-        BucketEncryption=default_encryption(),
-        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=block_all_public_access(),
-        OwnershipControls=bucket_owner_enforced(),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-alb-logs", Status="Enabled", ExpirationInDays=LB_LOG_DAYS,
-            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=LB_LOG_DAYS),
-        )]),
-        Metadata=scanner_skip("CKV_AWS_18", "This bucket holds access logs; logging its own access would loop."),
-    )
+    """Load balancer access logs."""
+    return log_bucket("LbLogsBucket", "alb-logs", LB_LOG_DAYS,
+                      "This bucket holds access logs; logging its own access would loop.")
 
 
 def lb_logs_policy(st: StackTemplate, bucket) -> s3.BucketPolicy:
