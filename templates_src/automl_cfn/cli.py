@@ -215,11 +215,9 @@ def cmd_logs(args) -> int:
 
 
 def generated_documents(project_dir: str) -> dict:
-    import orjson
-
     from . import synth
 
-    return {name: orjson.loads(body) for name, body in synth.read_generated(Path(project_dir) / "generated").items()}
+    return synth.read_generated_documents(Path(project_dir) / "generated")
 
 
 def cmd_cost(args) -> int:

@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Mapping
 
-from .evaluate import Evaluation
+from .evaluate import nested_stacks
 from .model import SERVICES, title
 from .settings import Settings
-from .stacks.base import NONE
 
 
 @dataclass
@@ -47,25 +46,6 @@ def prices() -> dict:
     return json.loads(resources.files("automl_cfn").joinpath("data/prices.json").read_text())
 
 
-def wired_defaults(parameters: Mapping[str, str]) -> dict[str, str]:
-    """What the root would wire into the children's conditions."""
-    return {"LbLogsBucketName": NONE,
-            "KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
-            "ApiKeySecretArn": NONE if parameters.get("ApiKeySecret", "") == "" else "secret"}
-
-
-def children(documents: Mapping[str, dict], parameters: Mapping[str, str]) -> dict[str, Evaluation]:
-    """Each nested stack that exists for these parameters, evaluated."""
-    root = Evaluation(documents["root"], parameters)
-    values = {**wired_defaults(parameters), **root.parameters}
-    present = {}
-    for logical_id, body in root.resources().items():
-        if body["Type"] == "AWS::CloudFormation::Stack":
-            name = logical_id[:-len("Stack")].lower()
-            present[name] = Evaluation(documents[name], values)
-    return present
-
-
 def fargate_rate(cpu: int, memory: int, spot: bool, p: dict) -> float:
     kind = "fargate_spot" if spot else "fargate"
     return cpu / 1024 * p[f"{kind}_vcpu_hour"] + memory / 1024 * p[f"{kind}_gb_hour"]
@@ -77,7 +57,7 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
     region = region or settings.aws_region
     price_region = region if region in table["regions"] else table["default_region"]
     p, hours = table["regions"][price_region], table["hours_per_month"]
-    stacks = children(documents, parameters)
+    stacks = nested_stacks(documents, parameters)
     values = stacks["network"].parameters
     spot = values["UseFargateSpot"] == "true"
     public_ip_tasks = values["NatGateways"] == "none"

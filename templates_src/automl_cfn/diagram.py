@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .cost import children
+from .evaluate import nested_stacks
 from .errors import UserError
 from .model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
 from .settings import Settings
@@ -41,7 +41,7 @@ class Graph:
 
 
 def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings: Settings) -> Graph:
-    stacks = children(documents, parameters)
+    stacks = nested_stacks(documents, parameters)
     values = stacks["network"].parameters
     g = Graph()
     network = stacks["network"].resources()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .model import NONE
+
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
@@ -99,3 +101,22 @@ class Evaluation:
 
     def of_type(self, resource_type: str) -> dict[str, dict]:
         return {k: v for k, v in self.resources().items() if v["Type"] == resource_type}
+
+
+def wired_defaults(parameters: Mapping[str, str]) -> dict[str, str]:
+    """What the root would wire into the children's conditions."""
+    return {"LbLogsBucketName": NONE,
+            "KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
+            "ApiKeySecretArn": NONE if parameters.get("ApiKeySecret", "") == "" else "secret"}
+
+
+def nested_stacks(documents: Mapping[str, dict], parameters: Mapping[str, str]) -> dict[str, Evaluation]:
+    """Each nested stack that exists for these parameters, evaluated."""
+    root = Evaluation(documents["root"], parameters)
+    values = {**wired_defaults(parameters), **root.parameters}
+    present = {}
+    for logical_id, body in root.resources().items():
+        if body["Type"] == "AWS::CloudFormation::Stack":
+            name = logical_id[:-len("Stack")].lower()
+            present[name] = Evaluation(documents[name], values)
+    return present

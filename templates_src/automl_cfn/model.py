@@ -24,6 +24,10 @@ PREDICTIONS_PREFIX = "predictions/"
 # Availability zones the network template can span (AzCount 1..MAX_AZS).
 MAX_AZS = 3
 
+# The value a wired ARN or name output takes when its resource is not in the
+# environment (CloudFormation outputs cannot be empty).
+NONE = "none"
+
 # Tag value written on every resource and stack.
 MANAGED_BY = "automl-cfn"
 

@@ -92,6 +92,15 @@ def read_generated(out_dir: Path) -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in paths}
 
 
+def parse_documents(files: dict[str, bytes]) -> dict[str, dict]:
+    return {name: orjson.loads(body) for name, body in files.items()}
+
+
+def read_generated_documents(out_dir: Path) -> dict[str, dict]:
+    """The committed templates, parsed."""
+    return parse_documents(read_generated(out_dir))
+
+
 def write(out_dir: Path, files: dict[str, bytes]) -> list[str]:
     """Write files, drop stale ones; returns the paths whose bytes changed."""
     changed = []

@@ -78,9 +78,7 @@ class Target:
 
     @cached_property
     def documents(self) -> dict[str, dict]:
-        import orjson
-
-        return {name: orjson.loads(body) for name, body in self.files.items()}
+        return synth.parse_documents(self.files)
 
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "Project", "Value": self.settings.project_name},

@@ -98,9 +98,8 @@ def login(deployed: Deployed, docker_cli: str) -> None:
     run([docker_cli, "login", "--username", user, "--password-stdin", registry], stdin=password)
 
 
-def missing_images(deployed_or_target, tag: str, repositories=REPOSITORIES) -> list[str]:
-    """Repositories (by name) in which `tag` has not been pushed."""
-    target = getattr(deployed_or_target, "target", deployed_or_target)
+def missing_images(target, tag: str, repositories=REPOSITORIES) -> list[str]:
+    """Repositories (by name) of `target` in which `tag` has not been pushed."""
     ecr = target.aws.client("ecr")
     missing = []
     for repository in repositories:

@@ -14,13 +14,11 @@ from troposphere import (
     And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Output, Parameter, Ref, Tags, Template,
 )
 
-from ..model import MANAGED_BY, MAX_AZS
+from ..model import MANAGED_BY, MAX_AZS, NONE
 from ..parameters import NO_DEFAULT, PARAMETERS
 
 RETAIN = "Retain"
-# The value a wired ARN output takes when the thing is not in this environment
-# (CloudFormation outputs cannot be empty).
-NONE = "none"
+
 
 
 def _flag(parameter: str) -> Callable[["StackTemplate"], object]:
