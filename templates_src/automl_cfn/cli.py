@@ -260,7 +260,7 @@ def cmd_release(args) -> int:
 def cmd_local_aws(args) -> int:
     from . import local_aws
 
-    local_aws.run(args.port, quiet=args.quiet)
+    local_aws.run(args.port, quiet=args.quiet, strict=not args.lenient)
     return 0
 
 
@@ -391,9 +391,11 @@ def build_parser() -> Parser:
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.set_defaults(handler=cmd_diagram)
 
-    p = verbs.add_parser("local-aws", help="run the local AWS endpoint (moto, patched) in the foreground")
-    p.add_argument("--port", type=int, default=4566)
-    p.add_argument("--quiet", action="store_true")
+    p = verbs.add_parser("local-aws", help="run the local AWS endpoint (moto with strict CloudFormation rules)")
+    p.add_argument("--port", type=int, default=4566, help="TCP port to listen on (default: 4566)")
+    p.add_argument("--quiet", action="store_true", help="log errors only")
+    p.add_argument("--lenient", action="store_true",
+                   help="plain moto (its defects patched) instead of strict CloudFormation rules")
     p.set_defaults(handler=cmd_local_aws)
     return parser
 

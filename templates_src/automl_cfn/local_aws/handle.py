@@ -1,0 +1,114 @@
+"""A handle for tests, benchmarks and demos: start the endpoint in a child
+process, reset it, count its requests, inject throttling, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def environment(port: int, region: str = REGION) -> dict[str, str]:
+    """What a shell needs to point boto3 (and the AWS CLI) at the endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        **DUMMY_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalAws:
+    """The endpoint in a child process.  strict=False gives plain moto (its defects patched)."""
+
+    port: int = field(default_factory=free_port)
+    region: str = REGION
+    strict: bool = True
+    process: subprocess.Popen | None = None
+    log_path: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return environment(self.port, self.region)
+
+    def start(self, timeout: float = 60.0) -> "LocalAws":
+        import tempfile
+
+        # Server errors go to a file, never to a pipe nobody reads (which would block the server).
+        log = tempfile.NamedTemporaryFile(prefix=f"local-aws-{self.port}-", suffix=".log", delete=False)
+        self.log_path = log.name
+        argv = [sys.executable, "-m", "automl_cfn.local_aws", "--port", str(self.port), "--quiet"]
+        self.process = subprocess.Popen(argv + ([] if self.strict else ["--lenient"]),
+                                        stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"local AWS endpoint exited: {self.log_tail()}")
+            try:
+                self.requests()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"local AWS endpoint did not answer on port {self.port} within {timeout:.0f} s")
+
+    def _call(self, path: str, method: str = "GET") -> bytes:
+        request = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset, strict stacks included) and zero the request counter."""
+        self._call("/moto-api/reset", "POST")
+        self._call("/_automl/requests/reset", "POST")
+
+    def requests(self) -> int:
+        """AWS requests served since the last reset."""
+        return json.loads(self._call("/_automl/requests"))["count"]
+
+    def throttle(self, action: str, count: int) -> None:
+        """Answer the next `count` requests for `action` with a Throttling error."""
+        self._call(f"/_automl/throttle?action={action}&count={count}", "POST")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of the server's error log (tracebacks of failed requests)."""
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(self.log_path) - size))
+            return handle.read().decode("utf-8", "replace")
+
+    def __enter__(self) -> "LocalAws":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

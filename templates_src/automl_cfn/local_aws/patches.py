@@ -1,0 +1,298 @@
+"""moto 5.2.5's defects that matter to this project, one function each.
+
+Each function names the defect it covers and the test that shows it
+(tests/integration/test_local_endpoint.py).  They run inside the server
+process only.  `CLOUDFORMATION` patches mend moto's own CloudFormation
+engine and apply in lenient mode; strict mode replaces that engine (see
+strict/) and needs only `SERVICES`, which mend the resource models and the
+service APIs that both modes use.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+# ---------------------------------------------------------------------------
+# moto's CloudFormation engine (lenient mode)
+# ---------------------------------------------------------------------------
+
+def nested_stack_outputs() -> None:
+    """Fn::GetAtt on a nested stack's Outputs.X raised HTTP 500 ('Stack' object has no
+    attribute 'get_cfn_attribute').  Test: test_lenient_nested_outputs_are_wired."""
+    from moto.cloudformation import models
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+
+    def get_cfn_attribute(self, attribute_name: str):
+        if attribute_name.startswith("Outputs."):
+            key = attribute_name.split(".", 1)[1]
+            if key in (self.template_dict.get("Outputs") or {}):
+                output = self.output_map.get(key)
+                if output is not None:
+                    return output.value
+            raise ValidationError(message=(
+                f"Template error: nested stack {self.name} has no output {key!r} (Fn::GetAtt {attribute_name})"))
+        raise UnformattedGetAttTemplateException()
+
+    models.Stack.get_cfn_attribute = get_cfn_attribute
+
+
+def outputs_after_change_set() -> None:
+    """A stack created or updated through a change set kept no or stale Outputs: the
+    template was not re-parsed after ExecuteChangeSet.  Test: test_lenient_nested_outputs_are_wired."""
+    from moto.cloudformation import models
+
+    original_execute = models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.describe_change_set(change_set_name)
+        original_execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.parameters = change_set.parameters
+        stack.output_map = stack._create_output_map()
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+
+    models.CloudFormationBackend.execute_change_set = execute_change_set
+
+
+def nested_stack_update_in_place() -> None:
+    """A nested stack whose properties changed was deleted and recreated, which fails on
+    retained, explicitly named resources; CloudFormation updates it in place.
+    Test: test_lenient_nested_update_keeps_the_stack."""
+    from moto.cloudformation import models
+
+    def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                               region_name):
+        from moto.cloudformation.utils import get_stack_from_s3_url
+        from moto.utilities.utils import get_partition
+
+        properties = cloudformation_json["Properties"]
+        template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id,
+                                         partition=get_partition(region_name))
+        original_resource.update(template, parameters=properties.get("Parameters", {}))
+        return original_resource
+
+    models.Stack.update_from_cloudformation_json = classmethod(update_nested_in_place)
+
+
+def cidr_and_no_value() -> None:
+    """Fn::Cidr was not evaluated, and AWS::NoValue from an Fn::If inside a list stayed in
+    the list as None.  Test: test_lenient_subnets_are_carved."""
+    from moto.cloudformation import parsing
+
+    from ..intrinsics import Evaluator
+
+    original_clean_json = parsing.clean_json
+
+    def may_be_no_value(item) -> bool:
+        return isinstance(item, dict) and (item.get("Ref") == "AWS::NoValue" or "Fn::If" in item)
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            block, count, bits = (original_clean_json(v, resources_map) for v in resource_json["Fn::Cidr"])
+            evaluator = Evaluator({}, {}, region="us-east-1")
+            return evaluator.value({"Fn::Cidr": [block, int(count), int(bits)]})
+        if isinstance(resource_json, list):
+            cleaned = [(item, clean_json(item, resources_map)) for item in resource_json]
+            return [value for item, value in cleaned if not (value is None and may_be_no_value(item))]
+        return original_clean_json(resource_json, resources_map)
+
+    # clean_json recurses through the module global, so nested values see this too.
+    parsing.clean_json = clean_json
+
+
+def list_parameters_as_text() -> None:
+    """DescribeStacks showed a CommaDelimitedList parameter as a Python list ("['a', 'b']");
+    CloudFormation shows it as given ("a,b").  Test: test_lenient_nested_outputs_are_wired."""
+    from moto.cloudformation import models
+
+    def parameter_list(self):
+        return [
+            {"ParameterKey": key,
+             "ParameterValue": "****" if key in self.resource_map.no_echo_parameter_keys
+             else ",".join(value) if isinstance(value, list) else value}
+            for key, value in self.resource_map.resolved_parameters.items()
+        ]
+
+    models.Stack.parameter_list = property(parameter_list)
+
+
+def task_definition_update() -> None:
+    """Updating an AWS::ECS::TaskDefinition registered the new revision from the raw
+    template keys (PascalCase ContainerDefinitions), losing image, memory and logging.
+    Test: test_lenient_task_definition_update_keeps_the_container."""
+    from moto.ecs import models as ecs_models
+
+    def update_task_definition(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                               region_name):
+        ecs_models.ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
+
+
+def keep_resources_moto_cannot_update() -> None:
+    """A resource whose type moto cannot update vanished from its stack, breaking every
+    later reference to it; it now keeps its previous state.
+    Test: test_lenient_log_retention_update."""
+    from moto.cloudformation import parsing
+
+    original_update = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        previous = resources_map._parsed_resources.get(logical_id)
+        updated = original_update(logical_id, resource_json, resources_map, account_id, region_name)
+        return previous if updated is None else updated
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+
+# ---------------------------------------------------------------------------
+# resource models and service APIs (both modes)
+# ---------------------------------------------------------------------------
+
+def log_group_updates() -> None:
+    """AWS::Logs::LogGroup has no update in moto: a changed RetentionInDays was ignored.
+    Test: test_log_retention_is_updated_in_place."""
+    from moto.logs import models as logs_models
+
+    def update_log_group(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        backend = logs_models.logs_backends[account_id][region_name]
+        days = properties.get("RetentionInDays")
+        if days is not None:
+            backend.put_retention_policy(original_resource.name, int(days))
+        return original_resource
+
+    logs_models.LogGroup.update_from_cloudformation_json = classmethod(update_log_group)
+
+
+def kms_key_tags() -> None:
+    """An AWS::KMS::Key with Tags failed: moto expected the KMS API's TagKey/TagValue shape,
+    not CloudFormation's Key/Value.  Test: test_kms_key_with_tags."""
+    from moto.kms import models as kms_models
+
+    original_create_key = kms_models.Key.create_from_cloudformation_json.__func__
+
+    def create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("Tags"):
+            properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties["Tags"]]
+        return original_create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    kms_models.Key.create_from_cloudformation_json = classmethod(create_key)
+
+
+def elbv2_full_names() -> None:
+    """Fn::GetAtt of a target group's TargetGroupFullName or a load balancer's
+    LoadBalancerFullName was not implemented.  Test: test_load_balancer_full_names."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.elbv2 import models as elb_models
+
+    def full_name(arn: str, marker: str) -> str:
+        """arn:...:loadbalancer/app/NAME/ID -> app/NAME/ID; arn:...:targetgroup/NAME/ID -> targetgroup/NAME/ID."""
+        return arn.split(":")[-1].split("/", 1)[1] if marker == "loadbalancer" else arn.split(":")[-1]
+
+    def target_group_attribute(self, attribute_name: str):
+        values = {"TargetGroupFullName": full_name(self.arn, "targetgroup"), "TargetGroupName": self.name,
+                  "TargetGroupArn": self.arn}
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
+    elb_models.FakeTargetGroup.get_cfn_attribute = target_group_attribute
+    original_lb_attribute = elb_models.FakeLoadBalancer.get_cfn_attribute
+
+    def load_balancer_attribute(self, attribute_name: str):
+        if attribute_name == "LoadBalancerFullName":
+            return full_name(self.arn, "loadbalancer")
+        return original_lb_attribute(self, attribute_name)
+
+    elb_models.FakeLoadBalancer.get_cfn_attribute = load_balancer_attribute
+
+
+def policy_conditions_select_statements() -> None:
+    """In a bucket policy moto evaluated only StringEquals conditions and ignored the rest,
+    so a Deny with `Bool aws:SecureTransport false` (the TLS-only policies) denied every
+    request.  A statement applies only when its condition holds; the endpoint stands in for
+    AWS's HTTPS endpoints, so requests count as TLS.
+    Test: test_tls_only_bucket_policy_allows_requests."""
+    import fnmatch
+
+    from moto.iam import access_control
+
+    def holds(operator: str, expected, actual) -> bool:
+        expected = expected if isinstance(expected, list) else [expected]
+        if operator.endswith("IfExists") and actual is None:
+            return True
+        operator = operator.removesuffix("IfExists")
+        if operator == "Null":
+            return any(str(e).lower() == ("true" if actual is None else "false") for e in expected)
+        if actual is None:
+            return False
+        if operator == "Bool":
+            return any(str(e).lower() == str(actual).lower() for e in expected)
+        if operator in ("StringEquals", "ArnEquals"):
+            return actual in [str(e) for e in expected]
+        if operator in ("StringNotEquals", "ArnNotEquals"):
+            return actual not in [str(e) for e in expected]
+        if operator in ("StringLike", "ArnLike"):
+            return any(fnmatch.fnmatchcase(actual, str(e)) for e in expected)
+        if operator in ("StringNotLike", "ArnNotLike"):
+            return not any(fnmatch.fnmatchcase(actual, str(e)) for e in expected)
+        return False
+
+    original = access_control.IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+        context = {"aws:SecureTransport": "true", **(incoming_condition_values or {})}
+        condition = self._statement.get("Condition") or {}
+        if not all(holds(operator, expected, context.get(key))
+                   for operator, pairs in condition.items() for key, expected in pairs.items()):
+            return access_control.PermissionResult.NEUTRAL
+        statement = {k: v for k, v in self._statement.items() if k != "Condition"}
+        return original(access_control.IAMPolicyStatement(statement), action, resource, principal, context)
+
+    access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+
+def unimplemented_actions_answer_aws_errors() -> None:
+    """An action moto does not implement answered HTTP 500 with an HTML page; it now answers
+    an AWS error, code InvalidAction, so clients report "not available at this endpoint".
+    Test: test_unimplemented_action_is_an_aws_error."""
+    from xml.sax.saxutils import escape
+
+    from moto.core import responses
+
+    original_call_action = responses.BaseResponse.call_action
+
+    def call_action(self):
+        try:
+            return original_call_action(self)
+        except NotImplementedError as exc:
+            message = f"{exc} at this local endpoint (moto)"
+            headers = {"X-Amzn-ErrorType": "InvalidAction"}
+            if self.headers.get("X-Amz-Target"):  # JSON protocol
+                headers["Content-Type"] = "application/x-amz-json-1.1"
+                return 400, headers, json.dumps({"__type": "InvalidAction", "message": message})
+            headers["Content-Type"] = "text/xml"
+            return 400, headers, (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+                f"<Message>{escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+            )
+
+    responses.BaseResponse.call_action = call_action
+
+
+CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_update_in_place, cidr_and_no_value,
+                  list_parameters_as_text, task_definition_update, keep_resources_moto_cannot_update)
+SERVICES = (log_group_updates, kms_key_tags, elbv2_full_names, policy_conditions_select_statements,
+            unimplemented_actions_answer_aws_errors)
+
+
+def apply(strict: bool) -> None:
+    for patch in SERVICES + (() if strict else CLOUDFORMATION):
+        patch()

@@ -1,0 +1,157 @@
+"""The server: moto's WSGI app behind a small middleware that counts AWS
+requests, injects throttling for fault tests and serves /_automl/.
+
+Extra endpoints:
+  GET  /_automl/requests          {"count": AWS requests served since reset}
+  POST /_automl/requests/reset    zero the counter
+  POST /_automl/throttle?action=DescribeStacks&count=3
+                                  answer the next 3 such requests with a
+                                  Throttling error (fault tests)
+POST /moto-api/reset forgets every resource, strict mode's stacks included.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from urllib.parse import parse_qs
+
+DEFAULT_PORT = 4566
+PORT_RANGE = (1, 65535)
+
+
+class CountingApp:
+    """WSGI middleware: counts AWS requests, injects throttling, serves /_automl/."""
+
+    def __init__(self, app, on_reset=None):
+        self.app = app
+        self.on_reset = on_reset
+        self.count = 0
+        self.throttles: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_automl/"):
+            return self.control(environ, start_response, path)
+        if path.startswith("/moto-api"):
+            if path.startswith("/moto-api/reset") and self.on_reset:
+                self.on_reset()
+            return self.app(environ, start_response)
+        with self.lock:
+            self.count += 1
+        if self.throttles:
+            action = self.action_of(environ)
+            with self.lock:
+                left = self.throttles.get(action, 0)
+                if left:
+                    self.throttles[action] = left - 1
+            if left:
+                return self.throttled(start_response)
+        return self.app(environ, start_response)
+
+    def control(self, environ, start_response, path):
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        with self.lock:
+            if path == "/_automl/requests/reset":
+                self.count = 0
+                self.throttles.clear()
+            elif path == "/_automl/throttle":
+                self.throttles[query["action"]] = int(query.get("count", "1"))
+            body = json.dumps({"count": self.count, "throttles": self.throttles}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def action_of(environ) -> str:
+        """The API action: X-Amz-Target (JSON protocols) or Action= (query protocol, body restored)."""
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "Action" in query:
+            return query["Action"][0]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if not length or "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
+            return ""
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+
+    @staticmethod
+    def throttled(start_response):
+        body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                b"<Message>Rate exceeded</Message></Error><RequestId>0</RequestId></ErrorResponse>")
+        start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def serve(port: int, host: str = "127.0.0.1", quiet: bool = False, strict: bool = True) -> None:
+    """Run the patched endpoint in the foreground until interrupted."""
+    import logging
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    from . import patches
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    patches.apply(strict)
+    on_reset = None
+    if strict:
+        from . import strict as strict_mode
+
+        strict_mode.install()
+        on_reset = strict_mode.reset
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = CountingApp(DomainDispatcherApplication(create_backend_app), on_reset=on_reset)
+    run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="automl-cfn local-aws", description="Run the local AWS endpoint.")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--quiet", action="store_true", help="log errors only")
+    parser.add_argument("--lenient", action="store_true",
+                        help="plain moto (with its defects patched) instead of strict CloudFormation rules")
+    args = parser.parse_args(argv)
+    from ..errors import UserError
+
+    try:
+        run(args.port, args.quiet, strict=not args.lenient)
+    except UserError as exc:
+        print(f"automl-cfn local-aws: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def check_port(port: int) -> None:
+    from ..errors import UserError
+
+    low, high = PORT_RANGE
+    if not low <= port <= high:
+        raise UserError(f"--port {port}: not a TCP port; allowed: {low} to {high}")
+
+
+def run(port: int, quiet: bool, strict: bool = True) -> None:
+    from ..errors import UserError
+    from .handle import environment
+
+    check_port(port)
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        raise UserError("the local AWS endpoint needs moto: pip install -e '.[local]'") from None
+    if not quiet:
+        mode = "strict CloudFormation rules" if strict else "lenient: plain moto"
+        print(f"local AWS endpoint (moto, {mode}) on http://127.0.0.1:{port}; use it with:")
+        for key, value in environment(port).items():
+            print(f"  export {key}={value}")
+        print("Ctrl-C stops it.", flush=True)
+    serve(port, quiet=quiet, strict=strict)

@@ -1,0 +1,373 @@
+"""How strict mode creates, updates, deletes and finds each resource type.
+
+Most types go through moto's own resource models (the same backends the
+service APIs answer from, so a bucket CloudFormation creates is a bucket
+`s3.list_objects_v2` sees).  Types moto's CloudFormation does not model get
+a small handler here: the Secrets Manager secret (its name is reserved while
+a deleted secret waits out its recovery window), the bucket policy, and a
+placeholder for types that hold nothing the tests read (alarms, scaling
+policies), which still get a physical ID and appear in ListStackResources.
+`find` looks a resource up by its name, for resource import and for the
+"already exists" rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+PARTITION = "aws"
+
+
+@dataclass
+class Where:
+    """The stack a resource belongs to."""
+
+    account: str
+    region: str
+    stack_name: str
+    stack_id: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class HandlerError(Exception):
+    """A resource operation failed; the message is what CloudFormation would show."""
+
+
+def random_suffix(size: int = 12) -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(size))
+
+
+def generated_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+    """A name like CloudFormation's `<stack>-<logical id>-<suffix>`, within the type's limit."""
+    from moto.cloudformation.parsing import generate_resource_name
+
+    return generate_resource_name(resource_type, stack_name, logical_id)
+
+
+class Handler:
+    def create(self, where: Where, logical_id: str, resource_type: str, props: dict) -> Any:
+        raise NotImplementedError
+
+    def update(self, where: Where, instance: Any, resource_type: str, old: dict, new: dict) -> Any:
+        return instance
+
+    def delete(self, where: Where, instance: Any, resource_type: str, props: dict) -> None:
+        return None
+
+    def physical_id(self, instance: Any) -> str:
+        return instance.physical_resource_id
+
+    def attribute(self, instance: Any, name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        try:
+            return instance.get_cfn_attribute(name)
+        except (UnformattedGetAttTemplateException, NotImplementedError, AttributeError):
+            raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt") \
+                from None
+
+    def find(self, where: Where, identifier: str) -> Any:
+        return None
+
+
+class MotoHandler(Handler):
+    """moto's model for the type: create_from_cloudformation_json and friends."""
+
+    def model(self, resource_type: str):
+        from moto.cloudformation.parsing import resource_class_from_type
+
+        return resource_class_from_type(resource_type)
+
+    def name_for(self, where: Where, logical_id: str, resource_type: str, props: dict) -> str:
+        from moto.cloudformation.parsing import resource_name_property_from_type
+
+        prop = resource_name_property_from_type(resource_type)
+        if prop and props.get(prop):
+            return props[prop]
+        return generated_name(resource_type, where.stack_name, logical_id)
+
+    def create(self, where, logical_id, resource_type, props):
+        from moto.ec2.models.core import TaggedEC2Resource
+        from moto.ec2.models import ec2_backends
+
+        model = self.model(resource_type)
+        name = self.name_for(where, logical_id, resource_type, props)
+        document = {"Type": resource_type, "Properties": copy.deepcopy(props)}
+        instance = model.create_from_cloudformation_json(name, document, where.account, where.region,
+                                                         LogicalId=logical_id, StackId=where.stack_id,
+                                                         ResourceType=resource_type)
+        instance.cf_resource_type = resource_type
+        instance.logical_resource_id = logical_id
+        if isinstance(instance, TaggedEC2Resource):
+            tags = {**where.tags, "aws:cloudformation:stack-name": where.stack_name,
+                    "aws:cloudformation:stack-id": where.stack_id, "aws:cloudformation:logical-id": logical_id}
+            ec2_backends[where.account][where.region].create_tags([instance.physical_resource_id], tags)
+        return instance
+
+    def update(self, where, instance, resource_type, old, new):
+        model = self.model(resource_type)
+        if hasattr(model.update_from_cloudformation_json, "__isabstractmethod__"):
+            return instance  # moto cannot change it: it keeps its previous state
+        name = self.name_for(where, instance.logical_resource_id, resource_type, new)
+        document = {"Type": resource_type, "Properties": copy.deepcopy(new)}
+        updated = model.update_from_cloudformation_json(original_resource=instance, new_resource_name=name,
+                                                        cloudformation_json=document, account_id=where.account,
+                                                        region_name=where.region)
+        updated.cf_resource_type = resource_type
+        updated.logical_resource_id = instance.logical_resource_id
+        return updated
+
+    def delete(self, where, instance, resource_type, props):
+        if resource_type in DELETERS:
+            DELETERS[resource_type](where, instance, props)
+            return
+        try:
+            instance.delete(where.account, where.region)
+            return
+        except (TypeError, AttributeError):
+            pass
+        model = self.model(resource_type)
+        if not hasattr(model.delete_from_cloudformation_json, "__isabstractmethod__"):
+            model.delete_from_cloudformation_json(instance.physical_resource_id,
+                                                  {"Type": resource_type, "Properties": props},
+                                                  where.account, where.region)
+
+
+def _ec2(where: Where):
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[where.account][where.region]
+
+
+def _ecs(where: Where):
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[where.account][where.region]
+
+
+def _elbv2(where: Where):
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[where.account][where.region]
+
+
+def _disassociate(where: Where, instance, props: dict) -> None:
+    table = _ec2(where).route_tables.get(props["RouteTableId"])
+    for association_id, subnet_id in list(getattr(table, "_associations", {}).items()):
+        if subnet_id == props["SubnetId"]:
+            _ec2(where).disassociate_route_table(association_id)
+
+
+def _revoke_ingress(where: Where, instance, props: dict) -> None:
+    source = [{"GroupId": props["SourceSecurityGroupId"]}] if props.get("SourceSecurityGroupId") else []
+    ranges = [{"CidrIp": props["CidrIp"]}] if props.get("CidrIp") else []
+    try:
+        _ec2(where).revoke_security_group_ingress(props["GroupId"], props["IpProtocol"], str(props.get("FromPort")),
+                                                  str(props.get("ToPort")), ranges, source)
+    except Exception:  # the group went first: nothing left to revoke
+        pass
+
+
+# Deletions moto's CloudFormation models do not implement, through the service backends.
+DELETERS = {
+    "AWS::EC2::EIP": lambda w, i, p: _ec2(w).release_address(allocation_id=i.allocation_id),
+    "AWS::EC2::FlowLog": lambda w, i, p: _ec2(w).delete_flow_logs([i.id]),
+    "AWS::EC2::InternetGateway": lambda w, i, p: _ec2(w).delete_internet_gateway(i.id),
+    "AWS::EC2::NatGateway": lambda w, i, p: _ec2(w).delete_nat_gateway(i.id),
+    "AWS::EC2::Route": lambda w, i, p: _ec2(w).delete_route(p["RouteTableId"], p.get("DestinationCidrBlock")),
+    "AWS::EC2::RouteTable": lambda w, i, p: _ec2(w).delete_route_table(i.id),
+    "AWS::EC2::SubnetRouteTableAssociation": _disassociate,
+    "AWS::EC2::VPCEndpoint": lambda w, i, p: _ec2(w).delete_vpc_endpoints([i.id]),
+    "AWS::EC2::VPCGatewayAttachment": lambda w, i, p: _ec2(w).detach_internet_gateway(p["InternetGatewayId"],
+                                                                                      p["VpcId"]),
+    "AWS::EC2::SecurityGroupIngress": _revoke_ingress,
+    "AWS::ECS::Cluster": lambda w, i, p: _ecs(w).delete_cluster(i.physical_resource_id),
+    "AWS::ECS::Service": lambda w, i, p: _ecs(w).delete_service(p["Cluster"], i.name, force=True),
+    "AWS::ECS::TaskDefinition": lambda w, i, p: _ecs(w).deregister_task_definition(i.arn),
+    "AWS::ElasticLoadBalancingV2::Listener": lambda w, i, p: _elbv2(w).delete_listener(i.arn),
+    "AWS::ElasticLoadBalancingV2::ListenerRule": lambda w, i, p: _elbv2(w).delete_rule(i.arn),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda w, i, p: _elbv2(w).delete_target_group(i.arn),
+}
+
+
+class BucketHandler(MotoHandler):
+    def find(self, where, identifier):
+        from moto.s3.models import s3_backends
+
+        return s3_backends[where.account][PARTITION].buckets.get(identifier)
+
+
+class RepositoryHandler(MotoHandler):
+    def find(self, where, identifier):
+        from moto.ecr.models import ecr_backends
+
+        return ecr_backends[where.account][where.region].repositories.get(identifier)
+
+
+class LogGroupHandler(MotoHandler):
+    def find(self, where, identifier):
+        from moto.logs.models import logs_backends
+
+        return logs_backends[where.account][where.region].groups.get(identifier)
+
+    def update(self, where, instance, resource_type, old, new):
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[where.account][where.region]
+        if new.get("RetentionInDays") is not None:
+            backend.put_retention_policy(instance.name, int(new["RetentionInDays"]))
+        else:
+            backend.delete_retention_policy(instance.name)
+        instance.kms_key_id = new.get("KmsKeyId")
+        return instance
+
+
+class RoleHandler(MotoHandler):
+    def find(self, where, identifier):
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[where.account][PARTITION]
+        return next((r for r in backend.roles.values() if r.name == identifier), None)
+
+
+class ClusterHandler(MotoHandler):
+    def find(self, where, identifier):
+        from moto.ecs.models import ecs_backends
+
+        cluster = ecs_backends[where.account][where.region].clusters.get(identifier)
+        return cluster if cluster is not None and getattr(cluster, "status", "ACTIVE") == "ACTIVE" else None
+
+
+class SecretHandler(Handler):
+    """AWS::SecretsManager::Secret over the Secrets Manager backend (moto's CloudFormation skips it)."""
+
+    def backend(self, where: Where):
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        return secretsmanager_backends[where.account][where.region]
+
+    def create(self, where, logical_id, resource_type, props):
+        backend = self.backend(where)
+        name = props.get("Name") or f"{logical_id}-{random_suffix()}"
+        existing = backend.secrets.get(name) if name in backend.secrets else None
+        if existing is not None:
+            if existing.is_deleted():
+                raise HandlerError(f"You can't create this secret because a secret with this name ({name}) is "
+                                   "already scheduled for deletion.")
+            raise HandlerError(f"The operation failed because the secret {name} already exists.")
+        value = props.get("SecretString")
+        if value is None:
+            value = generated_secret(props.get("GenerateSecretString") or {})
+        tags = [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
+        backend.create_secret(name=name, secret_string=value, secret_binary=None,
+                              description=props.get("Description"), tags=tags, kms_key_id=props.get("KmsKeyId"),
+                              client_request_token=None, replica_regions=[], force_overwrite=False)
+        return backend.secrets[name]
+
+    def update(self, where, instance, resource_type, old, new):
+        instance.description = new.get("Description")
+        instance.kms_key_id = new.get("KmsKeyId")
+        return instance
+
+    def delete(self, where, instance, resource_type, props):
+        # CloudFormation deletes a secret with Secrets Manager's default recovery window:
+        # the name stays reserved until it ends.
+        self.backend(where).delete_secret(secret_id=instance.arn, recovery_window_in_days=None,
+                                          force_delete_without_recovery=False)
+
+    def physical_id(self, instance):
+        return instance.arn
+
+    def attribute(self, instance, name):
+        if name == "Id":
+            return instance.arn
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+    def find(self, where, identifier):
+        backend = self.backend(where)
+        return backend.secrets.get(identifier) if identifier in backend.secrets else None
+
+
+def generated_secret(spec: dict) -> str:
+    length = int(spec.get("PasswordLength", 32))
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-./:;<=>?@[]^_{|}~"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+@dataclass
+class Placeholder:
+    """A resource of a type moto does not model: a physical ID and nothing else."""
+
+    physical_resource_id: str
+    properties: dict
+
+
+class BucketPolicyHandler(Handler):
+    def create(self, where, logical_id, resource_type, props):
+        from moto.s3.models import s3_backends
+
+        s3_backends[where.account][PARTITION].put_bucket_policy(props["Bucket"],
+                                                                json.dumps(props["PolicyDocument"]).encode())
+        return Placeholder(generated_name(resource_type, where.stack_name, logical_id), props)
+
+    def update(self, where, instance, resource_type, old, new):
+        from moto.s3.models import s3_backends
+
+        s3_backends[where.account][PARTITION].put_bucket_policy(new["Bucket"],
+                                                                json.dumps(new["PolicyDocument"]).encode())
+        instance.properties = new
+        return instance
+
+    def delete(self, where, instance, resource_type, props):
+        from moto.s3.models import s3_backends
+
+        backend = s3_backends[where.account][PARTITION]
+        if props["Bucket"] in backend.buckets:
+            backend.delete_bucket_policy(props["Bucket"])
+
+
+class PlaceholderHandler(Handler):
+    def create(self, where, logical_id, resource_type, props):
+        from ...providers import get
+
+        name_property = get(resource_type).name_property
+        name = props.get(name_property) if name_property else None
+        return Placeholder(name or generated_name(resource_type, where.stack_name, logical_id), props)
+
+    def update(self, where, instance, resource_type, old, new):
+        instance.properties = new
+        return instance
+
+    def attribute(self, instance, name):
+        if name == "Arn":
+            return f"arn:aws:placeholder:::{instance.physical_resource_id}"
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+
+HANDLERS: dict[str, Handler] = {
+    "AWS::S3::Bucket": BucketHandler(),
+    "AWS::ECR::Repository": RepositoryHandler(),
+    "AWS::Logs::LogGroup": LogGroupHandler(),
+    "AWS::IAM::Role": RoleHandler(),
+    "AWS::ECS::Cluster": ClusterHandler(),
+    "AWS::SecretsManager::Secret": SecretHandler(),
+    "AWS::S3::BucketPolicy": BucketPolicyHandler(),
+}
+DEFAULT = MotoHandler()
+PLACEHOLDER = PlaceholderHandler()
+
+
+def handler_for(resource_type: str) -> Handler:
+    if resource_type in HANDLERS:
+        return HANDLERS[resource_type]
+    if DEFAULT.model(resource_type) is None:
+        return PLACEHOLDER
+    return DEFAULT
