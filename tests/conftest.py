@@ -20,3 +20,8 @@ def templates() -> dict:
     from automl_cfn import synth
 
     return synth.build_templates()
+
+
+def retained(body: dict) -> bool:
+    """Kept when its stack goes or it is replaced; deleted only by the rollback of the create that made it."""
+    return (body.get("DeletionPolicy"), body.get("UpdateReplacePolicy")) == ("RetainExceptOnCreate", "Retain")

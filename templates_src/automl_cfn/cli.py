@@ -50,13 +50,18 @@ def load(args):
 
 def target(args):
     """Settings first (bad input never reaches AWS), then the AWS handle."""
+    from .settings import load_settings
+
     settings = load(args)
+    file_settings = load_settings(env=args.env, config=args.config, overrides=(), root=args.project_dir) \
+        if args.var else settings
     from .deploy.aws import Aws, AwsOptions
-    from .deploy.engine import Target
+    from .deploy.target import Target
 
     aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
-    return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir))
+    return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir),
+                  file_settings=file_settings)
 
 
 # -- verbs ------------------------------------------------------------------
@@ -102,13 +107,14 @@ def cmd_lint(args) -> int:
 
 
 def deploy_options(args):
-    from .deploy.engine import DeployOptions
+    from .deploy.target import DeployOptions
 
     return DeployOptions(
         yes=getattr(args, "yes", False), execute=not getattr(args, "no_execute", False),
         express=getattr(args, "express", None), output=args.output,
         allow_replace=tuple(getattr(args, "allow_replace", None) or ()), wait=getattr(args, "wait", False),
-        skip_image_check=getattr(args, "skip_image_check", False),
+        skip_image_check=getattr(args, "skip_image_check", False), reset=getattr(args, "reset", False),
+        force_unlock=getattr(args, "force_unlock", False),
     )
 
 
@@ -125,21 +131,21 @@ def cmd_diff(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .deploy import engine
+    from .deploy import read
 
-    return engine.status(target(args), follow=args.watch)
+    return read.status(target(args), follow=args.watch)
 
 
 def cmd_outputs(args) -> int:
-    from .deploy import engine
+    from .deploy import read
 
-    return engine.outputs(target(args), args.format)
+    return read.outputs(target(args), args.format)
 
 
 def cmd_drift(args) -> int:
-    from .deploy import engine
+    from .deploy import read
 
-    return engine.drift(target(args))
+    return read.drift(target(args))
 
 
 def cmd_destroy(args) -> int:
@@ -149,7 +155,7 @@ def cmd_destroy(args) -> int:
         raise UserError("--purge-confirm only goes with --purge-data")
     return destroy(target(args), DestroyOptions(
         yes=args.yes, purge_data=args.purge_data, purge_confirm=args.purge_confirm,
-        backup=Path(args.backup) if args.backup else None,
+        backup=Path(args.backup) if args.backup else None, force_unlock=args.force_unlock,
     ))
 
 
@@ -264,6 +270,12 @@ def cmd_local_aws(args) -> int:
     return 0
 
 
+def add_lock_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force-unlock", action="store_true",
+                        help="break another operation's lock on this environment (only if that run is gone: "
+                             "if it is still running, both change the stack at once)")
+
+
 def stack_verb(verbs, name: str, help: str, handler):
     p = verbs.add_parser(name, help=help)
     add_common_options(p)
@@ -310,6 +322,9 @@ def build_parser() -> Parser:
     p.add_argument("--wait", action="store_true", help="wait for an operation already in progress")
     p.add_argument("--skip-image-check", action="store_true",
                    help="deploy an image_tag without checking that ECR has it")
+    p.add_argument("--reset", action="store_true",
+                   help="return settings an earlier --var or release deployed to the settings file's values")
+    add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
@@ -330,6 +345,7 @@ def build_parser() -> Parser:
                    help="also delete every object version, the repositories and the log groups (asks again)")
     p.add_argument("--purge-confirm", metavar="STACK_NAME",
                    help="the second confirmation of --purge-data where there is no terminal")
+    add_lock_option(p)
 
     p = stack_verb(verbs, "build", "docker build the images (and push them to ECR)", cmd_build)
     p.add_argument("--service", action="append", metavar="IMAGE",
@@ -374,6 +390,7 @@ def build_parser() -> Parser:
     p.add_argument("--tag", required=True, help="image tag to release (must be in ECR)")
     p.add_argument("--yes", action="store_true", help="execute without asking")
     p.add_argument("--skip-image-check", action="store_true", help="do not check that ECR has the tag")
+    add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
     p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="how often to ask ECS")
 

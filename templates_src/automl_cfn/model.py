@@ -35,3 +35,7 @@ MANAGED_BY = "automl-cfn"
 def title(name: str) -> str:
     """`optimize` -> `Optimize`: the CamelCase stem of logical IDs and parameters."""
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+# Where the deploy verb keeps template sets in the artifacts bucket (they expire;
+# locks/ and records/ beside them do not).
+TEMPLATES_PREFIX = "templates/"

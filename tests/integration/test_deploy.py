@@ -137,7 +137,10 @@ def test_diff_of_a_new_stack_leaves_nothing_behind(aws, cli, clients):
     code, out, err = cli("diff", "--env", "dev", "--output", "json")
     assert code == 0, err
     review = json.loads(out)
-    assert review["change_set_type"] == "CREATE" and review["summary"] == "9 to add"
+    # The eight nested stacks of dev and, in their nested change sets, everything in them.
+    assert review["change_set_type"] == "CREATE"
+    assert [c["logical_id"] for c in review["changes"]].count("ComputeStack") == 1
+    assert len(review["changes"]) == 8 and review["summary"].endswith(" to add")
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 
@@ -154,10 +157,11 @@ def test_a_broken_template_fails_clearly(aws, project_root, tmp_path, capsys):
     (tmp_path / "generated" / "templates" / "root.json").write_text(json.dumps(root))
     code = main(["deploy", "--env", "dev", "--yes", "--project-dir", str(tmp_path)])
     err = capsys.readouterr().err
-    assert code == 1
+    # Predicted from the templates before any change set: nothing is created.
+    assert code == 2
     assert err.strip().splitlines()[-1] == (
-        "automl-cfn: error: deploying automl-dev failed: Template error: nested stack "
-        f"{err.split('nested stack ')[1].split(' ')[0]} has no output 'NoSuchOutput' (Fn::GetAtt Outputs.NoSuchOutput)")
+        "automl-cfn: error: the templates would fail: Template error: nested stack NetworkStack has no output "
+        "'NoSuchOutput'; fix the stacks and run 'make templates' (nothing was deployed)")
     assert "Traceback" not in err
 
 

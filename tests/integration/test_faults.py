@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from automl_cfn.deploy import aws as aws_module, destroy as destroy_module, engine
+from automl_cfn.deploy import apply, aws as aws_module, destroy as destroy_module, plan
 
 from .conftest import outputs
 
@@ -40,14 +40,14 @@ def last_line(err: str) -> str:
 def test_endpoint_stalls_mid_deploy(aws, cli, deployed, monkeypatch):
     monkeypatch.setattr(aws_module, "READ_TIMEOUT", 1)
     monkeypatch.setattr(aws_module, "RETRIES", {"mode": "standard", "max_attempts": 2})
-    real_upload = engine.artifacts.upload
+    real_upload = plan.artifacts.upload
 
     def upload_then_stall(*args, **kwargs):
         result = real_upload(*args, **kwargs)
         os.kill(aws.process.pid, signal.SIGSTOP)  # the endpoint stops answering
         return result
 
-    monkeypatch.setattr(engine.artifacts, "upload", upload_then_stall)
+    monkeypatch.setattr(plan.artifacts, "upload", upload_then_stall)
     try:
         code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "log_retention_days=14")
     finally:
@@ -56,7 +56,7 @@ def test_endpoint_stalls_mid_deploy(aws, cli, deployed, monkeypatch):
     assert last_line(err) == ("automl-cfn: error: the AWS endpoint stopped answering (ReadTimeoutError); nothing was "
                               "lost: run the same command again to resume")
     assert deployed() == 7
-    monkeypatch.setattr(engine.artifacts, "upload", real_upload)
+    monkeypatch.setattr(plan.artifacts, "upload", real_upload)
     code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "log_retention_days=14")
     assert code == 0, err  # the same command again completes
     assert deployed() == 7
@@ -98,13 +98,13 @@ def test_access_denied(aws, cli, deployed, monkeypatch):
 
 
 def test_a_change_set_that_fails_with_a_reason(aws, cli, deployed, monkeypatch):
-    real_wait = engine.wait_for_change_set
+    real_wait = plan.wait_for_change_set
 
     def failing(cfn, change_set_id, poll):
         real_wait(cfn, change_set_id, poll)
-        raise engine.AwsError("the change set failed: Parameter 'Foo' must be one of AllowedValues")
+        raise plan.AwsError("the change set failed: Parameter 'Foo' must be one of AllowedValues")
 
-    monkeypatch.setattr(engine, "wait_for_change_set", failing)
+    monkeypatch.setattr(plan, "wait_for_change_set", failing)
     code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "log_retention_days=14")
     assert code == 1
     assert last_line(err) == ("automl-cfn: error: the change set failed: Parameter 'Foo' must be one of "
@@ -121,7 +121,7 @@ def test_ctrl_c_while_watching_leaves_the_deployment_running(aws, cli, deployed,
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "watch", interrupted)
+    monkeypatch.setattr(apply, "watch", interrupted)
     code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "log_retention_days=14")
     assert code == 130
     assert "The deployment goes on in CloudFormation (nothing was cancelled)" in err

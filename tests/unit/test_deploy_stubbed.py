@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from botocore.stub import ANY, Stubber
 
 from automl_cfn import synth
-from automl_cfn.deploy import engine, review as reviews
+from automl_cfn.deploy import plan, recover as recovery, review as reviews
 from automl_cfn.deploy.aws import explain
-from automl_cfn.deploy.engine import DeployOptions, Target
+from automl_cfn.deploy.target import DeployOptions, Target
 from automl_cfn.deploy.watch import first_failure
 from automl_cfn.errors import AwsError, RefusedError
 
@@ -104,15 +104,15 @@ def test_replacing_the_data_bucket_is_refused_unless_allowed(aws, target):
     cfn = aws.stub("cloudformation")
     stub_nested_change_sets(cfn, [change("DataBucket", "AWS::S3::Bucket", replacement="True")])
     review = reviews.from_change_set(aws.client("cloudformation"), ROOT_CS, "automl-dev")
-    change_set = engine.ChangeSet(id=ROOT_CS, name="cs-root", stack_id=ROOT_ID, type="UPDATE", review=review)
+    change_set = plan.ChangeSet(id=ROOT_CS, name="cs-root", stack_id=ROOT_ID, type="UPDATE", review=review)
     cfn.add_response("delete_change_set", {}, {"ChangeSetName": ROOT_CS})
     with pytest.raises(RefusedError) as refused:
-        engine.guard(target, change_set, DeployOptions())
+        plan.guard(target, change_set, DeployOptions())
     assert str(refused.value).startswith(
         "automl-dev/StorageStack/DataBucket (AWS::S3::Bucket) would be replaced; data would be lost. "
         "Pass --allow-replace DataBucket")
     assert refused.value.exit_code == 3
-    engine.guard(target, change_set, DeployOptions(allow_replace=("DataBucket",)))  # allowed: no refusal
+    plan.guard(target, change_set, DeployOptions(allow_replace=("DataBucket",)))  # allowed: no refusal
 
 
 def test_conditional_replacement_and_removal_of_state_are_risks():
@@ -122,9 +122,15 @@ def test_conditional_replacement_and_removal_of_state_are_risks():
         reviews.ResourceChange("Modify", "Cluster", "AWS::ECS::Cluster", replacement="True"),
         reviews.ResourceChange("Modify", "TaskRole", "AWS::IAM::Role", replacement="False"),
     ])
-    risks = {r.logical_id: r.reason for r in reviews.risky_changes(review, engine.stateful_logical_ids(synth.build_templates()))}
+    stateful = plan.stateful_logical_ids(synth.build_templates())
+    # A nested stack whose stateful resources are not all retained would lose them with it.
+    risks = {r.logical_id: r.reason for r in reviews.risky_changes(review, stateful, nested_holding={"RegistryStack"})}
     assert risks == {"OptimizeLogGroup": "may be replaced",
                      "RegistryStack": "would be removed with the stateful resources inside it"}
+    # Ours are all retained: removing their stack, or a retained resource, loses nothing.
+    templates = synth.build_templates()
+    risks = reviews.risky_changes(review, stateful, plan.retained_ids(templates))
+    assert {r.logical_id for r in risks} == {"OptimizeLogGroup"}
 
 
 def describe(status, **extra):
@@ -137,7 +143,7 @@ def test_an_operation_in_progress_is_refused_with_the_way_out(aws, target):
                                             {"StackName": "automl-dev"})
     with pytest.raises(AwsError, match=r"automl-dev is UPDATE_IN_PROGRESS: another operation is running. "
                                        r"Wait for it with 'automl-cfn status --env dev --watch', or pass --wait"):
-        engine.recover(target, DeployOptions())
+        recovery.recover(target, DeployOptions())
 
 
 def test_rollback_complete_is_deleted_and_recreated_after_confirmation(aws, target):
@@ -145,14 +151,14 @@ def test_rollback_complete_is_deleted_and_recreated_after_confirmation(aws, targ
     cfn.add_response("describe_stacks", describe("ROLLBACK_COMPLETE"), {"StackName": "automl-dev"})
     cfn.add_response("delete_stack", {}, {"StackName": ROOT_ID})
     cfn.add_response("describe_stacks", describe("DELETE_COMPLETE"), {"StackName": ROOT_ID})
-    assert engine.recover(target, DeployOptions(yes=True, poll=0)) is None
+    assert recovery.recover(target, DeployOptions(yes=True, poll=0)) is None
 
 
 def test_rollback_complete_without_confirmation_is_left_alone(aws, target):
     aws.stub("cloudformation").add_response("describe_stacks", describe("ROLLBACK_COMPLETE"),
                                             {"StackName": "automl-dev"})
     with pytest.raises(RefusedError, match="pass --yes to delete and recreate it"):
-        engine.recover(target, DeployOptions())
+        recovery.recover(target, DeployOptions())
 
 
 def test_update_rollback_failed_continues_the_rollback_skipping_the_failed(aws, target):
@@ -174,7 +180,7 @@ def test_update_rollback_failed_continues_the_rollback_skipping_the_failed(aws, 
     cfn.add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"), {"StackName": ROOT_ID})
     cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
     cfn.add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"), {"StackName": "automl-dev"})
-    stack = engine.recover(target, DeployOptions(yes=True, poll=0))
+    stack = recovery.recover(target, DeployOptions(yes=True, poll=0))
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
 
 
@@ -250,17 +256,17 @@ def test_every_never_created_state_is_deleted_and_recreated_after_confirmation(a
     cfn.add_response("describe_stacks", describe(status), {"StackName": "automl-dev"})
     cfn.add_response("delete_stack", {}, {"StackName": ROOT_ID})
     cfn.add_response("describe_stacks", describe("DELETE_COMPLETE"), {"StackName": ROOT_ID})
-    assert engine.recover(target, DeployOptions(yes=True, poll=0)) is None
+    assert recovery.recover(target, DeployOptions(yes=True, poll=0)) is None
 
 
 @pytest.mark.parametrize("status", ["DELETE_FAILED", "IMPORT_ROLLBACK_FAILED"])
 def test_broken_states_are_refused_with_the_way_out(aws, target, status):
     aws.stub("cloudformation").add_response("describe_stacks", describe(status), {"StackName": "automl-dev"})
     with pytest.raises(AwsError, match=f"automl-dev is {status}; fix what blocked it"):
-        engine.recover(target, DeployOptions(yes=True))
+        recovery.recover(target, DeployOptions(yes=True))
 
 
 def test_a_stack_already_up_to_date_after_a_rolled_back_update_is_updatable(aws, target):
     aws.stub("cloudformation").add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"),
                                             {"StackName": "automl-dev"})
-    assert engine.recover(target, DeployOptions())["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert recovery.recover(target, DeployOptions())["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"

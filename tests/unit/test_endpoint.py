@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from automl_cfn.settings import SettingsError, validate
+from tests.conftest import retained
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 WIRED = {"BlueTargetGroupArn": "tg-blue", "GreenTargetGroupArn": "tg-green", "ProductionListenerRuleArn": "rule",
@@ -63,12 +64,15 @@ def test_internal_blue_green_with_https(stack):
     endpoint = stack("endpoint", **settings).resources()
     assert endpoint["PredictionLoadBalancer"]["Properties"]["Scheme"] == "internal"
     assert endpoint["PredictionLoadBalancer"]["Properties"]["Subnets"] == {"Ref": "PrivateSubnets"}
-    assert {"BlueTargetGroup", "GreenTargetGroup", "HttpsListener", "HttpRedirectListener"} <= set(endpoint)
-    assert "HttpListener" not in endpoint
+    assert {"BlueTargetGroup", "GreenTargetGroup", "HttpsListener", "HttpListener"} <= set(endpoint)
     https = endpoint["HttpsListener"]["Properties"]
     assert https["Certificates"] == [{"CertificateArn": CERT}] and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    redirect = endpoint["HttpRedirectListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
+    # One listener on port 80 whatever the certificate: with one it redirects, without it answers 404.
+    assert [l["Properties"]["Port"] for l in endpoint.values() if l["Type"].endswith("::Listener")].count(80) == 1
+    redirect = endpoint["HttpListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
     assert redirect == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
+    plain = stack("endpoint", load_balancer="internal").resources()["HttpListener"]["Properties"]["DefaultActions"]
+    assert plain[0]["Type"] == "fixed-response" and "HttpsListener" not in stack("endpoint", load_balancer="internal").resources()
     assert stack("endpoint", **settings).outputs()["EndpointUrl"]["Fn::Sub"][1]["Scheme"] == "https"
     props = service(stack, **settings)["PredictionService"]["Properties"]
     assert props["LoadBalancers"][0]["AdvancedConfiguration"] == {
@@ -107,7 +111,7 @@ def test_endpoint_settings_are_validated(values, fragment):
 def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
     storage = stack("storage", load_balancer="public", enable_lb_access_logs=True)
     resources = storage.resources()
-    assert resources["LbLogsBucket"]["DeletionPolicy"] == "Retain"
+    assert retained(resources["LbLogsBucket"])
     statements = resources["LbLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statements[0]["Effect"] == "Deny" and statements[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
     # Older regions (us-east-1 here) deliver from the regional ELB account...

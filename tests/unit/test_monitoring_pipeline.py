@@ -8,6 +8,7 @@ import re
 import pytest
 
 from automl_cfn.model import LOG_SOURCES, SERVICES
+from tests.conftest import retained
 
 
 def fill(text: str) -> str:
@@ -21,7 +22,7 @@ def test_a_retained_log_group_per_source_with_retention(stack, sfn):
     assert sorted(groups) == sorted(expected)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == "14"
-        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+        assert retained(group)
 
 
 def test_log_group_names_match_the_seed(templates):

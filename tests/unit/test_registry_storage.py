@@ -6,6 +6,7 @@ import json
 import re
 
 from automl_cfn.model import REPOSITORIES
+from tests.conftest import retained
 
 
 def sub_text(value, **values) -> str:
@@ -22,7 +23,7 @@ def test_four_repositories_from_one_definition(stack):
         assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert props["EncryptionConfiguration"]["EncryptionType"] in ("AES256", "KMS")
         assert props["ImageTagMutability"] == "IMMUTABLE"
-        assert repo["DeletionPolicy"] == "Retain"
+        assert retained(repo)
         policy = json.loads(sub_text(props["LifecyclePolicy"]["LifecyclePolicyText"], EcrKeepImages=25))
         untagged, keep = policy["rules"]
         assert untagged["selection"]["tagStatus"] == "untagged" and untagged["action"]["type"] == "expire"
@@ -51,7 +52,7 @@ def test_bucket_is_versioned_encrypted_and_private(stack):
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
     }
-    assert bucket(stack)["DataBucket"]["DeletionPolicy"] == "Retain"
+    assert retained(bucket(stack)["DataBucket"])
 
 
 def test_bucket_policy_denies_non_tls_requests(stack):

@@ -1,25 +1,33 @@
 """Host the templates: bootstrap the artifacts bucket, upload by content hash.
 
 Each deploy uploads the root and child templates under
-`<project>/<hash of all templates>/`, so a template set, once uploaded, is
-never overwritten, and an unchanged set is not uploaded again.
+`templates/<project>/<hash of all templates>/`, so a template set, once
+uploaded, is never overwritten, and an unchanged set is not uploaded again.
+
+The artifacts stack is created once per account and region.  Its bucket is
+retained when the stack goes; a later bootstrap adopts it by resource import
+rather than failing on its name.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from .. import ui
 from ..errors import AwsError
-from .aws import Aws
+from ..intrinsics import Evaluator
+from ..model import TEMPLATES_PREFIX
+from .aws import Aws, error_code
 from .cfn import describe, outputs_of, wait
-from .states import SUCCESS
+from .states import SUCCESS, in_progress
 
 S3_URL = "https://{bucket}.s3.{region}.amazonaws.com/{key}"
 STACK_NAME = "automl-cfn-artifacts"   # one per account and region
 ARTIFACTS_TEMPLATE = "artifacts"      # generated/templates/artifacts.json
 UPLOAD_THREADS = 8
+BUCKET = "ArtifactsBucket"
 
 
 @dataclass
@@ -37,27 +45,65 @@ def bootstrap(aws: Aws, template: bytes) -> str:
     """The artifacts bucket's name, creating its stack on first use (idempotent)."""
     cfn = aws.client("cloudformation")
     stack = describe(cfn, STACK_NAME)
-    if stack is None or stack["StackStatus"] in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
-        if stack is not None:
-            cfn.delete_stack(StackName=STACK_NAME)
-            wait(cfn, STACK_NAME)
-        ui.info(f"Creating the artifacts bucket stack {STACK_NAME} (first deploy in {aws.region})")
-        cfn.create_stack(StackName=STACK_NAME, TemplateBody=template.decode("utf-8"),
-                         Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}])
-        stack = wait(cfn, STACK_NAME)
-    elif stack["StackStatus"] not in SUCCESS:
+    if stack is not None and in_progress(stack["StackStatus"]):
         stack = wait(cfn, STACK_NAME)  # another deploy may be creating it right now
+    if stack is not None and stack["StackStatus"] in SUCCESS:
+        return outputs_of(stack)["BucketName"]
+    if stack is not None and stack["StackStatus"] != "DELETE_COMPLETE":
+        cfn.delete_stack(StackName=STACK_NAME)  # a create that failed: its bucket, if any, is retained
+        wait(cfn, STACK_NAME)
+    ui.info(f"Creating the artifacts bucket stack {STACK_NAME} (first deploy in {aws.region})")
+    document = json.loads(template)
+    name = pin_bucket_name(document, aws)
+    request = dict(StackName=STACK_NAME, ChangeSetName="automl-cfn-bootstrap", ChangeSetType="CREATE",
+                   TemplateBody=json.dumps(document), Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}])
+    if bucket_exists(aws, name):
+        request["ImportExistingResources"] = True   # retained by an earlier artifacts stack: adopt it
+    change_set = cfn.create_change_set(**request)["Id"]
+    _wait_change_set(cfn, change_set)
+    cfn.execute_change_set(ChangeSetName=change_set)
+    stack = wait(cfn, STACK_NAME)
     if stack["StackStatus"] not in SUCCESS:
-        raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; "
-                       "delete it (aws cloudformation delete-stack) and deploy again")
+        raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; see its events "
+                       f"(aws cloudformation describe-stack-events --stack-name {STACK_NAME})")
     return outputs_of(stack)["BucketName"]
+
+
+def pin_bucket_name(document: dict, aws: Aws) -> str:
+    """Write the bucket's name out (CloudFormation imports only literal names); return it."""
+    properties = document["Resources"][BUCKET]["Properties"]
+    name = Evaluator(document, {}, region=aws.region, account=aws.account_id()).value(properties["BucketName"])
+    properties["BucketName"] = name
+    return name
+
+
+def bucket_exists(aws: Aws, name: str) -> bool:
+    try:
+        aws.client("s3").head_bucket(Bucket=name)
+        return True
+    except Exception as exc:
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+
+
+def _wait_change_set(cfn, change_set: str) -> None:
+    import time
+
+    while True:
+        status = cfn.describe_change_set(ChangeSetName=change_set)
+        if status["Status"] == "CREATE_COMPLETE":
+            return
+        if status["Status"] == "FAILED":
+            raise AwsError(f"the artifacts stack's change set failed: {status.get('StatusReason', '')}")
+        time.sleep(1.0)
 
 
 def content_prefix(project: str, files: dict[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    return f"{project}/{digest.hexdigest()[:16]}/"
+    return f"{TEMPLATES_PREFIX}{project}/{digest.hexdigest()[:16]}/"
 
 
 def upload(aws: Aws, bucket: str, project: str, files: dict[str, bytes]) -> TemplateSet:

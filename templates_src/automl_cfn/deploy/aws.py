@@ -119,8 +119,8 @@ def is_botocore_error(exc: Exception) -> bool:
 
 
 def error_code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code", "")
 
 
 def error_message(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc))

@@ -1,23 +1,35 @@
 """destroy: delete the stacks, keep the data.
 
-The data bucket, the repositories and the log groups are retained by their
-DeletionPolicy and listed at the end.  `--backup DIR` downloads the bucket
-first (the Terraform README's "Preserve Data").  `--purge-data` deletes every
-object version, the repositories and the log groups, only after a second,
-explicit confirmation: typing the stack name on a terminal, or
-`--purge-confirm STACK_NAME` where there is none.
+Everything whose DeletionPolicy keeps it (the buckets, the repositories, the
+log groups, the key and its alias, the secret) survives and is listed at the
+end with what it holds; the next deploy adopts it again.  `--backup DIR`
+downloads the data bucket first (the Terraform README's "Preserve Data").
+
+`--purge-data` then deletes all of it, only after a second, explicit
+confirmation: typing the stack name on a terminal, or `--purge-confirm
+STACK_NAME` where there is none.  What to purge is found by name from the
+templates, not from the stack, so a purge interrupted half way can be run
+again, also once the stack is gone.  The secret goes without a recovery
+window, so the name is free for the next deploy; KMS keys cannot go at once
+and are scheduled for deletion.  The report says what was deleted, what was
+already gone and what failed; a failure is exit code 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, RefusedError
-from ..model import LOG_SOURCES, REPOSITORIES, title
-from .aws import error_code
-from .engine import Target, latest_event_time, require_stack, stack_outputs
+from ..parameters import parameter_values
+from . import artifacts, lock
+from .apply import latest_event_time
+from .aws import error_code, error_message
+from .cfn import describe
+from .retained import KINDS, Found, find, owner, retained_in
+from .target import Target
 from .watch import first_failure, watch
 
 
@@ -27,44 +39,73 @@ class DestroyOptions:
     purge_data: bool = False
     purge_confirm: str | None = None
     backup: Path | None = None
+    force_unlock: bool = False
     poll: float = 2.0
 
 
-@dataclass
-class Retained:
-    bucket: str | None
-    repositories: list[str] = field(default_factory=list)
-    log_groups: list[str] = field(default_factory=list)
-
-
-def retained_resources(outputs: dict[str, str]) -> Retained:
-    repositories = [outputs[f"{title(r)}RepositoryUri"].split("/", 1)[1] for r in REPOSITORIES
-                    if f"{title(r)}RepositoryUri" in outputs]
-    log_groups = [outputs[f"{title(s)}LogGroupName"] for s in LOG_SOURCES if f"{title(s)}LogGroupName" in outputs]
-    return Retained(bucket=outputs.get("DataBucketName"), repositories=repositories, log_groups=log_groups)
-
-
 def destroy(target: Target, options: DestroyOptions) -> int:
-    stack = require_stack(target)
-    retained = retained_resources(stack_outputs(stack))
-    if stack.get("EnableTerminationProtection"):
+    stack = target.describe()
+    if stack is None and not options.purge_data:
+        raise AwsError(f"{target.name} is not deployed in {target.aws.region}; 'automl-cfn destroy "
+                       f"{target.env_flag} --purge-data' deletes what an earlier deploy retained".replace("  ", " "))
+    if stack and stack.get("EnableTerminationProtection"):
         raise RefusedError(
             f"{target.name} has termination protection on; turn it off first with 'aws cloudformation "
             f"update-termination-protection --no-enable-termination-protection --stack-name {target.name}' "
             "(or set termination_protection: false and deploy)")
-    if options.purge_data and not ui.is_tty(__import__("sys").stdin) and options.purge_confirm != target.name:
-        raise RefusedError(f"--purge-data deletes every object in {retained.bucket}; with no terminal to confirm "
-                           f"on, add --purge-confirm {target.name}")
-    keep_note = "" if options.purge_data else " (the data bucket, repositories and log groups are kept)"
-    if not ui.confirm(f"Delete {target.name} and its nested stacks{keep_note}?", options.yes,
-                      "pass --yes to destroy without a prompt"):
-        raise RefusedError(f"{target.name} was not deleted")
+    if options.purge_data and not ui.is_tty(sys.stdin) and options.purge_confirm != target.name:
+        raise RefusedError(f"--purge-data deletes every object, image, log and secret {target.name} retained; with "
+                           f"no terminal to confirm on, add --purge-confirm {target.name}")
+    bucket = artifacts_bucket(target)
+    if bucket is None:
+        return _destroy(target, options, stack)
+    with lock.held(target.aws.client("s3"), bucket, target.name, "destroy", target.resume_hint,
+                   options.force_unlock):
+        return _destroy(target, options, target.describe())
 
-    s3 = target.aws.client("s3")
-    if options.backup and retained.bucket:
-        count, size = backup_bucket(s3, retained.bucket, options.backup)
-        ui.info(f"Backed up {count} objects ({size:,} bytes) from s3://{retained.bucket} to {options.backup}")
 
+def artifacts_bucket(target: Target) -> str | None:
+    """The bucket holding the lock, if a deploy ever made one in this account and region."""
+    stack = describe(target.cfn, artifacts.STACK_NAME)
+    if stack is None:
+        return None
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}.get("BucketName")
+
+
+def _destroy(target: Target, options: DestroyOptions, stack: dict | None) -> int:
+    if stack is not None:
+        keep_note = "" if options.purge_data else " (its data is kept: buckets, repositories, logs, key, secret)"
+        if not ui.confirm(f"Delete {target.name} and its nested stacks{keep_note}?", options.yes,
+                          "pass --yes to destroy without a prompt"):
+            raise RefusedError(f"{target.name} was not deleted")
+        if options.backup:
+            data_bucket = outputs(stack).get("DataBucketName")
+            if data_bucket:
+                count, size = backup_bucket(target.aws.client("s3"), data_bucket, options.backup)
+                ui.info(f"Backed up {count} objects ({size:,} bytes) from s3://{data_bucket} to {options.backup}")
+        code = delete_stacks(target, stack, options)
+        if code != EXIT_OK:
+            return code
+    else:
+        ui.info(f"{target.name} is not deployed; looking for what it retained")
+    found = find_retained(target)
+    if not options.purge_data:
+        report_retained(found)
+        return EXIT_OK
+    confirmed = options.purge_confirm == target.name or ui.ask_exact(
+        f"Type {target.name} to delete for good: {', '.join(f.retained.name for f in found) or 'nothing found'}:",
+        target.name)
+    if not confirmed:
+        report_retained(found)
+        raise RefusedError("data was not purged (the confirmation did not match); it is retained as listed")
+    return purge(target, found)
+
+
+def outputs(stack: dict) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def delete_stacks(target: Target, stack: dict, options: DestroyOptions) -> int:
     cfn = target.cfn
     since = latest_event_time(cfn, stack["StackId"])
     cfn.delete_stack(StackName=stack["StackId"])
@@ -78,52 +119,52 @@ def destroy(target: Target, options: DestroyOptions) -> int:
         where = f"; first failure: {failure[0]} ({failure[1]}): {failure[2]}" if failure else ""
         raise AwsError(f"deleting {target.name} ended in {status}{where}; run destroy again once it is fixed")
     ui.info(f"{target.name}: DELETE_COMPLETE")
-
-    if options.purge_data:
-        confirmed = options.purge_confirm == target.name or ui.ask_exact(
-            f"Type {target.name} to delete EVERY object version in s3://{retained.bucket}, "
-            f"{len(retained.repositories)} repositories with their images and {len(retained.log_groups)} log groups:",
-            target.name)
-        if not confirmed:
-            report_retained(target, retained)
-            raise RefusedError("data was not purged (the confirmation did not match); it is retained as listed")
-        purge(target, retained)
-        ui.info("Purged the data bucket, repositories and log groups.")
-        return EXIT_OK
-    report_retained(target, retained)
     return EXIT_OK
 
 
-def report_retained(target: Target, retained: Retained) -> None:
-    rows = []
-    if retained.bucket:
-        rows.append(["S3 bucket", retained.bucket, f"{count_objects(target.aws.client('s3'), retained.bucket)} objects"])
-    ecr = target.aws.client("ecr")
-    for name in retained.repositories:
-        rows.append(["ECR repository", name, f"{count_images(ecr, name)} images"])
-    for name in retained.log_groups:
-        rows.append(["Log group", name, ""])
+def find_retained(target: Target) -> list[Found]:
+    """Every retained resource of the templates that exists now, whatever the settings enable today."""
+    values = parameter_values(target.settings)
+    names = retained_in(target.documents, values, target.aws.region, target.account)
+    found = [f for f in (find(target.aws, r) for r in names) if f is not None]
+    return sorted(found, key=lambda f: (KINDS[f.retained.type].order, f.retained.name))
+
+
+def report_retained(found: list[Found]) -> None:
+    rows = [[f.retained.label, f.retained.name, f.holds + (f"; deletion pending ({f.pending_deletion})"
+                                                           if f.pending_deletion else "")] for f in found]
     ui.table(["Retained", "Name", "Holds"], rows, title="Kept (delete with destroy --purge-data)")
 
 
-def count_objects(s3, bucket: str) -> str:
-    try:
-        return str(sum(page.get("KeyCount", 0) for page in
-                       s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)))
-    except Exception as exc:
-        if error_code(exc) == "NoSuchBucket":
-            return "gone"
-        raise
-
-
-def count_images(ecr, repository: str) -> str:
-    try:
-        return str(sum(len(page["imageIds"]) for page in
-                       ecr.get_paginator("list_images").paginate(repositoryName=repository)))
-    except Exception as exc:
-        if error_code(exc) == "RepositoryNotFoundException":
-            return "gone"
-        raise
+def purge(target: Target, found: list[Found]) -> int:
+    """Delete each retained resource; report exactly what happened to each."""
+    cfn = target.cfn
+    rows, failed = [], 0
+    for item in found:
+        holder = owner(cfn, item.physical_id)
+        if holder:
+            rows.append([item.retained.label, item.retained.name, f"kept: it belongs to stack {holder}"])
+            failed += 1
+            continue
+        try:
+            result = KINDS[item.retained.type].purge(target.aws, item)
+        except Exception as exc:
+            if not error_code(exc):
+                raise
+            failed += 1
+            rows.append([item.retained.label, item.retained.name, f"FAILED: {error_message(exc)[:120]}"])
+            continue
+        if find(target.aws, item.retained) is not None:
+            failed += 1
+            rows.append([item.retained.label, item.retained.name, "FAILED: still there after deletion"])
+            continue
+        rows.append([item.retained.label, item.retained.name, result])
+    ui.table(["Purged", "Name", "Result"], rows, title=f"{target.name}: retained data")
+    if failed:
+        raise AwsError(f"{failed} of {len(found)} retained resources were not deleted (listed above); run destroy "
+                       "--purge-data again once the cause is fixed")
+    ui.info(f"Purged {len(found)} retained resources." if found else "Nothing retained was left to purge.")
+    return EXIT_OK
 
 
 def backup_bucket(s3, bucket: str, destination: Path) -> tuple[int, int]:
@@ -143,34 +184,3 @@ def backup_bucket(s3, bucket: str, destination: Path) -> tuple[int, int]:
             count += 1
             size += obj.get("Size", 0)
     return count, size
-
-
-def purge(target: Target, retained: Retained) -> None:
-    s3, ecr, logs = (target.aws.client(n) for n in ("s3", "ecr", "logs"))
-    if retained.bucket:
-        empty_bucket(s3, retained.bucket)
-        s3.delete_bucket(Bucket=retained.bucket)
-    for name in retained.repositories:
-        try:
-            ecr.delete_repository(repositoryName=name, force=True)
-        except Exception as exc:
-            if error_code(exc) != "RepositoryNotFoundException":
-                raise
-    for name in retained.log_groups:
-        try:
-            logs.delete_log_group(logGroupName=name)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
-
-
-def empty_bucket(s3, bucket: str) -> int:
-    """Delete every object version and delete marker, 1000 at a time."""
-    deleted = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        batch = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        for start in range(0, len(batch), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": batch[start:start + 1000], "Quiet": True})
-            deleted += len(batch[start:start + 1000])
-    return deleted

@@ -49,6 +49,10 @@ class StackReview:
     changes: list[ResourceChange] = field(default_factory=list)
     parameters: list[ParameterChange] = field(default_factory=list)
     cost: dict | None = None                 # {"before": x, "after": y} when known
+    account: str = ""
+    region: str = ""
+    adoption: list[str] = field(default_factory=list)     # retained resources brought back
+    prediction: list[str] = field(default_factory=list)   # replacements predicted from the provider schemas
 
     def count(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -142,16 +146,25 @@ class Risk:
     reason: str
 
 
-def risky_changes(review: StackReview, stateful_ids: set[str]) -> list[Risk]:
+def risky_changes(review: StackReview, stateful_ids: set[str], retained_ids: set[str] = frozenset(),
+                  nested_holding: set[str] = frozenset()) -> list[Risk]:
     """Changes that would replace or remove a stateful resource.
 
     `stateful_ids` holds logical IDs known (from our templates) to be
     stateful, including ones inside nested stacks the change set cannot see
-    into (a nested stack being removed takes them with it).
+    into.  Removing a resource in `retained_ids` loses nothing (its
+    DeletionPolicy keeps it, and a later deploy adopts it again); a nested
+    stack in `nested_holding` holds stateful resources that are not all
+    retained, so removing it would lose them.
     """
     risks = []
     for path, change in review.walk_with_path((review.stack_name,)):
         stateful = change.resource_type in STATEFUL_TYPES or change.logical_id in stateful_ids
+        if change.action == "Remove" and change.logical_id in retained_ids:
+            continue
+        if change.action == "Remove" and change.resource_type == NESTED_STACK and \
+                change.logical_id not in nested_holding:
+            continue
         if change.action == "Remove" and (stateful or change.resource_type == NESTED_STACK):
             reason = "would be removed" + (" with the stateful resources inside it"
                                            if change.resource_type == NESTED_STACK else "")
@@ -186,6 +199,11 @@ def render_text(review: StackReview, colour: bool) -> str:
         return f"[{style}]{escape(text)}[/]" if colour else text
 
     lines = [paint(f"{review.stack_name} ({review.change_set_type.lower()}): {summary(review)}", "bold")]
+    if review.account or review.region:
+        lines.append(f"  target: account {review.account or '?'}, region {review.region or '?'}")
+    if review.adoption:
+        lines.append("  retained resources adopted, not created:")
+        lines.extend(paint(line, "cyan") for line in review.adoption)
     if review.parameters:
         lines.append("  parameters:")
         for p in review.parameters:
@@ -214,6 +232,9 @@ def render_text(review: StackReview, colour: bool) -> str:
                 tree(change.nested.changes, child_indent)
 
     tree(review.changes, "  ")
+    if review.prediction:
+        lines.append("  predicted from the provider schemas:")
+        lines.extend(paint(line, "red" if "refuses" in line else "yellow") for line in review.prediction)
     if review.cost:
         lines.append(f"  monthly cost estimate: ${review.cost['before']:,.2f} -> ${review.cost['after']:,.2f}")
     return "\n".join(lines)
@@ -228,6 +249,14 @@ def to_json(review: StackReview) -> str:
 def to_markdown(review: StackReview, risks: list[Risk] | None = None) -> str:
     """For a pull-request comment: summary, parameter table, change table."""
     out = [f"### CloudFormation change set for `{review.stack_name}`", "", f"**{summary(review)}**", ""]
+    if review.account or review.region:
+        out += [f"Target: account `{review.account}`, region `{review.region}`", ""]
+    if review.adoption:
+        out += ["Retained resources adopted, not created:", ""] + [f"- {line.strip()}" for line in review.adoption]
+        out.append("")
+    if review.prediction:
+        out += ["Predicted from the provider schemas:", ""] + [f"- {line.strip()}" for line in review.prediction]
+        out.append("")
     if review.parameters:
         out += ["| Parameter | Old | New |", "|---|---|---|"]
         out += [f"| `{p.name}` | {'' if p.old is None else f'`{p.old}`'} | `{p.new}` |" for p in review.parameters]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..deploy.engine import Target, require_stack, stack_outputs
+from ..deploy.read import require_stack, stack_outputs
+from ..deploy.target import Target
 from ..errors import AwsError, UserError
 from ..model import REPOSITORIES, SERVICES, title
 

@@ -96,20 +96,3 @@ def login(deployed: Deployed, docker_cli: str) -> None:
     user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
     registry = data["proxyEndpoint"]
     run([docker_cli, "login", "--username", user, "--password-stdin", registry], stdin=password)
-
-
-def missing_images(target, tag: str, repositories=REPOSITORIES) -> list[str]:
-    """Repositories (by name) of `target` in which `tag` has not been pushed."""
-    ecr = target.aws.client("ecr")
-    missing = []
-    for repository in repositories:
-        name = f"{target.settings.prefix}-{repository}"
-        try:
-            ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("ImageNotFoundException", "RepositoryNotFoundException"):
-                missing.append(name)
-                continue
-            raise
-    return missing

@@ -10,9 +10,10 @@ from dataclasses import replace
 
 from .. import ui
 from ..deploy.aws import error_code
-from ..deploy.engine import DeployOptions, Target, deploy, require_stack, stack_outputs
+from ..deploy.engine import deploy
+from ..deploy.read import require_stack, stack_outputs
+from ..deploy.target import DeployOptions, Target
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, UserError
-from ..settings import with_overrides
 
 SETTLED_OK = {"SUCCESSFUL"}
 SETTLED_BAD = {"ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED"}
@@ -20,14 +21,15 @@ NOT_AVAILABLE = {"InvalidAction", "UnknownOperationException", "NotImplemented"}
 
 
 def release(target: Target, tag: str, options: DeployOptions, poll: float = 10.0) -> int:
-    settings = with_overrides(target.settings, image_tag=tag)
+    """Only the image tag changes: the deployed templates and every other deployed value stay."""
+    settings = target.settings
     if not settings.enable_prediction_service:
         raise UserError(f"release moves the prediction service to a new image, and {settings.environment} has none "
                         "(enable_prediction_service: false); use 'automl-cfn deploy --var image_tag=...'")
-    released = replace(target, settings=settings)
-    code = deploy(released, options)
+    code = deploy(target, replace(options, release_tag=tag))
     if code != EXIT_OK:
         return code
+    released = target
     outputs = stack_outputs(require_stack(released))
     cluster, service = outputs["ClusterName"], outputs.get("PredictionServiceName")
     if not service:

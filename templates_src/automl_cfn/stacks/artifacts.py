@@ -1,16 +1,18 @@
-"""Artifacts: the bucket the deploy verb uploads child templates to.
+"""Artifacts: the bucket the deploy verb uploads child templates to, and where
+it keeps each environment's lock and settings record.
 
 Its own small stack, created once per account and region on first deploy
 (idempotent): encrypted, every public-access block on, TLS-only, and old
-template sets expire (each deploy writes under a content-hash prefix, so
-nothing in use is ever overwritten).
+template sets under templates/ expire (each deploy writes under a
+content-hash prefix, so nothing in use is ever overwritten); locks/ and
+records/ never expire.
 """
 
 from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Sub, Tags, Template, s3
 
-from ..model import MANAGED_BY
+from ..model import MANAGED_BY, TEMPLATES_PREFIX
 from . import storage
 from .base import scanner_skip
 
@@ -28,7 +30,7 @@ def build() -> Template:
         OwnershipControls=storage.bucket_owner_enforced(),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-old-template-sets", Status="Enabled", ExpirationInDays=EXPIRE_DAYS,
+            Id="expire-old-template-sets", Status="Enabled", Prefix=TEMPLATES_PREFIX, ExpirationInDays=EXPIRE_DAYS,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )]),

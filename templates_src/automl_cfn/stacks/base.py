@@ -17,7 +17,11 @@ from troposphere import (
 from ..model import MANAGED_BY, MAX_AZS, NONE
 from ..parameters import NO_DEFAULT, PARAMETERS
 
-RETAIN = "Retain"
+# Stateful resources survive stack deletion and replacement, except when the
+# operation that created them fails and rolls back: then they are new and
+# empty, and keeping them would only make the next create collide with them.
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
+RETAIN = "Retain"   # UpdateReplacePolicy has no RetainExceptOnCreate
 
 
 
@@ -46,8 +50,6 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "PublicLoadBalancer": lambda st: Equals(Ref(st.parameter("LoadBalancer")), "public"),
     "HasCertificate": lambda st: And(Condition(st.condition("HasLoadBalancer")),
                                      Not(Equals(Ref(st.parameter("CertificateArn")), ""))),
-    "HttpOnly": lambda st: And(Condition(st.condition("HasLoadBalancer")),
-                               Equals(Ref(st.parameter("CertificateArn")), "")),
     # Blue/green, canary and linear all shift traffic between two target groups.
     "ShiftsTraffic": lambda st: And(Condition(st.condition("HasLoadBalancer")),
                                     Not(Equals(Ref(st.parameter("DeploymentStrategy")), "rolling"))),
@@ -174,13 +176,13 @@ class StackTemplate:
     def add(self, resource, *, stateful: bool = False, condition: str | None = None):
         """Add a resource with the standard tags; stateful ones are retained.
 
-        Stateful resources (data, images, logs) survive stack deletion and
-        replacement: only an explicit, confirmed verb deletes data.
+        Stateful resources (data, images, logs, keys, secrets) survive stack
+        deletion and replacement: only an explicit, confirmed verb deletes data.
         """
         if takes_tags(resource) and "Tags" not in resource.properties:
             resource.Tags = self.tags()
         if stateful:
-            resource.DeletionPolicy = RETAIN
+            resource.DeletionPolicy = RETAIN_EXCEPT_ON_CREATE
             resource.UpdateReplacePolicy = RETAIN
         if condition:
             resource.Condition = self.condition(condition) if condition in CONDITIONS else condition

@@ -7,11 +7,21 @@ deployments; two (blue and green) when DeploymentStrategy shifts traffic
 (blue_green, canary, linear), with the production listener rule ECS moves
 between them.  Outputs are "none" when there is no load balancer, so the
 other stacks can be wired the same way in every environment.
+
+Shaped so that every setting can change on a running environment:
+- one listener on port 80, whose default action switches (404 or a redirect
+  to HTTPS) when a certificate comes or goes: two listeners on port 80 under
+  opposite conditions would both exist for a moment, since CloudFormation
+  creates before it deletes, and a load balancer takes one listener a port;
+- target groups named after their load balancer's ID and the container
+  port: when the load balancer is replaced (internal <-> public) or the port
+  changes, they are replaced with it, because a target group serves one load
+  balancer only.
 """
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Sub, ec2, elasticloadbalancingv2 as elb
+from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Select, Split, Sub, ec2, elasticloadbalancingv2 as elb
 
 from .base import NONE, StackTemplate, scanner_skip
 from .storage import LB_LOG_PREFIX
@@ -25,25 +35,21 @@ def build() -> StackTemplate:
     has_lb = "HasLoadBalancer"
     group = st.add(lb_security_group(st), condition=has_lb)
     balancer = st.add(load_balancer(st, group), condition=has_lb)
-    blue = st.add(target_group(st, "BlueTargetGroup"), condition=has_lb)
-    green = st.add(target_group(st, "GreenTargetGroup"), condition="ShiftsTraffic")
+    blue = st.add(target_group(st, "BlueTargetGroup", balancer, "blue"), condition=has_lb)
+    green = st.add(target_group(st, "GreenTargetGroup", balancer, "green"), condition="ShiftsTraffic")
     https = st.add(elb.Listener(
         "HttpsListener", LoadBalancerArn=Ref(balancer), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
         Certificates=[elb.Certificate(CertificateArn=st.ref("CertificateArn"))],
         DefaultActions=[not_found()],
     ), condition="HasCertificate")
-    st.add(elb.Listener(
-        "HttpRedirectListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
-        DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
-            Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
-    ), condition="HasCertificate")
     http = st.add(elb.Listener(
-        "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[not_found()],
+        "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
+        DefaultActions=[If(st.condition("HasCertificate"), redirect_to_https(), not_found())],
         Metadata=scanner_skip(
-            "CKV_AWS_2", "Plain HTTP only when no certificate_arn is given (meant for internal load balancers); "
-                         "with a certificate, HTTP redirects to HTTPS.",
-            CKV_AWS_103="No TLS on this listener by design: it exists only without a certificate."),
-    ), condition="HttpOnly")
+            "CKV_AWS_2", "Plain HTTP serves only when no certificate_arn is given (meant for internal load "
+                         "balancers); with a certificate, this listener redirects to HTTPS.",
+            CKV_AWS_103="No TLS on port 80 by design: it redirects to HTTPS, or serves an internal balancer."),
+    ), condition=has_lb)
     rule = st.add(elb.ListenerRule(
         "ProductionListenerRule",
         ListenerArn=If(st.condition("HasCertificate"), Ref(https), Ref(http)),
@@ -69,6 +75,11 @@ def build() -> StackTemplate:
     return st
 
 
+def redirect_to_https() -> elb.Action:
+    return elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
+        Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
+
+
 def not_found() -> elb.Action:
     return elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
         StatusCode="404", ContentType="text/plain", MessageBody="not found"))
@@ -91,6 +102,13 @@ def lb_security_group(st: StackTemplate) -> ec2.SecurityGroup:
         Metadata=scanner_skip("CKV_AWS_260", "A public load balancer takes HTTP on 80 only to redirect it to HTTPS "
                                              "(or, without a certificate, serves an internal one)."),
     )
+
+
+def target_group_name(st: StackTemplate, balancer, colour: str) -> Sub:
+    """`<load balancer ID>-<port>-<colour>`: 16 + 1 + 5 + 1 + 5 characters, within the 32 allowed.
+    A new load balancer or port gives a new name, so the group is replaced with them."""
+    balancer_id = Select(2, Split("/", GetAtt(balancer, "LoadBalancerFullName")))
+    return Sub(f"${{Id}}-${{Port}}-{colour}", Id=balancer_id, Port=st.ref("PredictContainerPort"))
 
 
 def load_balancer(st: StackTemplate, group) -> elb.LoadBalancer:
@@ -124,9 +142,10 @@ def access_log_attributes(st: StackTemplate) -> list:
     ]
 
 
-def target_group(st: StackTemplate, logical_id: str) -> elb.TargetGroup:
+def target_group(st: StackTemplate, logical_id: str, balancer, colour: str) -> elb.TargetGroup:
     return elb.TargetGroup(
         logical_id,
+        Name=target_group_name(st, balancer, colour),
         TargetType="ip",
         Protocol="HTTP",
         Port=st.ref("PredictContainerPort"),

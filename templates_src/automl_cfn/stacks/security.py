@@ -26,8 +26,9 @@ KEY_DELETION_WINDOW_DAYS = 30
 def build() -> StackTemplate:
     st = StackTemplate("security", "customer-managed KMS key and API key secret (both optional)")
     key = st.add(kms_key(st), stateful=True, condition="CreateKmsKey")
+    # Retained with the key: after a destroy, the next deploy finds the key through its alias.
     st.add(kms.Alias("KmsKeyAlias", AliasName=Sub(f"alias/{names.PREFIX}"), TargetKeyId=Ref(key)),
-           condition="CreateKmsKey")
+           stateful=True, condition="CreateKmsKey")
     use_given_key = st.add_condition("UseGivenKmsKey", And(
         Not(Equals(st.ref("KmsKey"), "")), Not(ConditionRef(st.condition("CreateKmsKey")))))
     def key_arn(otherwise):

@@ -46,6 +46,7 @@ from ... import providers
 from ...intrinsics import Evaluator, TemplateError, dependency_order, differences
 from ...planner import Context, StackInput, StackPlan, plan
 from .resources import HandlerError, Where, handler_for, random_suffix
+from .types import coerce
 
 NESTED = "AWS::CloudFormation::Stack"
 RETAIN = "Retain"
@@ -661,7 +662,15 @@ def run(backend: Backend, stack: Stack, template: dict, body: str, url: str, par
     """Carry an operation out on `stack` (and its nested stacks); True when it succeeded."""
     creating = not stack.template
     try:
-        converge(backend, stack, template, body, url, parameters, operation, creating)
+        try:
+            converge(backend, stack, template, body, url, parameters, operation, creating)
+        except Failure:
+            raise
+        except Exception as exc:  # a defect of this engine or of moto: fail the operation, keep the server up
+            import traceback
+
+            traceback.print_exc()
+            raise Failure(stack, stack.name, f"Internal failure of the local endpoint: {error_text(exc)}") from None
     except Failure as failure:
         if operation.disable_rollback:
             for touched in operation.touched:
@@ -786,7 +795,7 @@ def add(backend: Backend, stack: Stack, logical_id: str, body: dict, props: dict
         from . import rules
 
         rules.before_create(backend, stack, resource, props)
-        resource.instance = handler_for(kind).create(stack.where, logical_id, kind, props)
+        resource.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
     except Exception as exc:  # whatever the service said is the resource's failure reason
         reason = error_text(exc)
         stack.event(logical_id, kind, "", "CREATE_FAILED", reason, operation.token)
@@ -890,8 +899,8 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
     if not replaces:
         stack.event(logical_id, kind, current.physical_id, "UPDATE_IN_PROGRESS", "", operation.token)
         try:
-            current.instance = handler_for(kind).update(stack.where, current.instance, kind, current.properties,
-                                                        props)
+            current.instance = handler_for(kind).update(stack.where, current.instance, kind,
+                                                        coerce(kind, current.properties), coerce(kind, props))
         except Exception as exc:
             raise fail(error_text(exc)) from None
         current.properties, current.status = props, "UPDATE_COMPLETE"
@@ -914,7 +923,7 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
         from . import rules
 
         rules.before_create(backend, stack, replacement, props)
-        replacement.instance = handler_for(kind).create(stack.where, logical_id, kind, props)
+        replacement.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
     except Exception as exc:
         raise fail(error_text(exc)) from None
     replacement.status = "UPDATE_COMPLETE"
@@ -1014,7 +1023,8 @@ def delete_resource(backend: Backend, stack: Stack, resource: Resource, operatio
     stack.event(resource.logical_id, resource.type, resource.physical_id, "DELETE_IN_PROGRESS", "", operation.token)
     try:
         if resource.instance is not None:
-            handler_for(resource.type).delete(stack.where, resource.instance, resource.type, resource.properties)
+            handler_for(resource.type).delete(stack.where, resource.instance, resource.type,
+                                              coerce(resource.type, resource.properties))
     except Exception as exc:
         reason = error_text(exc)
         resource.status, resource.reason = "DELETE_FAILED", reason
@@ -1065,8 +1075,9 @@ def roll_back(backend: Backend, stack: Stack, operation: Operation, reason: str 
         elif differences(previous.properties, resource.properties):
             stack.event(logical_id, resource.type, resource.physical_id, "UPDATE_IN_PROGRESS", "", operation.token)
             try:
-                resource.instance = handler_for(resource.type).update(stack.where, resource.instance, resource.type,
-                                                                      resource.properties, previous.properties)
+                resource.instance = handler_for(resource.type).update(
+                    stack.where, resource.instance, resource.type, coerce(resource.type, resource.properties),
+                    coerce(resource.type, previous.properties))
                 resource.properties = previous.properties
                 stack.event(logical_id, resource.type, resource.physical_id, "UPDATE_COMPLETE", "", operation.token)
             except Exception as exc:

@@ -61,7 +61,7 @@ class Handler:
         return None
 
     def physical_id(self, instance: Any) -> str:
-        return instance.physical_resource_id
+        return getattr(instance, "physical_resource_id", None) or getattr(instance, "strict_physical_id", "")
 
     def attribute(self, instance: Any, name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -104,6 +104,8 @@ class MotoHandler(Handler):
                                                          ResourceType=resource_type)
         instance.cf_resource_type = resource_type
         instance.logical_resource_id = logical_id
+        if not getattr(instance, "physical_resource_id", None):
+            instance.strict_physical_id = name   # a model without one: the name CloudFormation would give it
         if isinstance(instance, TaggedEC2Resource):
             tags = {**where.tags, "aws:cloudformation:stack-name": where.stack_name,
                     "aws:cloudformation:stack-id": where.stack_id, "aws:cloudformation:logical-id": logical_id}

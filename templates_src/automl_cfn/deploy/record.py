@@ -1,0 +1,76 @@
+"""Which deployed settings came from --var rather than the settings file.
+
+The rule (README, "Lifecycle"): the settings file is the source of truth, and
+a deploy never silently undoes what an earlier `--var` (or `release --tag`)
+deployed.  After each successful deploy, `records/<stack>.json` in the
+artifacts bucket lists the parameters whose deployed value differs from the
+settings file's because of `--var`.  A later deploy that would change such a
+parameter back without being asked (no `--var` for it now, and the file
+still disagrees) is refused before any change set: put the value in the
+settings file, repeat the `--var`, or pass `--reset` to return to the file.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import RefusedError
+from ..parameters import PARAMETERS, parameter_values
+from ..settings import Settings
+from .aws import error_code
+
+
+def key_for(stack_name: str) -> str:
+    return f"records/{stack_name}.json"
+
+
+def setting_of(parameter: str) -> str:
+    """ImageTag -> image_tag (the name people type)."""
+    from ..settings import SETTING_FIELDS
+    from ..parameters import PARAMETER_NAMES
+    from ..model import title
+
+    for name in SETTING_FIELDS:
+        if PARAMETER_NAMES.get(name, title(name)) == parameter:
+            return name
+    return parameter
+
+
+def set_by_var(settings: Settings, file_settings: Settings) -> dict[str, str]:
+    """Parameters whose value comes from --var (it differs from the settings file's)."""
+    given, from_file = parameter_values(settings), parameter_values(file_settings)
+    return {name: value for name, value in given.items() if from_file.get(name) != value}
+
+
+def read(s3, bucket: str, stack_name: str) -> dict[str, str]:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key_for(stack_name))["Body"].read()
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404"):
+            return {}
+        raise
+    try:
+        return dict(json.loads(body).get("set_by_var", {}))
+    except (ValueError, AttributeError):
+        return {}
+
+
+def write(s3, bucket: str, stack_name: str, values: dict[str, str]) -> None:
+    body = json.dumps({"stack": stack_name, "set_by_var": values}, sort_keys=True, indent=1).encode()
+    s3.put_object(Bucket=bucket, Key=key_for(stack_name), Body=body, ContentType="application/json")
+
+
+def check_no_silent_undo(recorded: dict[str, str], deployed: dict[str, str], settings: Settings,
+                         file_settings: Settings, source: str) -> None:
+    """Refuse to revert a value an earlier --var deployed when nobody asked for it now."""
+    wanted = parameter_values(settings)
+    now_by_var = set_by_var(settings, file_settings)
+    for parameter, value in recorded.items():
+        if parameter not in PARAMETERS or parameter in now_by_var:
+            continue
+        if deployed.get(parameter) == value and wanted.get(parameter) != value:
+            name = setting_of(parameter)
+            raise RefusedError(
+                f"{name} is {value!r} in the deployed stack (set by an earlier --var or release) but "
+                f"{wanted.get(parameter)!r} in {source}; a deploy never reverts it silently: add it to {source}, "
+                f"repeat --var {name}={value}, or pass --reset to return to {source}")

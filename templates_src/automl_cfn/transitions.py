@@ -1,0 +1,192 @@
+"""What changing each setting does to a running environment: the transition table.
+
+One row per change the lifecycle tests make: from a base environment, set
+one setting to another value, deploy, set it back, deploy.  The outcome is
+one of:
+
+- in place:   resources are added, changed or removed; nothing is replaced
+- replaces:   some resources are replaced (new ones first, then the old go)
+- refused:    the deploy stops before any change set runs, with the note as
+              its one line: CloudFormation would fail half way (a replacement
+              that keeps a custom name), or data would be lost
+- deploy:     a setting of the deploy itself (no template change)
+- elsewhere:  the setting names another environment or only feeds the cost
+              estimate or the image build; nothing in this one changes
+
+The offline planner must agree with every row (tests/unit/test_transitions.py),
+the strict endpoint must too (tests/integration/test_transitions.py), a
+refused deploy prints the row's note, and `make templates` writes the
+table into README.md ("Lifecycle").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+IN_PLACE, REPLACES, REFUSED, DEPLOY, ELSEWHERE = "in place", "replaces", "refused", "deploy", "elsewhere"
+
+# Base environments: config/dev.yaml with these settings changed.
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shared/api-key-AbCdEf"
+BOUNDARY = "arn:aws:iam::123456789012:policy/automl-boundary"
+BASES: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "endpoint": {"load_balancer": "internal"},
+    "endpoint-tls": {"load_balancer": "internal", "certificate_arn": CERTIFICATE},
+    "canary": {"load_balancer": "internal", "deployment_strategy": "canary"},
+    "linear": {"load_balancer": "internal", "deployment_strategy": "linear"},
+}
+
+KMS_FIXED = ("kms_key is fixed when an environment is created: the repositories are encrypted at creation, and "
+             "CloudFormation cannot replace a named repository; create a new environment with kms_key set (or "
+             "destroy --purge-data this one first)")
+
+
+@dataclass(frozen=True)
+class Transition:
+    setting: str
+    start: Any
+    to: Any
+    outcome: str
+    note: str
+    base: str = "dev"
+
+    @property
+    def change(self) -> str:
+        return f"{_show(self.start)} -> {_show(self.to)}"
+
+
+def _show(value: Any) -> str:
+    if value == "":
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text if len(text) <= 24 else text[:12] + "..." + text[-6:]
+
+
+TABLE: tuple[Transition, ...] = (
+    # -- network -------------------------------------------------------------
+    Transition("vpc_cidr", "10.0.0.0/16", "10.1.0.0/16", REFUSED,
+               "vpc_cidr is fixed when an environment is created: a new range replaces the VPC, its subnets and the "
+               "task security group, whose name CloudFormation cannot reuse; create a new environment instead"),
+    Transition("az_count", 2, 3, IN_PLACE, "adds a public and a private subnet in a third zone; back to 2 removes them"),
+    Transition("az_count", 2, 1, IN_PLACE, "removes the second zone's subnets; back to 2 adds them"),
+    Transition("nat_gateways", "none", "single", IN_PLACE,
+               "adds one NAT gateway and the private routes; the tasks move to the private subnets"),
+    Transition("nat_gateways", "none", "per_az", IN_PLACE, "adds a NAT gateway and a private route per zone"),
+    Transition("enable_flow_logs", False, True, IN_PLACE,
+               "adds flow logs; off again keeps the log group, and on again adopts it"),
+    # -- tasks -------------------------------------------------------------------
+    Transition("optimize_cpu", 2048, 1024, REPLACES, "registers a new revision of the optimize task definition"),
+    Transition("optimize_memory", 4096, 5120, REPLACES, "registers a new revision of the optimize task definition"),
+    Transition("train_cpu", 1024, 512, REPLACES, "registers a new revision of the train task definition"),
+    Transition("train_memory", 2048, 3072, REPLACES, "registers a new revision of the train task definition"),
+    Transition("predict_cpu", 512, 256, REPLACES, "registers a new revision of the predict task definition"),
+    Transition("predict_memory", 1024, 2048, REPLACES, "registers a new revision of the predict task definition"),
+    Transition("use_fargate_spot", True, False, IN_PLACE, "switches the cluster's and the service's capacity provider"),
+    Transition("image_tag", "", "v1", REPLACES,
+               "registers new revisions of the three task definitions; the service gets its tasks and autoscaling"),
+    # -- prediction service ----------------------------------------------------
+    Transition("enable_prediction_service", True, False, IN_PLACE, "removes the prediction service; back adds it"),
+    Transition("prediction_service_count", 1, 2, IN_PLACE, "changes the service's desired count"),
+    Transition("prediction_min_capacity", 1, 0, IN_PLACE, "changes the autoscaling minimum"),
+    Transition("prediction_max_capacity", 2, 3, IN_PLACE, "changes the autoscaling maximum"),
+    Transition("prediction_cpu_target", 70, 60, IN_PLACE, "changes the CPU target of autoscaling"),
+    # -- prediction endpoint -------------------------------------------------------
+    Transition("load_balancer", "none", "internal", REPLACES,
+               "adds the load balancer, its listener, target group and alarms; a new predict task definition maps "
+               "the container port, and the service registers with the target group"),
+    Transition("load_balancer", "internal", "public", REPLACES,
+               "replaces the load balancer (its scheme is fixed at creation); its listeners and target groups are "
+               "replaced with it", base="endpoint-tls"),
+    Transition("predict_container_port", 8080, 9090, REPLACES,
+               "replaces the target group (its port is fixed at creation) and the predict task definition",
+               base="endpoint"),
+    Transition("health_check_path", "/health", "/ready", IN_PLACE, "changes the target group's health check",
+               base="endpoint"),
+    Transition("certificate_arn", "", CERTIFICATE, REPLACES,
+               "adds the HTTPS listener; port 80 turns into a redirect; the forwarding rule moves to HTTPS",
+               base="endpoint"),
+    Transition("deployment_strategy", "rolling", "blue_green", IN_PLACE,
+               "adds the green target group and the ECS infrastructure role; the service shifts traffic from then on",
+               base="endpoint"),
+    Transition("deployment_strategy", "rolling", "canary", IN_PLACE, "as blue_green, with a canary step",
+               base="endpoint"),
+    Transition("deployment_strategy", "rolling", "linear", IN_PLACE, "as blue_green, in linear steps",
+               base="endpoint"),
+    Transition("deployment_bake_minutes", 5, 10, IN_PLACE, "changes the service's bake times", base="canary"),
+    Transition("canary_percent", 10, 20, IN_PLACE, "changes the canary's share of traffic", base="canary"),
+    Transition("linear_step_percent", 20, 25, IN_PLACE, "changes the linear step", base="linear"),
+    Transition("enable_lb_access_logs", False, True, IN_PLACE,
+               "adds the access-log bucket; off again keeps it, on again adopts it", base="endpoint"),
+    Transition("prediction_requests_per_target", 1000, 500, IN_PLACE,
+               "changes the request-count scaling target (it exists once an image is deployed)", base="endpoint"),
+    # -- storage, registry, monitoring ------------------------------------------------
+    Transition("predictions_archive_days", 90, 30, IN_PLACE, "changes the data bucket's lifecycle rules"),
+    Transition("noncurrent_version_days", 30, 60, IN_PLACE, "changes the data bucket's lifecycle rules"),
+    Transition("data_intelligent_tiering", False, True, IN_PLACE, "changes the data bucket's lifecycle rules"),
+    Transition("image_tag_immutable", False, True, IN_PLACE, "changes the repositories' tag mutability"),
+    Transition("ecr_keep_images", 10, 20, IN_PLACE, "changes the repositories' lifecycle policy"),
+    Transition("log_retention_days", 7, 14, IN_PLACE, "changes the log groups' retention"),
+    Transition("alarm_email", "", "ops@example.com", IN_PLACE, "adds the email subscription to the alarm topic"),
+    Transition("alarm_cpu_threshold", 80, 90, IN_PLACE, "changes the CPU alarms"),
+    Transition("alarm_memory_threshold", 80, 90, IN_PLACE, "changes the memory alarms"),
+    # -- security ------------------------------------------------------------------------
+    Transition("kms_key", "", "create", REFUSED, KMS_FIXED),
+    Transition("kms_key", "", KEY_ARN, REFUSED, KMS_FIXED),
+    Transition("permissions_boundary", "", BOUNDARY, IN_PLACE, "sets the boundary on every role"),
+    Transition("api_key_secret", "", "create", REPLACES,
+               "adds the secret and a predict task definition that reads it; off again keeps the secret, and on "
+               "again uses it"),
+    Transition("api_key_secret", "", SECRET_ARN, REPLACES, "registers a predict task definition that reads the secret"),
+    Transition("enable_access_logging", False, True, IN_PLACE,
+               "adds the access-log bucket; off again keeps it, on again adopts it"),
+    Transition("container_user", "1000:1000", "2000:2000", REPLACES,
+               "registers new revisions of the three task definitions"),
+    # -- pipeline ----------------------------------------------------------------------------
+    Transition("enable_stepfunctions", False, True, IN_PLACE,
+               "adds the pipeline stack and its log group; off again keeps the log group, on again adopts it"),
+    # -- the deploy itself -------------------------------------------------------------------
+    Transition("termination_protection", False, True, DEPLOY, "turns stack termination protection on or off"),
+    Transition("express_deploys", True, False, DEPLOY, "chooses CloudFormation's deployment mode"),
+)
+
+# Settings that never reach this environment's stacks.
+ELSEWHERE_SETTINGS = {
+    "project_name": "names another environment (a different stack)",
+    "environment": "names another environment (a different stack)",
+    "aws_region": "names another environment (a different region)",
+    "expected_task_hours": "feeds the cost estimate only",
+    "expected_storage_gb": "feeds the cost estimate only",
+    "expected_log_gb": "feeds the cost estimate only",
+    "expected_flow_log_gb": "feeds the cost estimate only",
+    "expected_image_gb": "feeds the cost estimate only",
+    "nat_data_gb": "feeds the cost estimate only",
+    "images": "feeds the image build only",
+}
+
+
+def refusal_for(changed_parameters: dict[str, tuple[Any, Any]]) -> str | None:
+    """The note of the refused row whose setting this change touches, if any."""
+    from .parameters import PARAMETER_NAMES
+    from .model import title
+
+    by_parameter = {PARAMETER_NAMES.get(t.setting, title(t.setting)): t for t in TABLE if t.outcome == REFUSED}
+    for parameter in changed_parameters:
+        if parameter in by_parameter:
+            return by_parameter[parameter].note
+    return None
+
+
+def markdown() -> str:
+    """The README's Lifecycle table."""
+    lines = ["| Setting | Change (and back) | Outcome | What happens |", "|---|---|---|---|"]
+    for t in TABLE:
+        base = "" if t.base == "dev" else f" (with {', '.join(f'{k}: {_show(v)}' for k, v in BASES[t.base].items())})"
+        lines.append(f"| `{t.setting}` | {t.change}{base} | {t.outcome} | {t.note} |")
+    for setting, note in ELSEWHERE_SETTINGS.items():
+        lines.append(f"| `{setting}` | any | {ELSEWHERE} | {note} |")
+    return "\n".join(lines) + "\n"
