@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Terraform deployment's deploy.sh verbs, as a thin shell over automl-cfn.
 #
-#   ENV=prod scripts/deploy.sh full      templates, deploy, build and push, deploy the new tag, upload
+#   ENV=prod scripts/deploy.sh full      templates, deploy (first time), build and push, deploy the new tag, upload
 #   scripts/deploy.sh build              build and push the images (tag: git short SHA)
 #   scripts/deploy.sh upload             sync data/ to the bucket (*.pkl excluded, as in the seed)
 #   scripts/deploy.sh optimize|train|predict   run that task and wait for it
@@ -25,7 +25,9 @@ verb="${1:-}"
 case "$verb" in
   full)
     make templates
-    "$CLI" deploy --env "$ENV" --yes "$@"
+    # The repositories must exist before the first push; after that the one deploy below
+    # carries the new tag and any other change (a plain deploy would undo the last tag).
+    "$CLI" status --env "$ENV" >/dev/null 2>&1 || "$CLI" deploy --env "$ENV" --yes "$@"
     tag="$(git rev-parse --short HEAD)"
     "$CLI" build --env "$ENV" --tag "$tag" --push
     "$CLI" deploy --env "$ENV" --yes --var "image_tag=$tag" "$@"

@@ -50,7 +50,7 @@ def load(args):
 
 def target(args):
     """Settings first (bad input never reaches AWS), then the AWS handle."""
-    from .settings import load_settings
+    from .settings import load_settings, parse_overrides
 
     settings = load(args)
     file_settings = load_settings(env=args.env, config=args.config, overrides=(), root=args.project_dir) \
@@ -61,7 +61,7 @@ def target(args):
     aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
     return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir),
-                  file_settings=file_settings)
+                  file_settings=file_settings, var_names=frozenset(parse_overrides(args.var)))
 
 
 # -- verbs ------------------------------------------------------------------
@@ -74,12 +74,12 @@ def cmd_templates(args) -> int:
     files = synth.render_all(root, previous=out)
     changed = synth.write(out, files)
     readme = root / "README.md"
-    if not args.out and readme.exists() and "diagrams/dev.mmd" in files:
+    if not args.out and readme.exists():
         text = readme.read_text()
-        updated = synth.readme_with_diagram(text, files["diagrams/dev.mmd"].decode())
+        updated = synth.readme_generated(text, files)
         if updated != text:
             readme.write_text(updated)
-            changed.append("../README.md (dev diagram)")
+            changed.append("../README.md (dev diagram, lifecycle table)")
     print(f"wrote {len(files)} files to {out}/ ({len(changed)} changed)")
     for rel in changed:
         print(f"  {rel}")

@@ -35,6 +35,8 @@ class ParamSpec:
     max_value: int | None = None
     max_length: int | None = None
     default: Any = NO_DEFAULT
+    setting: str | None = None                # the setting it comes from (None: the deploy fills it in)
+    as_setting: Callable[[str], str] = str    # a deployed value as the setting's value
 
 
 # AllowedPattern for the free-text settings (the settings module holds the
@@ -78,6 +80,7 @@ def _from_setting(name: str) -> ParamSpec:
         "label": meta["doc"].split(";")[0],
         "description": meta["doc"],
         "value": (lambda s, n=name: getattr(s, n)),
+        "setting": name,
     }
     if kind is bool:
         spec["allowed_values"] = ("true", "false")
@@ -104,13 +107,14 @@ def _derived() -> list[ParamSpec]:
         ParamSpec(
             "SubnetCidrBits", "Network", "Host bits per subnet",
             "Host bits of each subnet carved from the VPC (8 equal slots): 29 minus the VPC prefix length",
-            lambda s: s.subnet_cidr_bits, type="Number", min_value=4, max_value=13, default=13,
+            lambda s: s.subnet_cidr_bits, type="Number", min_value=4, max_value=13, default=13, setting="vpc_cidr",
         ),
         ParamSpec(
             "ImageTagMutability", "Registry", "Image tag mutability",
             "IMMUTABLE keeps a pushed tag from being overwritten",
             lambda s: "IMMUTABLE" if s.image_tag_immutable else "MUTABLE",
-            allowed_values=("IMMUTABLE", "MUTABLE"), default="IMMUTABLE",
+            allowed_values=("IMMUTABLE", "MUTABLE"), default="IMMUTABLE", setting="image_tag_immutable",
+            as_setting=lambda value: "true" if value == "IMMUTABLE" else "false",
         ),
         ParamSpec(
             "TemplatesBucket", "Template location", "Templates bucket",

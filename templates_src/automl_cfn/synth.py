@@ -65,16 +65,31 @@ def render_all(root: Path, previous: Path | None = None) -> dict[str, bytes]:
 
 
 README_DIAGRAM = ("<!-- diagram:dev:start -->", "<!-- diagram:dev:end -->")
+README_LIFECYCLE = ("<!-- lifecycle:start -->", "<!-- lifecycle:end -->")
 
 
-def readme_with_diagram(readme: str, mermaid_text: str) -> str:
-    """README.md with the dev diagram block replaced by the generated one."""
-    start, end = README_DIAGRAM
+def readme_with_block(readme: str, markers: tuple[str, str], content: str) -> str:
+    """README.md with the text between two markers replaced."""
+    start, end = markers
     if start not in readme or end not in readme:
         return readme
     head, rest = readme.split(start, 1)
     _, tail = rest.split(end, 1)
-    return f"{head}{start}\n```mermaid\n{mermaid_text}```\n{end}{tail}"
+    return f"{head}{start}\n{content}{end}{tail}"
+
+
+def readme_with_diagram(readme: str, mermaid_text: str) -> str:
+    """README.md with the dev diagram block replaced by the generated one."""
+    return readme_with_block(readme, README_DIAGRAM, f"```mermaid\n{mermaid_text}```\n")
+
+
+def readme_generated(readme: str, files: dict[str, bytes]) -> str:
+    """README.md with every generated block current: the dev diagram and the lifecycle table."""
+    from .transitions import markdown
+
+    if "diagrams/dev.mmd" in files:
+        readme = readme_with_diagram(readme, files["diagrams/dev.mmd"].decode())
+    return readme_with_block(readme, README_LIFECYCLE, markdown())
 
 
 def read_generated(out_dir: Path) -> dict[str, bytes]:

@@ -22,6 +22,28 @@ def endpoint():
     aws.stop()
 
 
+@pytest.fixture(scope="session")
+def lenient_endpoint():
+    """Plain moto (its defects patched): what strict mode is compared with."""
+    aws = LocalAws(strict=False).start()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture
+def lenient(lenient_endpoint):
+    """A clean lenient endpoint; returns a boto3 client factory for it."""
+    lenient_endpoint.reset()
+    return client_factory(lenient_endpoint)
+
+
+def client_factory(aws):
+    def client(name):
+        return boto3.client(name, endpoint_url=aws.url, region_name=aws.region, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    return client
+
+
 @pytest.fixture
 def aws(endpoint, monkeypatch, tmp_path):
     """A clean endpoint and an environment pointing at it (no real AWS, no real credentials)."""
@@ -39,9 +61,7 @@ def aws(endpoint, monkeypatch, tmp_path):
 
 @pytest.fixture
 def clients(aws):
-    def client(name):
-        return boto3.client(name, endpoint_url=aws.url, region_name=aws.region)
-    return client
+    return client_factory(aws)
 
 
 @pytest.fixture
@@ -68,3 +88,15 @@ def pending_change_sets(cfn, name: str) -> list[str]:
     """Change sets still waiting to be executed (moto also lists executed ones)."""
     return [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=name)["Summaries"]
             if c.get("ExecutionStatus") == "AVAILABLE"]
+
+
+def push_images(clients, environment: str, tag: str, services=("optimize", "train", "predict")) -> None:
+    """Images in the environment's repositories, as `build --push` leaves them."""
+    import json
+
+    ecr = clients("ecr")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "1" * 64}, "layers": []})
+    for service in services:
+        ecr.put_image(repositoryName=f"automl-{environment}-{service}", imageManifest=manifest, imageTag=tag)

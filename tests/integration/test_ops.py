@@ -12,7 +12,7 @@ import pytest
 
 from automl_cfn.cli import main
 
-from .conftest import outputs
+from .conftest import outputs, push_images
 
 
 @pytest.fixture
@@ -292,15 +292,6 @@ def test_outputs_show_the_quick_start_commands(aws, prod, cli):
     assert "automl-cfn run optimize --env prod --wait" in out
     assert f"aws ecs run-task --cluster {prod['ClusterName']} --task-definition automl-prod-optimize" in out
     assert "automl-cfn pipeline start --env prod --wait" in out
-
-
-def push_images(clients, environment: str, tag: str) -> None:
-    ecr = clients("ecr")
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                                      "digest": "sha256:" + "1" * 64}, "layers": []})
-    for service in ("optimize", "train", "predict"):
-        ecr.put_image(repositoryName=f"automl-{environment}-{service}", imageManifest=manifest, imageTag=tag)
 
 
 def test_release_moves_the_service_to_a_tag_behind_a_blue_green_endpoint(aws, cli, clients):

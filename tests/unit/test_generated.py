@@ -21,8 +21,9 @@ def test_committed_generated_output_is_current(project_root):
         on_disk = {p for p in on_disk if not p.endswith(".svg")}
     extra = sorted(on_disk - set(expected))
     readme = (project_root / "README.md").read_text()
-    assert synth.readme_with_diagram(readme, expected["diagrams/dev.mmd"].decode()) == readme, \
-        "README's dev diagram is stale: run `make templates`"
+    assert synth.readme_generated(readme, expected) == readme, \
+        "README's dev diagram or lifecycle table is stale: run `make templates`"
+    assert synth.README_LIFECYCLE[0] in readme
     assert (stale, extra) == ([], []), "generated/ is stale: run `make templates` and commit the result"
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from .. import ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError
 from .aws import error_code, error_message
-from .plan import ChangeSet, stateful_by_child
+from .plan import ChangeSet, retained_ids, stateful_by_child
 from .read import print_outputs
 from .states import SUCCESS
 from .target import DeployOptions, Target
@@ -52,8 +52,7 @@ def execute(target: Target, change_set: ChangeSet, options: DeployOptions) -> in
         reason = final.get("StackStatusReason")
         raise AwsError(f"deploying {target.name} failed: the stack is {status}{where or (f'; {reason}' if reason else '')}")
     protect(target, change_set.stack_id, allow=set())
-    if bool(final.get("EnableTerminationProtection")) != target.settings.termination_protection:
-        set_termination_protection(target)
+    sync_termination_protection(target, final)
     ui.info(f"{target.name}: {status}")
     print_outputs(final, "table", target.env_flag)
     return EXIT_OK
@@ -72,37 +71,47 @@ def latest_event_time(cfn, stack_id: str) -> datetime:
     return newest + timedelta(microseconds=1)
 
 
-def stack_policy(protected: list[str]) -> str:
-    statements = [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
-    if protected:
-        statements.insert(0, {
-            "Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
-            "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in protected],
-        })
+def stack_policy(no_replace: list[str], no_delete: list[str]) -> str:
+    """Deny replacing `no_replace` and removing `no_delete`; allow everything else."""
+    statements = []
+    for action, protected in (("Update:Replace", no_replace), ("Update:Delete", no_delete)):
+        if protected:
+            statements.append({"Effect": "Deny", "Action": action, "Principal": "*",
+                               "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in protected]})
+    statements.append({"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"})
     return json.dumps({"Statement": statements}, sort_keys=True)
 
 
 def protect(target: Target, stack_id: str, allow: set[str]) -> None:
-    """Stack policies that deny replacing or deleting stateful resources, except those allowed.
+    """Stack policies that deny replacing stateful resources, and removing those a removal would
+    delete, except what --allow-replace names.
 
-    The root protects the nested stacks that hold data; each of those
-    protects its own data resources.
+    Removing a retained resource from its stack loses nothing (it stays in the
+    account and a later deploy adopts it), so that is allowed.  The root
+    protects the nested stacks that hold data; each of those protects its own.
     """
     cfn = target.cfn
     children = stateful_by_child(target.documents)
+    retained = retained_ids(target.documents)
+    holding = [c for c, ids in children.items() if c not in allow]
+    losing = [c for c, ids in children.items() if c not in allow and set(ids) - retained]
     try:
-        cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=stack_policy(
-            [c for c in children if c not in allow]))
+        cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=stack_policy(holding, losing))
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
             for resource in page["StackResourceSummaries"]:
-                protected = children.get(resource["LogicalResourceId"])
+                protected = [p for p in children.get(resource["LogicalResourceId"], []) if p not in allow]
                 if protected and resource.get("PhysicalResourceId"):
                     cfn.set_stack_policy(StackName=resource["PhysicalResourceId"], StackPolicyBody=stack_policy(
-                        [p for p in protected if p not in allow]))
+                        protected, [p for p in protected if p not in retained]))
     except Exception as exc:
         if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
             return  # a stack being created has no resources to protect yet
         raise
+
+
+def sync_termination_protection(target: Target, stack: dict | None) -> None:
+    if stack and bool(stack.get("EnableTerminationProtection")) != target.settings.termination_protection:
+        set_termination_protection(target)
 
 
 def set_termination_protection(target: Target) -> None:

@@ -31,12 +31,15 @@ def deploy(target: Target, options: DeployOptions) -> int:
         recorded = record.read(s3, bucket, target.name) if stack else {}
         if options.release_tag is None and stack and not options.reset:
             record.check_no_silent_undo(recorded, plan.deployed_values(stack), target.settings,
-                                        target.file_settings or target.settings, settings_source(target))
+                                        target.file_settings or target.settings, settings_source(target),
+                                        target.var_names)
         tag = target.settings.image_tag if options.release_tag is None else options.release_tag
         if not options.skip_image_check:
             preflight.check_images(target.aws.client("ecr"), target.settings.prefix, tag, target.env_flag)
         change_set = plan.prepare(target, stack, options, bucket)
         if change_set is None:
+            apply.sync_termination_protection(target, stack)   # a deploy setting: no template change
+            record.write(s3, bucket, target.name, next_record(target, options, recorded))
             return EXIT_OK
         plan.show_review(change_set, options)
         plan.refuse_unsafe(target, change_set, options)

@@ -25,15 +25,9 @@ def key_for(stack_name: str) -> str:
 
 
 def setting_of(parameter: str) -> str:
-    """ImageTag -> image_tag (the name people type)."""
-    from ..settings import SETTING_FIELDS
-    from ..parameters import PARAMETER_NAMES
-    from ..model import title
-
-    for name in SETTING_FIELDS:
-        if PARAMETER_NAMES.get(name, title(name)) == parameter:
-            return name
-    return parameter
+    """ImageTag -> image_tag, ImageTagMutability -> image_tag_immutable: the name people type."""
+    spec = PARAMETERS.get(parameter)
+    return spec.setting if spec and spec.setting else parameter
 
 
 def set_by_var(settings: Settings, file_settings: Settings) -> dict[str, str]:
@@ -61,16 +55,17 @@ def write(s3, bucket: str, stack_name: str, values: dict[str, str]) -> None:
 
 
 def check_no_silent_undo(recorded: dict[str, str], deployed: dict[str, str], settings: Settings,
-                         file_settings: Settings, source: str) -> None:
+                         file_settings: Settings, source: str, var_names: frozenset[str] = frozenset()) -> None:
     """Refuse to revert a value an earlier --var deployed when nobody asked for it now."""
     wanted = parameter_values(settings)
     now_by_var = set_by_var(settings, file_settings)
     for parameter, value in recorded.items():
-        if parameter not in PARAMETERS or parameter in now_by_var:
+        if parameter not in PARAMETERS or parameter in now_by_var or setting_of(parameter) in var_names:
             continue
         if deployed.get(parameter) == value and wanted.get(parameter) != value:
-            name = setting_of(parameter)
+            spec = PARAMETERS[parameter]
+            name, shown, asked = setting_of(parameter), spec.as_setting(value), spec.as_setting(wanted.get(parameter))
             raise RefusedError(
-                f"{name} is {value!r} in the deployed stack (set by an earlier --var or release) but "
-                f"{wanted.get(parameter)!r} in {source}; a deploy never reverts it silently: add it to {source}, "
-                f"repeat --var {name}={value}, or pass --reset to return to {source}")
+                f"{name} is {shown!r} in the deployed stack (set by an earlier --var or release) but {asked!r} in "
+                f"{source}; a deploy never reverts it silently: add it to {source}, repeat --var {name}={shown}, "
+                f"or pass --reset to return to {source}")

@@ -38,6 +38,7 @@ class Target:
     env_flag: str = ""
     project_dir: Path = Path(".")
     file_settings: Settings | None = None     # the settings file alone, without --var
+    var_names: frozenset[str] = frozenset()   # the settings this command's --var set
 
     @property
     def name(self) -> str:

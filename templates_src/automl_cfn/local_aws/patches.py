@@ -19,7 +19,7 @@ import json
 
 def nested_stack_outputs() -> None:
     """Fn::GetAtt on a nested stack's Outputs.X raised HTTP 500 ('Stack' object has no
-    attribute 'get_cfn_attribute').  Test: test_lenient_nested_outputs_are_wired."""
+    attribute 'get_cfn_attribute').  Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import models
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 
@@ -39,7 +39,7 @@ def nested_stack_outputs() -> None:
 
 def outputs_after_change_set() -> None:
     """A stack created or updated through a change set kept no or stale Outputs: the
-    template was not re-parsed after ExecuteChangeSet.  Test: test_lenient_nested_outputs_are_wired."""
+    template was not re-parsed after ExecuteChangeSet.  Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import models
 
     original_execute = models.CloudFormationBackend.execute_change_set
@@ -61,7 +61,7 @@ def outputs_after_change_set() -> None:
 def nested_stack_update_in_place() -> None:
     """A nested stack whose properties changed was deleted and recreated, which fails on
     retained, explicitly named resources; CloudFormation updates it in place.
-    Test: test_lenient_nested_update_keeps_the_stack."""
+    Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import models
 
     def update_nested_in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id,
@@ -80,7 +80,7 @@ def nested_stack_update_in_place() -> None:
 
 def cidr_and_no_value() -> None:
     """Fn::Cidr was not evaluated, and AWS::NoValue from an Fn::If inside a list stayed in
-    the list as None.  Test: test_lenient_subnets_are_carved."""
+    the list as None.  Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import parsing
 
     from ..intrinsics import Evaluator
@@ -106,7 +106,7 @@ def cidr_and_no_value() -> None:
 
 def list_parameters_as_text() -> None:
     """DescribeStacks showed a CommaDelimitedList parameter as a Python list ("['a', 'b']");
-    CloudFormation shows it as given ("a,b").  Test: test_lenient_nested_outputs_are_wired."""
+    CloudFormation shows it as given ("a,b").  Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import models
 
     def parameter_list(self):
@@ -123,7 +123,7 @@ def list_parameters_as_text() -> None:
 def task_definition_update() -> None:
     """Updating an AWS::ECS::TaskDefinition registered the new revision from the raw
     template keys (PascalCase ContainerDefinitions), losing image, memory and logging.
-    Test: test_lenient_task_definition_update_keeps_the_container."""
+    Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.ecs import models as ecs_models
 
     def update_task_definition(cls, original_resource, new_resource_name, cloudformation_json, account_id,
@@ -137,7 +137,7 @@ def task_definition_update() -> None:
 def keep_resources_moto_cannot_update() -> None:
     """A resource whose type moto cannot update vanished from its stack, breaking every
     later reference to it; it now keeps its previous state.
-    Test: test_lenient_log_retention_update."""
+    Test: test_lenient_endpoint_runs_the_nested_templates."""
     from moto.cloudformation import parsing
 
     original_update = parsing.parse_and_update_resource
@@ -170,9 +170,10 @@ def log_group_updates() -> None:
     logs_models.LogGroup.update_from_cloudformation_json = classmethod(update_log_group)
 
 
-def kms_key_tags() -> None:
-    """An AWS::KMS::Key with Tags failed: moto expected the KMS API's TagKey/TagValue shape,
-    not CloudFormation's Key/Value.  Test: test_kms_key_with_tags."""
+def kms_keys_from_cloudformation() -> None:
+    """An AWS::KMS::Key with Tags failed (moto expected the KMS API's TagKey/TagValue shape, not
+    CloudFormation's Key/Value), and one created with a KeyPolicy object kept it as a dict, so
+    every later DescribeKey failed on json.loads.  Test: test_kms_key_from_cloudformation."""
     from moto.kms import models as kms_models
 
     original_create_key = kms_models.Key.create_from_cloudformation_json.__func__
@@ -181,6 +182,8 @@ def kms_key_tags() -> None:
         properties = cloudformation_json.get("Properties", {})
         if properties.get("Tags"):
             properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties["Tags"]]
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
         return original_create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     kms_models.Key.create_from_cloudformation_json = classmethod(create_key)
@@ -289,7 +292,7 @@ def unimplemented_actions_answer_aws_errors() -> None:
 
 CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_update_in_place, cidr_and_no_value,
                   list_parameters_as_text, task_definition_update, keep_resources_moto_cannot_update)
-SERVICES = (log_group_updates, kms_key_tags, elbv2_full_names, policy_conditions_select_statements,
+SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, policy_conditions_select_statements,
             unimplemented_actions_answer_aws_errors)
 
 

@@ -316,7 +316,7 @@ class Backend:
             raise validation(f"1 validation error detected: Value '{name}' at 'changeSetName' failed to satisfy "
                              "constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*")
         existing = self.find(stack_name)
-        if kind == "CREATE":
+        if kind == "CREATE" or (kind == "IMPORT" and existing is None):
             if existing and existing.status != "REVIEW_IN_PROGRESS":
                 raise CfnError("AlreadyExistsException", f"Stack [{stack_name}] already exists and cannot be created "
                                                          f"again with the changeSet [{name}].")

@@ -78,7 +78,7 @@ def load_balancer_needs_two_zones() -> None:
 
 def one_listener_per_port() -> None:
     """Two listeners on one port of a load balancer: moto's check compares the port with
-    listener ARNs and never fires.  Test: test_strict_refuses_a_second_listener_on_a_port."""
+    listener ARNs and never fires.  Test: test_strict_creates_before_it_deletes."""
     from moto.elbv2 import models
     from moto.elbv2.exceptions import DuplicateListenerError
 

@@ -1,0 +1,77 @@
+"""The transition matrix on the strict endpoint: from each base environment, every row of the table
+(transitions.py) is deployed there and back.  Each step succeeds, or is refused before any change set
+runs with the row's note as its one line.  One base deploy per group; the endpoint is reset between groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_cfn import transitions
+
+from .conftest import pending_change_sets, push_images
+
+GROUPS = sorted({t.base for t in transitions.TABLE})
+
+
+def text(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def variables(settings: dict, real: dict) -> list[str]:
+    return [arg for name, value in settings.items()
+            for arg in ("--var", f"{name}={real.get(text(value), text(value))}")]
+
+
+def existing_resources(clients) -> dict[str, str]:
+    """The certificate the table names must exist, as on AWS: the table's ARN -> the endpoint's."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from datetime import datetime, timedelta, timezone
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "predict.example.com")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    arn = clients("acm").import_certificate(
+        Certificate=certificate.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption()))["CertificateArn"]
+    clients("iam").create_policy(PolicyName="automl-boundary", PolicyDocument='{"Version": "2012-10-17", '
+                                 '"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
+    return {transitions.CERTIFICATE: arn}
+
+
+def root_status(clients) -> str:
+    return clients("cloudformation").describe_stacks(StackName="automl-dev")["Stacks"][0]["StackStatus"]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_every_transition_there_and_back(aws, cli, clients, group):
+    base = transitions.BASES[group]
+    real = existing_resources(clients)
+    code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(base, real))
+    assert code == 0, err[-3000:]
+    push_images(clients, "dev", "v1")
+    for row in (t for t in transitions.TABLE if t.base == group):
+        start = {**base, row.setting: row.start}
+        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(start, real))
+        assert code == 0, (row, err)
+        before = root_status(clients)
+        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables({**start, row.setting: row.to}, real))
+        if row.outcome == transitions.REFUSED:
+            assert code == 3, (row, err)
+            assert err.strip().splitlines()[-1] == f"automl-cfn: error: {row.note}", row
+            assert root_status(clients) == before and pending_change_sets(clients("cloudformation"), "automl-dev") == []
+        else:
+            assert code == 0, (row, err[-3000:])
+            assert root_status(clients) in ("UPDATE_COMPLETE", "CREATE_COMPLETE"), row
+            replaced = "[REPLACE]" in out
+            assert replaced is (row.outcome == transitions.REPLACES), (row, out[-3000:])
+        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(start, real))
+        assert code == 0, (row, "back", err[-3000:])
+        if row.setting == "termination_protection":
+            protected = clients("cloudformation").describe_stacks(StackName="automl-dev")["Stacks"][0]
+            assert protected["EnableTerminationProtection"] is False

@@ -1,0 +1,20 @@
+"""Each local-endpoint patch and strict rule names the moto defect it covers and the test that shows it."""
+
+from __future__ import annotations
+
+import re
+
+from automl_cfn.local_aws import patches
+from automl_cfn.local_aws.strict import rules
+
+from tests.conftest import ROOT
+
+
+def test_each_patch_and_rule_names_an_existing_test():
+    source = (ROOT / "tests" / "integration" / "test_local_endpoint.py").read_text()
+    functions = patches.CLOUDFORMATION + patches.SERVICES + rules.SERVICE_RULES + (rules.check_name_length,
+                                                                                   rules.check_not_taken)
+    for function in functions:
+        found = re.search(r"Test: (test_\w+)", " ".join((function.__doc__ or "").split()))
+        assert found, f"{function.__name__} names no test"
+        assert f"def {found.group(1)}(" in source, f"{function.__name__}: {found.group(1)} does not exist"
