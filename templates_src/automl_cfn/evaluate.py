@@ -10,6 +10,7 @@ they are.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Mapping
 
 from .model import NONE
@@ -31,39 +32,23 @@ class Evaluation:
             name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec
         }
         self.parameters.update({k: str(v) for k, v in (parameters or {}).items()})
-        self._conditions: dict[str, bool] = {}
 
     # -- conditions --------------------------------------------------------------
+    @cached_property
+    def _evaluator(self):
+        """Conditions are evaluated by the same code the planner and the local endpoint use."""
+        from .intrinsics import Evaluator
+
+        declared = self.template.get("Parameters", {})
+        values = {name: self.parameters.get(name, "") for name in declared}
+        return Evaluator(self.template, values, region=self.pseudo["AWS::Region"],
+                         account=self.pseudo["AWS::AccountId"])
+
     def condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            self._conditions[name] = self._truth(self.template["Conditions"][name])
-        return self._conditions[name]
+        return self._evaluator.condition(name)
 
     def conditions(self) -> dict[str, bool]:
         return {name: self.condition(name) for name in self.template.get("Conditions", {})}
-
-    def _truth(self, expr: Any) -> bool:
-        (fn, arg), = expr.items()
-        if fn == "Fn::Equals":
-            left, right = (self._scalar(v) for v in arg)
-            return left == right
-        if fn == "Fn::Not":
-            return not self._truth(arg[0])
-        if fn == "Fn::And":
-            return all(self._truth(v) for v in arg)
-        if fn == "Fn::Or":
-            return any(self._truth(v) for v in arg)
-        if fn == "Condition":
-            return self.condition(arg)
-        raise ValueError(f"not a condition function: {fn}")
-
-    def _scalar(self, value: Any) -> str:
-        if isinstance(value, dict) and "Ref" in value:
-            name = value["Ref"]
-            return self.parameters[name] if name in self.parameters else self.pseudo[name]
-        if isinstance(value, dict) and "Condition" in value:
-            return str(self.condition(value["Condition"])).lower()
-        return str(value)
 
     # -- values ------------------------------------------------------------------
     def resolve(self, value: Any) -> Any:

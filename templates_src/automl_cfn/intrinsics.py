@@ -62,24 +62,25 @@ class Expression:
 SYMBOLIC = (Symbol, Expression)
 
 
-def is_symbolic(value: Any) -> bool:
+def _symbols(value: Any):
+    """Every symbol inside a value."""
     if isinstance(value, SYMBOLIC):
-        return True
-    if isinstance(value, dict):
-        return any(is_symbolic(v) for v in value.values())
-    if isinstance(value, list):
-        return any(is_symbolic(v) for v in value)
-    return False
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _symbols(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _symbols(item)
+
+
+def is_symbolic(value: Any) -> bool:
+    return any(True for _ in _symbols(value))
 
 
 def fresh(value: Any) -> bool:
-    if isinstance(value, SYMBOLIC):
-        return value.fresh
-    if isinstance(value, dict):
-        return any(fresh(v) for v in value.values())
-    if isinstance(value, list):
-        return any(fresh(v) for v in value)
-    return False
+    """Does the value depend on a resource that is new or replaced?"""
+    return any(symbol.fresh for symbol in _symbols(value))
 
 
 def canonical(value: Any) -> str:

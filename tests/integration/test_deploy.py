@@ -274,3 +274,16 @@ def test_stack_policies_deny_replacing_or_deleting_data(aws, cli, clients):
     storage = next(n for n in stack_names(cfn) if n.startswith("automl-dev-StorageStack-"))
     nested = json.loads(cfn.get_stack_policy(StackName=storage)["StackPolicyBody"])
     assert "LogicalResourceId/DataBucket" in next(s for s in nested["Statement"] if s["Effect"] == "Deny")["Resource"]
+
+
+def test_diff_predicts_replacements_and_says_when_deploy_would_refuse(aws, cli):
+    assert deploy(cli)[0] == 0
+    code, out, err = cli("diff", "--env", "dev", "--var", "kms_key=create")
+    assert code == 0, err
+    assert "  target: account 123456789012, region us-east-1" in out
+    assert ("  RegistryStack/TrainRepository (AWS::ECR::Repository) is replaced: EncryptionConfiguration.EncryptionType, "
+            "EncryptionConfiguration.KmsKey cannot change in place; keeps its name automl-dev-train: CloudFormation "
+            "refuses this") in out
+    assert "deploy would refuse this: kms_key is fixed when an environment is created" in err
+    code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "kms_key=create")
+    assert code == 3 and err.strip().splitlines()[-1].startswith("automl-cfn: error: kms_key is fixed")

@@ -91,6 +91,19 @@ def test_prod_comes_back_with_its_key_and_secret(aws, cli, clients):
     assert "No changes" in deploy(cli, "--var", "api_key_secret=create", *UNPROTECTED, env=PROD)[1]
 
 
+def test_a_secret_waiting_out_its_recovery_window_is_named_before_any_change(aws, cli, clients):
+    """Secrets Manager keeps a deleted secret's name for 7 to 30 days: say so, instead of a failed create."""
+    secrets = clients("secretsmanager")
+    arn = secrets.create_secret(Name="automl/dev/api-key", SecretString="old")["ARN"]
+    secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    code, out, err = deploy(cli, "--var", "api_key_secret=create")
+    assert code == 3
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("automl-cfn: error: Secret automl/dev/api-key is scheduled for deletion (")
+    assert line.endswith("restore it, or wait until it is gone, before deploying with ApiKeySecret create")
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+
+
 def test_a_failed_first_create_leaves_nothing_in_the_way(aws, cli, clients):
     """A role name someone took by hand fails the first create; RetainExceptOnCreate deletes the buckets and
     repositories it had made, so once the role is gone the next deploy simply creates everything."""

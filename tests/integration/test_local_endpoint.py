@@ -162,11 +162,23 @@ def test_strict_refuses_names_that_exist(strict, lenient, kind):
         assert accepted, "plain moto takes it over silently"
 
 
+def test_strict_reserves_a_deleted_secret_name_until_its_recovery_window_ends(strict, lenient):
+    body = NAMED["secret"][0]
+    for clients in (strict, lenient):
+        secrets = clients("secretsmanager")
+        arn = secrets.create_secret(Name="taken", SecretString="x")["ARN"]
+        secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    assert create(strict, "s", {"Named": body})["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert any("already scheduled for deletion" in r for r in reasons(strict, "s"))
+    assert create(lenient, "s", {"Named": body})["StackStatus"] == "CREATE_COMPLETE"
+
+
 @pytest.mark.parametrize("resource_type,properties,limit", [
     ("AWS::S3::Bucket", {"BucketName": "b" * 64}, 63),
     ("AWS::IAM::Role", {"RoleName": "r" * 65, "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
      64),
     ("AWS::ElasticLoadBalancingV2::TargetGroup", {"Name": "t" * 33, "Port": 80, "Protocol": "HTTP"}, 32),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", {"Name": "l" * 33}, 32),
 ])
 def test_strict_refuses_names_over_their_limit(strict, lenient, resource_type, properties, limit):
     """Strict mode fails the resource and rolls back, as CloudFormation does; moto accepts the name, or fails
@@ -174,6 +186,8 @@ def test_strict_refuses_names_over_their_limit(strict, lenient, resource_type, p
     for clients in (lenient, strict):
         if resource_type.endswith("TargetGroup"):
             properties["VpcId"] = vpc(clients)[0]
+        if resource_type.endswith("LoadBalancer"):
+            properties["Subnets"] = vpc(clients)[1]
         try:
             outcome = create(clients, "s", {"Named": {"Type": resource_type, "Properties": properties}})["StackStatus"]
         except ClientError as exc:
@@ -221,8 +235,17 @@ def test_strict_deletes_retain_except_on_create_resources_when_the_create_fails(
     assert "made-first" in {b["Name"] for b in lenient("s3").list_buckets()["Buckets"]}
 
 
-def test_strict_refuses_replacement_with_rollback_disabled(strict):
-    """EXPRESS mode with rollback off, as the deploy used to send it: the stack is left UPDATE_FAILED."""
+def test_strict_refuses_replacement_with_rollback_disabled(strict, lenient):
+    """EXPRESS mode with rollback off, as the deploy used to send it: the stack is left UPDATE_FAILED.
+    moto ignores the deployment mode and replaces."""
+    lenient_cfn = lenient("cloudformation")
+    group = {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "one", "VpcId": vpc(lenient)[0]}}
+    create(lenient, "s", {"Group": group})
+    group["Properties"]["GroupDescription"] = "two"
+    lenient_cfn.create_change_set(StackName="s", ChangeSetName="c", TemplateBody=template({"Group": group}),
+                                  ChangeSetType="UPDATE", DeploymentConfig={"Mode": "EXPRESS"})
+    lenient_cfn.execute_change_set(ChangeSetName="c", StackName="s")
+    assert lenient_cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     cfn = strict("cloudformation")
     vpc_id, _ = vpc(strict)
     group = {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "one", "VpcId": vpc_id}}

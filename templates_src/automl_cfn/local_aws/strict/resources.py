@@ -249,6 +249,8 @@ class ClusterHandler(MotoHandler):
 class SecretHandler(Handler):
     """AWS::SecretsManager::Secret over the Secrets Manager backend (moto's CloudFormation skips it)."""
 
+    checks_names_itself = True
+
     def backend(self, where: Where):
         from moto.secretsmanager.models import secretsmanager_backends
 
