@@ -253,7 +253,26 @@ def _get_att(ev: Evaluator, arg: Any) -> Any:
 
 def _if(ev: Evaluator, arg: Any) -> Any:
     name, when_true, when_false = arg
-    return ev.value(when_true if ev.condition(name) else when_false)
+    taken, other = (when_true, when_false) if ev.condition(name) else (when_false, when_true)
+    _check_mappings(ev, other)
+    return ev.value(taken)
+
+
+def _check_mappings(ev: Evaluator, node: Any) -> None:
+    """CloudFormation resolves Fn::FindInMap in both branches of an Fn::If, the one it does
+    not take included: a key the mapping lacks fails the stack either way."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::FindInMap"}:
+            arg = node["Fn::FindInMap"]
+            keys = [ev.value(v) if not (isinstance(v, dict) and "Fn::If" in v) else None for v in arg[:3]]
+            if all(isinstance(k, str) for k in keys):
+                _find_in_map(ev, arg)
+            return
+        for child in node.values():
+            _check_mappings(ev, child)
+    elif isinstance(node, list):
+        for child in node:
+            _check_mappings(ev, child)
 
 
 def _join(ev: Evaluator, arg: Any) -> Any:

@@ -122,8 +122,10 @@ def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
     from automl_cfn.evaluate import Evaluation
 
     newer = Evaluation(storage.template, storage.parameters, region="ap-southeast-3").resources()
-    assert newer["LbLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][1]["Principal"] == {
+    assert "LbLogsBucketPolicy" not in newer   # its FindInMap is never evaluated there
+    assert newer["LbLogsBucketPolicyByService"]["Properties"]["PolicyDocument"]["Statement"][1]["Principal"] == {
         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert "LbLogsBucketPolicyByService" not in resources
     assert storage.outputs()["LbLogsBucketName"] == {"Ref": "LbLogsBucket"}
     attributes = stack("endpoint", load_balancer="public", wired={"LbLogsBucketName": "logs-bucket"}).resources()[
         "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]

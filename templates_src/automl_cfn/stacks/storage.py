@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
 from awacs import s3 as s3_actions
-from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Or, Ref, Sub, s3
+from troposphere import And, Condition as ConditionRef, Equals, FindInMap, GetAtt, If, Not, NoValue, Or, Ref, Sub, s3
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX
 from . import names, policies
@@ -30,7 +30,8 @@ def build() -> StackTemplate:
     st.output("AccessLogsBucketName", Ref(access_logs), "Bucket receiving the data bucket's access logs",
               condition="AccessLoggingEnabled")
     lb_logs = st.add(lb_logs_bucket(st), stateful=True, condition="LbAccessLogsWanted")
-    st.add(lb_logs_policy(st, lb_logs), condition="LbAccessLogsWanted")
+    for policy, condition in lb_logs_policies(st, lb_logs):
+        st.add(policy, condition=condition)
     st.output("LbLogsBucketName", If(st.condition("LbAccessLogsWanted"), Ref(lb_logs), NONE),
               "Bucket receiving the load balancer's access logs, or none")
     st.output("DataBucketName", Ref(bucket), "Data bucket name")
@@ -132,8 +133,15 @@ def lb_logs_bucket(st: StackTemplate) -> s3.Bucket:
                       "This bucket holds access logs; logging its own access would loop.")
 
 
-def lb_logs_policy(st: StackTemplate, bucket) -> s3.BucketPolicy:
-    """TLS only; Elastic Load Balancing may write this account's logs under alb/."""
+def lb_logs_policies(st: StackTemplate, bucket) -> list[s3.BucketPolicy]:
+    """TLS only; Elastic Load Balancing may write this account's logs under alb/.
+
+    Two policies under complementary conditions, not one Fn::If: CloudFormation
+    resolves Fn::FindInMap in both branches of an Fn::If, so a region missing
+    from ElbLogAccounts (the newer ones, which the service principal is for)
+    would fail even where the branch is not taken.  A resource whose condition
+    is false is not evaluated at all.
+    """
     arn = GetAtt(bucket, "Arn")
     st.template.add_mapping("ElbLogAccounts", {region: {"Account": account}
                                                for region, account in sorted(ELB_LOG_ACCOUNTS.items())})
@@ -142,15 +150,26 @@ def lb_logs_policy(st: StackTemplate, bucket) -> s3.BucketPolicy:
     old_region = st.add_condition("RegionHasElbLogAccount", Or(*[
         Or(*[Equals(Ref("AWS::Region"), r) for r in chunk]) if len(chunk) > 1 else Equals(Ref("AWS::Region"), chunk[0])
         for chunk in chunks]))
+    wanted = st.condition("LbAccessLogsWanted")
+    by_account = st.add_condition("LbLogsFromElbAccount", And(ConditionRef(wanted), ConditionRef(old_region)))
+    by_service = st.add_condition("LbLogsFromLogDelivery", And(ConditionRef(wanted), Not(ConditionRef(old_region))))
     objects = Sub(f"${{Arn}}/{LB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*", Arn=arn)
-    by_account = {"Sid": "ElbLogDelivery", "Effect": "Allow", "Action": "s3:PutObject", "Resource": objects,
-                  "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${Account}:root",
-                                           Account=FindInMap("ElbLogAccounts", Ref("AWS::Region"), "Account"))}}
-    by_service = {"Sid": "ElbLogDelivery", "Effect": "Allow", "Action": "s3:PutObject", "Resource": objects,
-                  "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}}
-    tls = deny_insecure_transport(arn).JSONrepr()
-    return s3.BucketPolicy("LbLogsBucketPolicy", Bucket=Ref(bucket), PolicyDocument={
-        "Version": policies.VERSION, "Statement": [tls, If(old_region, by_account, by_service)]})
+    writers = {
+        by_account: ("LbLogsBucketPolicy", Principal("AWS", Sub(
+            "arn:${AWS::Partition}:iam::${Account}:root",
+            Account=FindInMap("ElbLogAccounts", Ref("AWS::Region"), "Account")))),
+        by_service: ("LbLogsBucketPolicyByService",
+                     Principal("Service", "logdelivery.elasticloadbalancing.amazonaws.com")),
+    }
+    policies_ = []
+    for condition, (logical_id, principal) in writers.items():
+        document = policies.document([
+            deny_insecure_transport(arn),
+            Statement(Sid="ElbLogDelivery", Effect=Allow, Principal=principal, Action=[s3_actions.PutObject],
+                      Resource=[objects]),
+        ])
+        policies_.append((s3.BucketPolicy(logical_id, Bucket=Ref(bucket), PolicyDocument=document), condition))
+    return policies_
 
 
 def block_all_public_access() -> s3.PublicAccessBlockConfiguration:
