@@ -46,13 +46,13 @@ LOG_RETENTION_DAYS = (
 NAT_GATEWAY_MODES = ("per_az", "single", "none")
 AZ_COUNTS = (1, 2, 3)
 
-# Names end up in bucket, role, repository, cluster and load balancer names;
-# the tightest of those rules (lowercase, 63-char buckets, 32-char ALBs) wins.
+# Names end up in bucket, role, repository, cluster and load balancer names:
+# lowercase, and short enough for the longest name built from them.
 PROJECT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PROJECT_NAME_MAX = 16
 ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]*$")
 ENVIRONMENT_MAX = 8
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,3}-[0-9]$")   # us-east-1, us-gov-west-1, eusc-de-east-1
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
@@ -63,6 +63,15 @@ CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certific
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
 IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+# The longest names built from `<project_name>-<environment>` and the region, as
+# (what, characters besides that prefix and the region, the limit AWS sets).
+# tests/unit/test_names.py builds every explicit name in the templates for every
+# region and fails unless these accept exactly the prefixes whose names all fit.
+LONGEST_NAMES = (
+    ("the access-log bucket", len("-access-logs-") + len("123456789012") + len("-"), 63),
+    ("the ECS infrastructure role", len("-ecs-infrastructure-role-"), 64),
+)
 
 # Subnets are carved from the VPC as eight equal slots (public 1-3, private
 # 1-3, two spare) so that changing az_count never renumbers a subnet.
@@ -405,12 +414,20 @@ def _check_names(s: Settings) -> None:
         if not pattern.match(value):
             raise SettingsError(f"{name}: {value!r} would make invalid AWS resource names; allowed: {allowed}")
         if len(value) > limit:
-            raise SettingsError(
-                f"{name}: {value!r} is {len(value)} characters; at most {limit} so that bucket, role and "
-                "load balancer names stay within AWS limits"
-            )
+            raise SettingsError(f"{name}: {value!r} is {len(value)} characters; at most {limit}")
     if not REGION_RE.match(s.aws_region):
         raise SettingsError(f"aws_region: {s.aws_region!r} is not an AWS region name such as us-east-1 or eu-west-1")
+    check_name_lengths(s.prefix, s.aws_region)
+
+
+def check_name_lengths(prefix: str, region: str, where: str = "aws_region") -> None:
+    """Every name built from the prefix fits its AWS limit in this region (see LONGEST_NAMES)."""
+    for what, extra, limit in LONGEST_NAMES:
+        length = len(prefix) + extra + len(region)
+        if length > limit:
+            raise SettingsError(
+                f"project_name and environment ({prefix!r}) make {what}'s name {length} characters in {region} "
+                f"({where}), over the {limit} AWS allows; shorten them by {length - limit} characters together")
 
 
 def _check_network(s: Settings) -> None:
@@ -499,6 +516,12 @@ def _check_endpoint(s: Settings) -> None:
                             "or arn:aws:acm:REGION:ACCOUNT:certificate/ID")
     if s.certificate_arn and s.load_balancer == "none":
         raise SettingsError("certificate_arn: is used by the load balancer; set load_balancer too")
+    if s.load_balancer != "none" and s.az_count < 2:
+        raise SettingsError(f"load_balancer: {s.load_balancer} needs az_count: 2 or 3 (an Application Load Balancer "
+                            "spans at least two availability zones); allowed with az_count: 1: load_balancer: none")
+    if s.load_balancer == "public" and not s.certificate_arn:
+        raise SettingsError("load_balancer: public needs certificate_arn (plain HTTP on the internet would carry the "
+                            "API key in clear text); allowed: set certificate_arn, or load_balancer: internal")
     if not HEALTH_PATH_RE.match(s.health_check_path):
         raise SettingsError(f"health_check_path: {s.health_check_path!r} must start with / and hold URL "
                             "path characters only")

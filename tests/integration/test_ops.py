@@ -295,7 +295,7 @@ def test_outputs_show_the_quick_start_commands(aws, prod, cli):
 
 
 def test_release_moves_the_service_to_a_tag_behind_a_blue_green_endpoint(aws, cli, clients):
-    lb = ["--var", "load_balancer=public", "--var", "deployment_strategy=blue_green", "--var", "enable_lb_access_logs=true"]
+    lb = ["--var", "load_balancer=internal", "--var", "deployment_strategy=blue_green", "--var", "enable_lb_access_logs=true"]
     code, out, err = cli("deploy", "--env", "prod", "--region", "us-east-1", "--yes", *lb)
     assert code == 0, err
     assert outputs(clients("cloudformation"), "automl-prod")["EndpointUrl"].startswith("http://")

@@ -8,6 +8,7 @@ from automl_cfn.settings import SettingsError, validate
 from tests.conftest import retained
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+PUBLIC = {"load_balancer": "public", "certificate_arn": CERT}   # the settings refuse public without HTTPS
 WIRED = {"BlueTargetGroupArn": "tg-blue", "GreenTargetGroupArn": "tg-green", "ProductionListenerRuleArn": "rule",
          "EcsInfrastructureRoleArn": "role", "LoadBalancerSecurityGroupId": "sg-lb",
          "LoadBalancerFullName": "app/x/1", "BlueTargetGroupFullName": "targetgroup/b/2"}
@@ -27,17 +28,17 @@ def test_without_a_load_balancer_nothing_is_created(stack):
 
 
 def test_public_rolling_endpoint(stack):
-    endpoint = stack("endpoint", load_balancer="public").resources()
+    endpoint = stack("endpoint", **PUBLIC).resources()
     balancer = endpoint["PredictionLoadBalancer"]["Properties"]
     assert balancer["Scheme"] == "internet-facing" and balancer["Subnets"] == {"Ref": "PublicSubnets"}
     assert sorted(k for k, v in endpoint.items() if v["Type"].endswith("TargetGroup")) == ["BlueTargetGroup"]
-    assert "HttpListener" in endpoint and "HttpsListener" not in endpoint
+    assert {"HttpListener", "HttpsListener"} <= set(endpoint)
     assert endpoint["BlueTargetGroup"]["Properties"]["HealthCheckPath"] == "/health"
     forward = endpoint["ProductionListenerRule"]["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     assert forward == [{"TargetGroupArn": {"Ref": "BlueTargetGroup"}, "Weight": 1}]
     ingress = endpoint["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
     assert {r["CidrIp"] for r in ingress} == {"0.0.0.0/0"} and {r["FromPort"] for r in ingress} == {80, 443}
-    compute = service(stack, load_balancer="public")
+    compute = service(stack, **PUBLIC)
     props = compute["PredictionService"]["Properties"]
     assert props["LoadBalancers"] == [{"ContainerName": "predict", "ContainerPort": "8080",
                                        "TargetGroupArn": "tg-blue"}]
@@ -52,8 +53,16 @@ def test_public_rolling_endpoint(stack):
     assert compute["PredictTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["PortMappings"] == [
         {"ContainerPort": "8080", "Protocol": "tcp"}]
     tracking = compute["PredictionRequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
-    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ALBRequestCountPerTarget"
-    alarms = stack("monitoring", load_balancer="public").resources()
+    # Requests per healthy task over the group(s) that carry traffic: blue alone while rolling.
+    queries = tracking["CustomizedMetricSpecification"]["Metrics"]
+    assert [q["Id"] for q in queries] == ["r_blue", "h_blue", "per_task"]
+    assert queries[-1]["Expression"] == "r_blue / h_blue" and queries[-1]["ReturnData"] is True
+    shifting = service(stack, **PUBLIC, deployment_strategy="canary")[
+        "PredictionRequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    ids = [q["Id"] for q in shifting["CustomizedMetricSpecification"]["Metrics"]]
+    assert ids == ["r_blue", "h_blue", "r_green", "h_green", "per_task"]
+    assert "FILL(r_green, 0)" in shifting["CustomizedMetricSpecification"]["Metrics"][-1]["Expression"]
+    alarms = stack("monitoring", **PUBLIC).resources()
     assert {k for k in alarms if "DeploymentAlarm" in k} == {
         "Predict5xxDeploymentAlarm", "PredictLatencyDeploymentAlarm", "PredictUnhealthyDeploymentAlarm"}
 
@@ -67,12 +76,13 @@ def test_internal_blue_green_with_https(stack):
     assert {"BlueTargetGroup", "GreenTargetGroup", "HttpsListener", "HttpListener"} <= set(endpoint)
     https = endpoint["HttpsListener"]["Properties"]
     assert https["Certificates"] == [{"CertificateArn": CERT}] and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    # One listener on port 80 whatever the certificate: with one it redirects, without it answers 404.
+    # One listener on port 80 whatever the certificate: with one it redirects, without it forwards to
+    # blue (ECS blue/green refuses listeners whose rules mix forward and fixed-response actions).
     assert [l["Properties"]["Port"] for l in endpoint.values() if l["Type"].endswith("::Listener")].count(80) == 1
     redirect = endpoint["HttpListener"]["Properties"]["DefaultActions"][0]["RedirectConfig"]
     assert redirect == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
     plain = stack("endpoint", load_balancer="internal").resources()["HttpListener"]["Properties"]["DefaultActions"]
-    assert plain[0]["Type"] == "fixed-response" and "HttpsListener" not in stack("endpoint", load_balancer="internal").resources()
+    assert plain[0]["Type"] == "forward" and "HttpsListener" not in stack("endpoint", load_balancer="internal").resources()
     assert stack("endpoint", **settings).outputs()["EndpointUrl"]["Fn::Sub"][1]["Scheme"] == "https"
     props = service(stack, **settings)["PredictionService"]["Properties"]
     assert props["LoadBalancers"][0]["AdvancedConfiguration"] == {
@@ -89,7 +99,7 @@ def test_internal_blue_green_with_https(stack):
     ("linear", "LinearConfiguration", {"StepPercent": "20", "StepBakeTimeInMinutes": "5"}),
 ])
 def test_canary_and_linear(stack, strategy, key, expected):
-    deployment = service(stack, load_balancer="public", deployment_strategy=strategy)["PredictionService"][
+    deployment = service(stack, **PUBLIC, deployment_strategy=strategy)["PredictionService"][
         "Properties"]["DeploymentConfiguration"]
     assert deployment["Strategy"] == strategy.upper() and deployment[key] == expected
     other = "LinearConfiguration" if key == "CanaryConfiguration" else "CanaryConfiguration"
@@ -98,10 +108,12 @@ def test_canary_and_linear(stack, strategy, key, expected):
 
 @pytest.mark.parametrize("values, fragment", [
     ({"deployment_strategy": "blue_green"}, "shifts traffic through a load balancer"),
-    ({"load_balancer": "public", "enable_prediction_service": False}, "needs the prediction service"),
+    ({"load_balancer": "internal", "enable_prediction_service": False}, "needs the prediction service"),
     ({"certificate_arn": CERT}, "set load_balancer too"),
     ({"load_balancer": "public", "certificate_arn": "arn:aws:acm:x"}, "not an ACM certificate ARN"),
-    ({"load_balancer": "public", "health_check_path": "health"}, "must start with /"),
+    ({"load_balancer": "internal", "health_check_path": "health"}, "must start with /"),
+    ({"load_balancer": "internal", "az_count": 1}, "needs az_count: 2 or 3"),
+    ({"load_balancer": "public"}, "load_balancer: public needs certificate_arn"),
 ])
 def test_endpoint_settings_are_validated(values, fragment):
     with pytest.raises(SettingsError, match=fragment):
@@ -109,7 +121,7 @@ def test_endpoint_settings_are_validated(values, fragment):
 
 
 def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
-    storage = stack("storage", load_balancer="public", enable_lb_access_logs=True)
+    storage = stack("storage", **PUBLIC, enable_lb_access_logs=True)
     resources = storage.resources()
     assert retained(resources["LbLogsBucket"])
     statements = resources["LbLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
@@ -127,12 +139,12 @@ def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     assert "LbLogsBucketPolicyByService" not in resources
     assert storage.outputs()["LbLogsBucketName"] == {"Ref": "LbLogsBucket"}
-    attributes = stack("endpoint", load_balancer="public", wired={"LbLogsBucketName": "logs-bucket"}).resources()[
+    attributes = stack("endpoint", **PUBLIC, wired={"LbLogsBucketName": "logs-bucket"}).resources()[
         "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
     assert {a["Key"]: a["Value"] for a in attributes}["access_logs.s3.bucket"] == "logs-bucket"
     assert {a["Key"]: a["Value"] for a in attributes}["access_logs.s3.enabled"] == "true"
-    assert "LbLogsBucket" not in stack("storage", load_balancer="public").resources()
-    off = stack("endpoint", load_balancer="public", wired={"LbLogsBucketName": "none"}).resources()[
+    assert "LbLogsBucket" not in stack("storage", **PUBLIC).resources()
+    off = stack("endpoint", **PUBLIC, wired={"LbLogsBucketName": "none"}).resources()[
         "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
     assert {a["Key"]: a["Value"] for a in off} == {
         "routing.http.drop_invalid_header_fields.enabled": "true", "routing.http.desync_mitigation_mode": "strictest",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SERVICES, title
-from . import names
+from . import names, traffic
 from .base import StackTemplate
 
 SCRATCH_VOLUME = "scratch"
@@ -221,12 +221,26 @@ def deployment_configuration(st: StackTemplate) -> ecs.DeploymentConfiguration:
 
 
 def request_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
-    """With a load balancer, scale on requests per task as well as CPU."""
-    label = Sub("${Balancer}/${Group}",
-                Balancer=Ref(st.input("LoadBalancerFullName", "Load balancer full name, or none")),
-                Group=Ref(st.input("BlueTargetGroupFullName", "Primary target group full name, or none")))
-    return target_tracking(st, target, "PredictionRequestScaling", "request", "ALBRequestCountPerTarget",
-                           "PredictionRequestsPerTarget", resource_label=label)
+    """With a load balancer, scale on requests per healthy task as well as CPU: requests and
+    healthy targets of both target groups, so scaling follows the traffic after a blue/green
+    deployment moves it to green."""
+    queries = []
+    for group in traffic.groups(st):
+        for metric, stat in (("RequestCount", "Sum"), ("HealthyHostCount", "Average")):
+            queries.append(traffic.present(st, group, scaling.TargetTrackingMetricDataQuery(
+                Id=f"{metric[0].lower()}_{group.colour}", ReturnData=False,
+                MetricStat=scaling.TargetTrackingMetricStat(Stat=stat, Metric=scaling.TargetTrackingMetric(
+                    Namespace="AWS/ApplicationELB", MetricName=metric, Dimensions=[
+                        scaling.TargetTrackingMetricDimension(Name="LoadBalancer", Value=traffic.load_balancer(st)),
+                        scaling.TargetTrackingMetricDimension(Name="TargetGroup", Value=group.full_name)])),
+            )))
+    queries.append(scaling.TargetTrackingMetricDataQuery(
+        Id="per_task", Label="Requests per healthy task a minute", ReturnData=True,
+        Expression=traffic.over_groups(
+            st, "r_blue / h_blue",
+            "(FILL(r_blue, 0) + FILL(r_green, 0)) / (FILL(h_blue, 0) + FILL(h_green, 0))")))
+    return target_tracking(st, target, "PredictionRequestScaling", "request", "PredictionRequestsPerTarget",
+                           metrics=scaling.CustomizedMetricSpecification(Metrics=queries))
 
 
 def scalable_target(st: StackTemplate, cluster, service) -> scaling.ScalableTarget:
@@ -241,21 +255,22 @@ def scalable_target(st: StackTemplate, cluster, service) -> scaling.ScalableTarg
 
 
 def cpu_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:
-    return target_tracking(st, target, "PredictionCpuScaling", "cpu", "ECSServiceAverageCPUUtilization",
-                           "PredictionCpuTarget")
+    return target_tracking(st, target, "PredictionCpuScaling", "cpu", "PredictionCpuTarget",
+                           predefined=scaling.PredefinedMetricSpecification(
+                               PredefinedMetricType="ECSServiceAverageCPUUtilization"))
 
 
-def target_tracking(st: StackTemplate, target, logical_id: str, what: str, metric: str, target_parameter: str,
-                    resource_label=None) -> scaling.ScalingPolicy:
-    """Keep `metric` near the parameter's value: out in a minute, in after two."""
+def target_tracking(st: StackTemplate, target, logical_id: str, what: str, target_parameter: str,
+                    predefined=None, metrics=None) -> scaling.ScalingPolicy:
+    """Keep a metric (predefined, or metric math) near the parameter's value: out in a minute, in after two."""
+    chosen = {"PredefinedMetricSpecification": predefined} if predefined else {"CustomizedMetricSpecification": metrics}
     return scaling.ScalingPolicy(
         logical_id,
         PolicyName=names.name(f"predict-{what}-tracking"),
         PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),
         TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
-            PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(
-                PredefinedMetricType=metric, **({"ResourceLabel": resource_label} if resource_label else {})),
+            **chosen,
             TargetValue=st.ref(target_parameter),
             ScaleInCooldown=120,
             ScaleOutCooldown=60,

@@ -8,8 +8,16 @@ deployments; two (blue and green) when DeploymentStrategy shifts traffic
 between them.  Outputs are "none" when there is no load balancer, so the
 other stacks can be wired the same way in every environment.
 
+The production listener forwards by default too (to the blue group), never
+answers 404 itself: ECS blue/green, canary and linear deployments fail on a
+listener whose rules mix forward and other actions (fixed-response,
+redirect), per "Application Load Balancer resources for blue/green
+deployments", docs.aws.amazon.com/AmazonECS/latest/developerguide/
+alb-resources-for-blue-green.html, Limitations.  Port 80 with a certificate
+only redirects; it is not the production listener.
+
 Shaped so that every setting can change on a running environment:
-- one listener on port 80, whose default action switches (404 or a redirect
+- one listener on port 80, whose default action switches (forward to blue, or a redirect
   to HTTPS) when a certificate comes or goes: two listeners on port 80 under
   opposite conditions would both exist for a moment, since CloudFormation
   creates before it deletes, and a load balancer takes one listener a port;
@@ -40,14 +48,14 @@ def build() -> StackTemplate:
     https = st.add(elb.Listener(
         "HttpsListener", LoadBalancerArn=Ref(balancer), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
         Certificates=[elb.Certificate(CertificateArn=st.ref("CertificateArn"))],
-        DefaultActions=[not_found()],
+        DefaultActions=[forward_to(blue)],
     ), condition="HasCertificate")
     http = st.add(elb.Listener(
         "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
-        DefaultActions=[If(st.condition("HasCertificate"), redirect_to_https(), not_found())],
+        DefaultActions=[If(st.condition("HasCertificate"), redirect_to_https(), forward_to(blue))],
         Metadata=scanner_skip(
-            "CKV_AWS_2", "Plain HTTP serves only when no certificate_arn is given (meant for internal load "
-                         "balancers); with a certificate, this listener redirects to HTTPS.",
+            "CKV_AWS_2", "Plain HTTP serves only an internal load balancer without certificate_arn (the settings "
+                         "refuse a public one without it); with a certificate, this listener redirects to HTTPS.",
             CKV_AWS_103="No TLS on port 80 by design: it redirects to HTTPS, or serves an internal balancer."),
     ), condition=has_lb)
     rule = st.add(elb.ListenerRule(
@@ -70,19 +78,20 @@ def build() -> StackTemplate:
     st.output("BlueTargetGroupFullName", If(has_lb, GetAtt(blue, "TargetGroupFullName"), NONE),
               "targetgroup/NAME/ID of the primary target group, or none")
     st.output("GreenTargetGroupArn", If(st.condition("ShiftsTraffic"), Ref(green), NONE), "Alternate target group, or none")
+    st.output("GreenTargetGroupFullName", If(st.condition("ShiftsTraffic"), GetAtt(green, "TargetGroupFullName"), NONE),
+              "targetgroup/NAME/ID of the alternate target group, or none")
     st.output("ProductionListenerRuleArn", If(has_lb, Ref(rule), NONE), "Rule ECS shifts traffic with, or none")
     st.output("LoadBalancerSecurityGroupId", If(has_lb, Ref(group), NONE), "Security group of the load balancer, or none")
     return st
 
 
+def forward_to(group) -> elb.Action:
+    return elb.Action(Type="forward", TargetGroupArn=Ref(group))
+
+
 def redirect_to_https() -> elb.Action:
     return elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
         Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
-
-
-def not_found() -> elb.Action:
-    return elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
-        StatusCode="404", ContentType="text/plain", MessageBody="not found"))
 
 
 def lb_security_group(st: StackTemplate) -> ec2.SecurityGroup:

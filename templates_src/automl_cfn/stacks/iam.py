@@ -53,7 +53,12 @@ def build() -> StackTemplate:
     infrastructure = st.add(iam.Role(
         "EcsInfrastructureRole",
         RoleName=names.role_name("ecs-infrastructure"),
-        AssumeRolePolicyDocument=policies.trust(ECS),
+        # The trust policy AWS documents for this role, without aws:SourceAccount: no AWS
+        # document says ECS sends that key when it assumes the role, and if it does not, a
+        # condition on it stops every blue/green deployment from starting.  Source:
+        # docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+        # The role can do only what ECS's managed load balancer policy allows.
+        AssumeRolePolicyDocument=policies.trust(ECS, source_account=False),
         PermissionsBoundary=st.boundary(),
         # AWS's managed policy for ECS blue/green, canary and linear deployments on ALB listeners.
         ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")],

@@ -14,7 +14,7 @@ import json
 from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
 
 from ..model import LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
-from . import names
+from . import names, traffic
 from .base import StackTemplate, scanner_skip
 
 PERIOD_SECONDS = 300
@@ -114,24 +114,35 @@ def utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic) -
 
 def deployment_alarms(st: StackTemplate, topic) -> list[cloudwatch.Alarm]:
     """5xx rate, p95 response time and unhealthy targets of the prediction endpoint:
-    the alarms an ECS deployment watches and rolls back on."""
-    balancer = cloudwatch.MetricDimension(
-        Name="LoadBalancer", Value=Ref(st.input("LoadBalancerFullName", "Load balancer full name, or none")))
-    target_group = cloudwatch.MetricDimension(
-        Name="TargetGroup", Value=Ref(st.input("BlueTargetGroupFullName", "Primary target group full name, or none")))
-    common = dict(Namespace="AWS/ApplicationELB", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2,
-                  ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-                  AlarmActions=[Ref(topic)], OKActions=[Ref(topic)])
+    the alarms an ECS deployment watches and rolls back on.  Unhealthy targets are
+    counted in both target groups: after a blue/green deployment, green serves."""
+    balancer = cloudwatch.MetricDimension(Name="LoadBalancer", Value=traffic.load_balancer(st))
+    common = dict(EvaluationPeriods=3, DatapointsToAlarm=2, ComparisonOperator="GreaterThanThreshold",
+                  TreatMissingData="notBreaching", AlarmActions=[Ref(topic)], OKActions=[Ref(topic)])
+    elb = dict(Namespace="AWS/ApplicationELB", Period=60, Dimensions=[balancer])
     specs = {
-        "5xx": dict(MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Threshold=10,
-                    Dimensions=[balancer], AlarmDescription="More than 10 target 5xx responses a minute"),
-        "latency": dict(MetricName="TargetResponseTime", ExtendedStatistic="p95", Threshold=2,
-                        Dimensions=[balancer], AlarmDescription="p95 target response time above 2 seconds"),
-        "unhealthy": dict(MetricName="UnHealthyHostCount", Statistic="Maximum", Threshold=0,
-                          Dimensions=[balancer, target_group], AlarmDescription="Unhealthy prediction targets"),
+        "5xx": dict(MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Threshold=10, **elb,
+                    AlarmDescription="More than 10 target 5xx responses a minute"),
+        "latency": dict(MetricName="TargetResponseTime", ExtendedStatistic="p95", Threshold=2, **elb,
+                        AlarmDescription="p95 target response time above 2 seconds"),
+        "unhealthy": dict(Metrics=unhealthy_targets(st, balancer), Threshold=0,
+                          AlarmDescription="Unhealthy prediction targets, in whichever target group serves"),
     }
     return [cloudwatch.Alarm(f"Predict{title(kind)}DeploymentAlarm", AlarmName=names.deployment_alarm_name(kind),
                              **common, **specs[kind]) for kind in names.DEPLOYMENT_ALARMS]
+
+
+def unhealthy_targets(st: StackTemplate, balancer) -> list:
+    queries = [traffic.present(st, group, cloudwatch.MetricDataQuery(
+        Id=group.colour, ReturnData=False,
+        MetricStat=cloudwatch.MetricStat(
+            Metric=cloudwatch.Metric(Namespace="AWS/ApplicationELB", MetricName="UnHealthyHostCount", Dimensions=[
+                balancer, cloudwatch.MetricDimension(Name="TargetGroup", Value=group.full_name)]),
+            Period=60, Stat="Maximum"),
+    )) for group in traffic.groups(st)]
+    return queries + [cloudwatch.MetricDataQuery(
+        Id="unhealthy", Label="Unhealthy targets", ReturnData=True,
+        Expression=traffic.over_groups(st, "FILL(blue, 0)", "MAX([FILL(blue, 0), FILL(green, 0)])"))]
 
 
 def dashboard_body() -> Sub:

@@ -24,14 +24,13 @@ def document(statements: list[Statement]) -> PolicyDocument:
     return PolicyDocument(Version=VERSION, Statement=statements)
 
 
-def trust(service: str) -> PolicyDocument:
-    """Only `service` acting for this account may assume the role (no confused deputy)."""
-    return document([Statement(
-        Effect=Allow,
-        Principal=Principal("Service", service),
-        Action=[AssumeRole],
-        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
-    )])
+def trust(service: str, source_account: bool = True) -> PolicyDocument:
+    """Only `service` acting for this account may assume the role (no confused deputy), where
+    the service is known to send aws:SourceAccount."""
+    condition = {"Condition": Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")))} \
+        if source_account else {}
+    return document([Statement(Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole],
+                               **condition)])
 
 
 def inline(name: str, statements: list[Statement]) -> iam.Policy:
