@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Mapping
 
-from .evaluate import nested_stacks
+from .evaluate import Evaluation, nested_stacks
 from .model import SERVICES, title
 from .settings import Settings
 
@@ -58,7 +58,7 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
     price_region = region if region in table["regions"] else table["default_region"]
     p, hours = table["regions"][price_region], table["hours_per_month"]
     stacks = nested_stacks(documents, parameters)
-    values = stacks["network"].parameters
+    values = Evaluation(documents["root"], parameters).parameters   # the settings, as root parameters
     spot = values["UseFargateSpot"] == "true"
     public_ip_tasks = values["NatGateways"] == "none"
     lines: list[Line] = []

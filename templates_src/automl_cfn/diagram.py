@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .evaluate import nested_stacks
+from .evaluate import Evaluation, nested_stacks
 from .errors import UserError
 from .model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
 from .settings import Settings
@@ -42,7 +42,7 @@ class Graph:
 
 def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings: Settings) -> Graph:
     stacks = nested_stacks(documents, parameters)
-    values = stacks["network"].parameters
+    values = Evaluation(documents["root"], parameters).parameters   # the settings, as root parameters
     g = Graph()
     network = stacks["network"].resources()
     vpc = g.group("vpc", f"VPC {values['VpcCidr']}")

@@ -88,20 +88,57 @@ class Evaluation:
         return {k: v for k, v in self.resources().items() if v["Type"] == resource_type}
 
 
-def wired_defaults(parameters: Mapping[str, str]) -> dict[str, str]:
-    """What the root would wire into the children's conditions."""
-    return {"LbLogsBucketName": NONE,
-            "KmsKeyArn": NONE if parameters.get("KmsKey", "") == "" else "key",
-            "ApiKeySecretArn": NONE if parameters.get("ApiKeySecret", "") == "" else "secret"}
+def environment(documents: Mapping[str, dict], parameters: Mapping[str, Any], region: str = PSEUDO["AWS::Region"],
+                account: str = PSEUDO["AWS::AccountId"]) -> dict[str, Any]:
+    """Each nested stack that exists for these root parameters -> an intrinsics.Evaluator of it,
+    fed with what the root wires in: root parameters, and other children's outputs (evaluated in
+    turn; a value only a deploy can know, such as a bucket's name, stays a Symbol)."""
+    from .intrinsics import Evaluator, Symbol
+
+    template = documents["root"]
+    given = {name: "" for name, spec in template.get("Parameters", {}).items() if "Default" not in spec}
+    given.update({k: v for k, v in parameters.items() if k in template.get("Parameters", {})})
+    children: dict[str, Evaluator] = {}
+
+    def child(logical_id: str) -> Evaluator:
+        if logical_id not in children:
+            name = stack_name(logical_id)
+            wired = root.value(template["Resources"][logical_id].get("Properties", {}).get("Parameters", {}))
+            children[logical_id] = Evaluator(
+                documents[name], wired, region=region, account=account,
+                resource_value=lambda resource, attribute: Symbol(name, resource, attribute))
+        return children[logical_id]
+
+    def output_of(logical_id: str, attribute: str):
+        if attribute.startswith("Outputs."):
+            return child(logical_id).outputs().get(attribute.removeprefix("Outputs."),
+                                                   Symbol("root", logical_id, attribute))
+        return Symbol("root", logical_id, attribute)
+
+    root = Evaluator(template, given, region=region, account=account, resource_value=output_of)
+    return {stack_name(logical_id): child(logical_id) for logical_id, body in root.resources().items()
+            if body["Type"] == "AWS::CloudFormation::Stack"}
 
 
-def nested_stacks(documents: Mapping[str, dict], parameters: Mapping[str, str]) -> dict[str, Evaluation]:
-    """Each nested stack that exists for these parameters, evaluated."""
-    root = Evaluation(documents["root"], parameters)
-    values = {**wired_defaults(parameters), **root.parameters}
-    present = {}
-    for logical_id, body in root.resources().items():
-        if body["Type"] == "AWS::CloudFormation::Stack":
-            name = logical_id[:-len("Stack")].lower()
-            present[name] = Evaluation(documents[name], values)
-    return present
+def stack_name(logical_id: str) -> str:
+    """ComputeStack -> compute: the child template a nested stack resource deploys."""
+    return logical_id.removesuffix("Stack").lower()
+
+
+def as_text(value: Any) -> str:
+    """A wired value as a parameter string; a value only a deploy knows becomes a placeholder."""
+    from .intrinsics import is_symbolic
+
+    if isinstance(value, list):
+        return ",".join(as_text(v) for v in value)
+    if is_symbolic(value):
+        return f"<{getattr(value, 'key', 'deploy-time value')}>"
+    return str(value)
+
+
+def nested_stacks(documents: Mapping[str, dict], parameters: Mapping[str, str],
+                  region: str | None = None) -> dict[str, Evaluation]:
+    """Each nested stack that exists for these parameters, evaluated with the root's wiring."""
+    evaluated = environment(documents, parameters, region or PSEUDO["AWS::Region"])
+    return {name: Evaluation(documents[name], {k: as_text(v) for k, v in child.parameters.items()}, region=region)
+            for name, child in evaluated.items()}

@@ -68,6 +68,17 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # (what, characters besides that prefix and the region, the limit AWS sets).
 # tests/unit/test_names.py builds every explicit name in the templates for every
 # region and fails unless these accept exactly the prefixes whose names all fit.
+# Every optional feature on, over config/dev.yaml: what `make scan`, the region and name tests
+# and the lifecycle tests judge besides the environments in config/.
+FULL_FEATURED: dict[str, Any] = {
+    "az_count": 3, "nat_gateways": "per_az", "enable_flow_logs": True,
+    "load_balancer": "public", "certificate_arn":
+        "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+    "deployment_strategy": "blue_green", "enable_lb_access_logs": True, "enable_access_logging": True,
+    "kms_key": "create", "api_key_secret": "create", "enable_stepfunctions": True,
+    "permissions_boundary": "arn:aws:iam::123456789012:policy/automl-boundary", "termination_protection": True,
+}
+
 LONGEST_NAMES = (
     ("the access-log bucket", len("-access-logs-") + len("123456789012") + len("-"), 63),
     ("the ECS infrastructure role", len("-ecs-infrastructure-role-"), 64),

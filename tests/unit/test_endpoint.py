@@ -149,3 +149,17 @@ def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
     assert {a["Key"]: a["Value"] for a in off} == {
         "routing.http.drop_invalid_header_fields.enabled": "true", "routing.http.desync_mitigation_mode": "strictest",
         "access_logs.s3.enabled": "false"}
+
+
+def test_rollback_alarm_watches_the_group_that_serves(stack):
+    """ECS moves production traffic to green and back, so the alarm reads both groups where they exist."""
+    def unhealthy(**settings):
+        return stack("monitoring", **settings).resources()["PredictUnhealthyDeploymentAlarm"]["Properties"]["Metrics"]
+
+    rolling = unhealthy(**PUBLIC)
+    assert [m["Id"] for m in rolling] == ["blue", "unhealthy"] and rolling[-1]["Expression"] == "FILL(blue, 0)"
+    shifting = unhealthy(**PUBLIC, deployment_strategy="blue_green")
+    assert [m["Id"] for m in shifting] == ["blue", "green", "unhealthy"]
+    assert shifting[1]["MetricStat"]["Metric"]["Dimensions"][1] == {"Name": "TargetGroup",
+                                                                    "Value": {"Ref": "GreenTargetGroupFullName"}}
+    assert shifting[-1]["Expression"] == "MAX([FILL(blue, 0), FILL(green, 0)])"

@@ -5,33 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from automl_cfn import providers
-from automl_cfn.intrinsics import Evaluator, Symbol, is_symbolic
-from automl_cfn.settings import SettingsError, with_overrides
+from automl_cfn import providers, regional
+from automl_cfn.parameters import parameter_values
+from automl_cfn.settings import FULL_FEATURED, SettingsError, with_overrides
 
 from .test_regions import REGIONS
 
 ACCOUNT = "123456789012"
 
 
-def explicit_names(templates: dict, project: str, environment: str, region: str) -> list[tuple[str, str, int]]:
-    """(where, name, limit) for every resource whose name the templates set, evaluated."""
-    found = []
-    for stack, template in templates.items():
-        given = {k: "none" for k, spec in template.get("Parameters", {}).items() if "Default" not in spec}
-        given.update({k: spec["Default"] for k, spec in template.get("Parameters", {}).items() if "Default" in spec})
-        given.update({"ProjectName": project, "Environment": environment})
-        evaluator = Evaluator({**template, "Conditions": {}}, given, region=region, account=ACCOUNT,
-                              resource_value=lambda logical_id, attribute: Symbol(stack, logical_id, attribute))
-        for logical_id, body in template["Resources"].items():
-            provider = providers.get(body["Type"])
-            node = (body.get("Properties") or {}).get(provider.name_property) if provider.name_property else None
-            if node is None or provider.name_max_length is None:
-                continue
-            name = evaluator.resolved(node) if not (isinstance(node, dict) and "Fn::If" in node) else None
-            if isinstance(name, str) and not is_symbolic(name):
-                found.append((f"{stack}/{logical_id}", name, provider.name_max_length))
-    return found
+def explicit_names(templates: dict, dev, project: str, environment: str, region: str) -> list[regional.Name]:
+    """Every name the full-featured environment sets, for this project and environment names (raw
+    parameters: the settings would refuse the ones that do not fit, which is what is under test)."""
+    values = {**parameter_values(with_overrides(dev, **FULL_FEATURED)), "ProjectName": project,
+              "Environment": environment, "TemplatesBucket": "b", "TemplatesPrefix": "p/"}
+    return regional.explicit_names(templates, values, region, ACCOUNT)
 
 
 def accepted(dev, project: str, environment: str, region: str) -> bool:
@@ -49,8 +37,7 @@ def test_the_settings_accept_exactly_the_names_that_fit(templates, dev, region):
         environment = "e" * (total - 1 - len(project))
         if not 1 <= len(environment) <= 8:
             continue
-        too_long = [(w, n, limit) for w, n, limit in explicit_names(templates, project, environment, region)
-                    if len(n) > limit]
+        too_long = [n for n in explicit_names(templates, dev, project, environment, region) if not n.fits]
         assert accepted(dev, project, environment, region) is (not too_long), (region, total, too_long)
 
 
@@ -59,8 +46,8 @@ def test_the_longest_settings_in_the_longest_regions_fit(templates, dev):
     for region in REGIONS:
         for project, environment in (("p" * 16, "e" * 8), ("p" * 16, "e" * 5), ("p" * 12, "e" * 8)):
             if accepted(dev, project, environment, region):
-                for where, name, limit in explicit_names(templates, project, environment, region):
-                    assert len(name) <= limit, (region, where, name)
+                for name in explicit_names(templates, dev, project, environment, region):
+                    assert name.fits, (region, name)
                     checked += 1
     assert checked > 100
 

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from automl_cfn import providers
+from automl_cfn import providers, regional
 from automl_cfn.intrinsics import Evaluator, TemplateError
 from automl_cfn.parameters import parameter_values
-from automl_cfn.settings import with_overrides
+from automl_cfn.settings import FULL_FEATURED, with_overrides
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 REGIONS = sorted(p.stem for p in (providers.schema_directory() / "providers").glob("*.json") if REGION.fullmatch(p.stem))
@@ -36,16 +36,15 @@ def test_an_untaken_branch_still_needs_its_mapping():
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_template_evaluates_in_every_region(templates, dev, region):
-    full = with_overrides(dev, load_balancer="internal", enable_lb_access_logs=True, enable_access_logging=True,
-                          enable_flow_logs=True, enable_stepfunctions=True, kms_key="create",
-                          api_key_secret="create", deployment_strategy="blue_green")
-    values = parameter_values(full)
-    wired = {"KmsKeyArn": "none", "ApiKeySecretArn": "none", "LbLogsBucketName": "logs"}
-    for name, template in templates.items():
-        given = {k: v for k, v in {**wired, **values, "TemplatesBucket": "b", "TemplatesPrefix": "p/"}.items()
-                 if k in template.get("Parameters", {})}
-        for parameter, spec in template.get("Parameters", {}).items():
-            given.setdefault(parameter, "none" if "Default" not in spec else spec["Default"])
-        evaluator = Evaluator(template, given, region=region)
-        for logical_id, body in evaluator.resources().items():
-            evaluator.value(body.get("Properties", {}))   # raises TemplateError where CloudFormation would fail
+    values = {**parameter_values(with_overrides(dev, **FULL_FEATURED)), "TemplatesBucket": "b", "TemplatesPrefix": "p/"}
+    assert regional.unmapped(templates, values, region, "123456789012") == []
+
+
+def test_a_region_the_map_misses_is_named(templates, dev):
+    """What CloudFormation would answer, per resource, when a map keyed by region lacks it."""
+    broken = {**templates, "storage": {**templates["storage"], "Mappings": {
+        **templates["storage"]["Mappings"], "ElbLogAccounts": {"us-east-1": {"Account": "127311923021"}}}}}
+    values = {**parameter_values(with_overrides(dev, **FULL_FEATURED)), "TemplatesBucket": "b", "TemplatesPrefix": "p/"}
+    assert regional.unmapped(broken, values, "us-east-1", "123456789012") == []
+    assert regional.unmapped(broken, values, "eu-west-1", "123456789012") == [
+        "storage/LbLogsBucketPolicy: Template error: Unable to get mapping for ElbLogAccounts::eu-west-1::Account"]
