@@ -20,7 +20,7 @@ ENV ?= dev
 help:
 	@echo "make templates     write generated/ (templates + parameters per environment), then cfn-lint"
 	@echo "make lint          cfn-lint (zero findings, informational included), taskcat lint, checkov scan"
-	@echo "make scan          checkov over every template, offline, custom checks included (zero failed)"
+	@echo "make scan          checkov over what each config/*.yaml (and a full-featured one) deploys; skips in checks/skips.yaml"
 	@echo "make test          the whole test suite, the offline taskcat run included (CI runs this)"
 	@echo "make taskcat-local every .taskcat.yml test against the local endpoint, outputs checked"
 	@echo "make taskcat       taskcat test run against a real AWS account (needs credentials)"

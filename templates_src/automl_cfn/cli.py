@@ -73,13 +73,11 @@ def cmd_templates(args) -> int:
     out = Path(args.out) if args.out else root / "generated"
     files = synth.render_all(root, previous=out)
     changed = synth.write(out, files)
-    readme = root / "README.md"
-    if not args.out and readme.exists():
-        text = readme.read_text()
-        updated = synth.readme_generated(text, files)
-        if updated != text:
-            readme.write_text(updated)
-            changed.append("../README.md (dev diagram, lifecycle table)")
+    if not args.out:
+        for relative, (text, updated) in synth.documents_generated(root, files).items():
+            if updated != text:
+                (root / relative).write_text(updated)
+                changed.append(f"../{relative} (generated blocks)")
     print(f"wrote {len(files)} files to {out}/ ({len(changed)} changed)")
     for rel in changed:
         print(f"  {rel}")

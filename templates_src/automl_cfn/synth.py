@@ -92,6 +92,28 @@ def readme_generated(readme: str, files: dict[str, bytes]) -> str:
     return readme_with_block(readme, README_LIFECYCLE, markdown())
 
 
+SECURITY_SKIPS = ("<!-- skips:start -->", "<!-- skips:end -->")
+
+
+def security_generated(text: str, root: Path) -> str:
+    """docs/SECURITY.md with the checkov skips table current (from checks/skips.yaml)."""
+    from .skips import load_skips, markdown
+
+    return readme_with_block(text, SECURITY_SKIPS, markdown(load_skips(root)) + "\n")
+
+
+def documents_generated(root: Path, files: dict[str, bytes]) -> dict[str, tuple[str, str]]:
+    """Hand-written documents with generated blocks: path -> (text now, text with every block current)."""
+    result = {}
+    for relative, update in (("README.md", lambda text: readme_generated(text, files)),
+                             ("docs/SECURITY.md", lambda text: security_generated(text, root))):
+        path = root / relative
+        if path.exists():
+            text = path.read_text()
+            result[relative] = (text, update(text))
+    return result
+
+
 def read_generated(out_dir: Path) -> dict[str, bytes]:
     """The committed templates, as the deploy verbs use them: name -> bytes.
 

@@ -20,10 +20,11 @@ def test_committed_generated_output_is_current(project_root):
     if not diagram.has_dot():  # SVGs are checked where Graphviz is installed (CI installs it)
         on_disk = {p for p in on_disk if not p.endswith(".svg")}
     extra = sorted(on_disk - set(expected))
-    readme = (project_root / "README.md").read_text()
-    assert synth.readme_generated(readme, expected) == readme, \
-        "README's dev diagram or lifecycle table is stale: run `make templates`"
-    assert synth.README_LIFECYCLE[0] in readme
+    documents = synth.documents_generated(project_root, expected)
+    assert [path for path, (text, updated) in documents.items() if text != updated] == [], \
+        "a generated block (README's dev diagram or lifecycle table, SECURITY.md's skips) is stale: run `make templates`"
+    assert synth.README_LIFECYCLE[0] in documents["README.md"][0]
+    assert synth.SECURITY_SKIPS[0] in documents["docs/SECURITY.md"][0]
     assert (stale, extra) == ([], []), "generated/ is stale: run `make templates` and commit the result"
 
 

@@ -1,5 +1,5 @@
-"""checkov: zero failed checks on the generated templates, and every custom
-check fails on a template that breaks its rule (so it can fail)."""
+"""checkov judges what each environment deploys: zero failed checks beyond the named skips, no
+stale skip, and every custom check fails on a template that breaks its rule (so it can fail)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,65 @@ pytestmark = pytest.mark.skipif(not (ROOT / scan.CHECKOV_VENV / "bin" / "checkov
 CUSTOM = {f"CKV_AUTOML_{n}" for n in range(1, 8)} | {"CKV2_AUTOML_8"}
 
 
-def test_generated_templates_pass_every_check(project_root):
-    result = scan.run(project_root, project_root / "generated" / "templates")
-    assert [(f.check_id, f.resource) for f in result.failed] == []
-    assert result.custom_passed == CUSTOM
-    skipped = {(f.check_id, f.resource.split(".")[0]) for f in result.skipped}
-    # Every skip is one the README lists with its reason.
-    readme = (project_root / "README.md").read_text()
-    assert all(check in readme for check, _ in skipped)
+@pytest.fixture(scope="module")
+def judged(project_root):
+    from automl_cfn import synth
+
+    documents = synth.parse_documents(synth.read_generated(project_root / "generated"))
+    return scan.scan(project_root, documents)
+
+
+def test_every_environment_passes_with_only_its_named_skips(judged):
+    assert [(f.environment, f.check_id, f.resource) for f in judged.failed] == []
+    assert judged.stale == []
+    assert judged.custom_passed == CUSTOM
+    assert judged.environments == ["dev", "prod", scan.FULL]
+    # Each environment is judged on what it deploys: dev's findings are dev's own.
+    by_environment = {}
+    for finding, skip in judged.skipped:
+        by_environment.setdefault(finding.environment, set()).add((finding.check_id, finding.resource))
+    assert ("CKV2_AUTOML_8", "Vpc") in by_environment["dev"] and ("CKV2_AUTOML_8", "Vpc") not in by_environment["prod"]
+    assert ("CKV_AWS_260", "LoadBalancerSecurityGroup") in by_environment[scan.FULL]
+
+
+def test_an_environment_resolves_to_what_it_deploys(project_root, dev):
+    from automl_cfn import synth
+    from automl_cfn.settings import FULL_FEATURED, with_overrides
+
+    documents = synth.parse_documents(synth.read_generated(project_root / "generated"))
+    plain = scan.resolved(documents, dev)
+    assert "LbLogsBucket" not in plain["storage"]["Resources"] and "endpoint" in plain
+    assert plain["endpoint"]["Resources"] == {}
+    full = scan.resolved(documents, with_overrides(dev, **FULL_FEATURED))
+    text = json.dumps(full)
+    assert "Fn::If" not in text and "AWS::NoValue" not in text
+    assert not any("Condition" in body for template in full.values() for body in template["Resources"].values())
+    attributes = {a["Key"]: a["Value"] for a in
+                  full["endpoint"]["Resources"]["PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"   # wired from storage's output, not a default
+
+
+def test_a_stale_or_unnamed_skip_fails(project_root, tmp_path, monkeypatch):
+    """A skip for a check that no environment fails (or that does not exist) is reported stale."""
+    from automl_cfn import skips
+
+    fake = tmp_path / "project"
+    (fake / "checks").mkdir(parents=True)
+    (fake / "checks" / "checkov").symlink_to(project_root / "checks" / "checkov")
+    (fake / scan.CHECKOV_VENV).symlink_to(project_root / scan.CHECKOV_VENV)
+    (fake / "config").symlink_to(project_root / "config")
+    entries = (project_root / skips.SKIPS_FILE).read_text() + (
+        "- check: CKV2_AWS_28\n  resources: [PredictionLoadBalancer]\n  environments: [all]\n  reason: no WAF\n")
+    (fake / skips.SKIPS_FILE).write_text(entries)
+    from automl_cfn import synth
+
+    documents = synth.parse_documents(synth.read_generated(project_root / "generated"))
+    result = scan.scan(fake, documents)
+    assert [(e, r, s.check) for e, r, s in result.stale] == [("all", "PredictionLoadBalancer", "CKV2_AWS_28")]
+    assert not result.ok
+    (fake / skips.SKIPS_FILE).write_text("- check: CKV_AWS_18\n  resources: [DataBucket]\n")
+    with pytest.raises(Exception, match="entry 1 lacks environments, reason"):
+        scan.scan(fake, documents)
 
 
 BAD = {
@@ -48,8 +99,8 @@ BAD = {
 
 def test_each_custom_check_fails_when_its_rule_is_broken(project_root, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(BAD))
-    result = scan.run(project_root, tmp_path)
-    assert CUSTOM <= {f.check_id for f in result.failed}
+    passed, failed, custom = scan.run_checkov(project_root, tmp_path)
+    assert CUSTOM <= {f.check_id for f in failed}
 
 
 def test_insecure_transport_is_recognised_as_boolean_or_string(project_root, tmp_path):
@@ -59,5 +110,5 @@ def test_insecure_transport_is_recognised_as_boolean_or_string(project_root, tmp
                            "Condition": {"Bool": {"aws:SecureTransport": value}}}]}}}
         for i, value in enumerate((False, "false"))}}
     (tmp_path / "good.json").write_text(json.dumps(good))
-    result = scan.run(project_root, tmp_path)
-    assert "CKV_AUTOML_7" not in {f.check_id for f in result.failed}
+    passed, failed, custom = scan.run_checkov(project_root, tmp_path)
+    assert "CKV_AUTOML_7" not in {f.check_id for f in failed}

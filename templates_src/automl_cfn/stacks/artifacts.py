@@ -14,7 +14,6 @@ from troposphere import GetAtt, Output, Ref, Sub, Tags, Template, s3
 
 from ..model import MANAGED_BY, TEMPLATES_PREFIX
 from . import storage
-from .base import scanner_skip
 
 EXPIRE_DAYS = 90
 
@@ -35,8 +34,6 @@ def build() -> Template:
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )]),
         Tags=Tags(ManagedBy=MANAGED_BY),
-        Metadata=scanner_skip("CKV_AWS_18", "Holds only CloudFormation templates under content-hash keys, "
-                              "written by the deploy verb; CloudTrail records who wrote them."),
         # Templates of deployed stacks are worth keeping when this stack goes.
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",

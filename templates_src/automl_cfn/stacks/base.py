@@ -77,12 +77,6 @@ def az_condition(index: int) -> str | None:
     return None if index == 0 else f"HasAz{index + 1}"
 
 
-def scanner_skip(check_id: str, reason: str, **more: str) -> dict:
-    """Resource Metadata that tells checkov why checks do not apply (listed in README.md)."""
-    reasons = {check_id: reason, **more}
-    return {"checkov": {"skip": [{"id": key, "comment": text} for key, text in reasons.items()]}}
-
-
 def takes_tags(resource) -> bool:
     return "Tags" in resource.props
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Select, Split, Sub, ec2, elasticloadbalancingv2 as elb
 
-from .base import NONE, StackTemplate, scanner_skip
+from .base import NONE, StackTemplate
 from .storage import LB_LOG_PREFIX
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -53,10 +53,6 @@ def build() -> StackTemplate:
     http = st.add(elb.Listener(
         "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
         DefaultActions=[If(st.condition("HasCertificate"), redirect_to_https(), forward_to(blue))],
-        Metadata=scanner_skip(
-            "CKV_AWS_2", "Plain HTTP serves only an internal load balancer without certificate_arn (the settings "
-                         "refuse a public one without it); with a certificate, this listener redirects to HTTPS.",
-            CKV_AWS_103="No TLS on port 80 by design: it redirects to HTTPS, or serves an internal balancer."),
     ), condition=has_lb)
     rule = st.add(elb.ListenerRule(
         "ProductionListenerRule",
@@ -108,8 +104,6 @@ def lb_security_group(st: StackTemplate) -> ec2.SecurityGroup:
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=st.ref("PredictContainerPort"), ToPort=st.ref("PredictContainerPort"),
             CidrIp=vpc_cidr, Description="to the prediction tasks")],
-        Metadata=scanner_skip("CKV_AWS_260", "A public load balancer takes HTTP on 80 only to redirect it to HTTPS "
-                                             "(or, without a certificate, serves an internal one)."),
     )
 
 
@@ -133,10 +127,6 @@ def load_balancer(st: StackTemplate, group) -> elb.LoadBalancer:
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="strictest"),
         ] + access_log_attributes(st),
-        Metadata=scanner_skip(
-            "CKV_AWS_91", "Access logs are on with enable_lb_access_logs (decided at deploy time).",
-            CKV2_AWS_28="No WAF in front of the prediction endpoint by default; attach one per account policy.",
-            CKV2_AWS_20="HTTP redirects to HTTPS whenever certificate_arn is given."),
     )
 
 

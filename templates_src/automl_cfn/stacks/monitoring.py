@@ -15,7 +15,7 @@ from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
 
 from ..model import LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
 from . import names, traffic
-from .base import StackTemplate, scanner_skip
+from .base import StackTemplate
 
 PERIOD_SECONDS = 300
 CONTAINER_INSIGHTS = "ECS/ContainerInsights"
@@ -70,10 +70,7 @@ def alarm_topic(st: StackTemplate) -> sns.Topic:
     # Encrypted only with the environment's own key, whose policy lets
     # CloudWatch alarms publish; the AWS-managed SNS key's policy does not,
     # which would silently drop every alarm.
-    return sns.Topic("AlarmTopic", TopicName=names.name("alarms"), KmsMasterKeyId=st.kms_or(st.kms_key_arn()),
-                     Metadata=scanner_skip("CKV_AWS_26", "Encrypted with the customer-managed key when kms_key is "
-                                           "set; the AWS-managed SNS key would stop CloudWatch alarms from "
-                                           "publishing."))
+    return sns.Topic("AlarmTopic", TopicName=names.name("alarms"), KmsMasterKeyId=st.kms_or(st.kms_key_arn()))
 
 
 def utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic) -> cloudwatch.Alarm:

@@ -13,7 +13,7 @@ from troposphere import GetAtt, Sub, ecr
 
 from ..model import REPOSITORIES, title
 from . import names
-from .base import StackTemplate, scanner_skip
+from .base import StackTemplate
 
 UNTAGGED_EXPIRY_DAYS = 7
 
@@ -38,8 +38,6 @@ def repository(st: StackTemplate, repo: str) -> ecr.Repository:
         EncryptionConfiguration=ecr.EncryptionConfiguration(
             EncryptionType=st.kms_or("KMS", "AES256"), KmsKey=st.kms_or(st.kms_key_arn())),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy_text(st)),
-        Metadata=scanner_skip("CKV_AWS_136", "KMS-encrypted with the customer-managed key when kms_key is set "
-                              "(prod); AES-256 otherwise. The condition is decided at deploy time."),
     )
 
 

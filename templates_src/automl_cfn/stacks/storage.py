@@ -15,7 +15,7 @@ from troposphere import And, Condition as ConditionRef, Equals, FindInMap, GetAt
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX
 from . import names, policies
-from .base import NONE, StackTemplate, scanner_skip
+from .base import NONE, StackTemplate
 
 MULTIPART_ABORT_DAYS = 7
 ACCESS_LOG_DAYS = 365
@@ -77,11 +77,10 @@ def kms_encryption(key_arn) -> s3.BucketEncryption:
 
 def access_logs_bucket(st: StackTemplate) -> s3.Bucket:
     """Where S3 writes the data bucket's server access logs."""
-    return log_bucket("AccessLogsBucket", "access-logs", ACCESS_LOG_DAYS,
-                      "This is the access-log bucket; logging its own access would loop.")
+    return log_bucket("AccessLogsBucket", "access-logs", ACCESS_LOG_DAYS)
 
 
-def log_bucket(logical_id: str, purpose: str, days: int, reason: str) -> s3.Bucket:
+def log_bucket(logical_id: str, purpose: str, days: int) -> s3.Bucket:
     """A bucket that receives logs: SSE-S3 (the log delivery services cannot use KMS keys),
     private, versioned, and emptied of logs older than `days`."""
     return s3.Bucket(
@@ -95,7 +94,6 @@ def log_bucket(logical_id: str, purpose: str, days: int, reason: str) -> s3.Buck
             Id=f"expire-{purpose}", Status="Enabled", ExpirationInDays=days,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
         )]),
-        Metadata=scanner_skip("CKV_AWS_18", reason),
     )
 
 
@@ -129,8 +127,7 @@ LB_LOG_DAYS = 90
 
 def lb_logs_bucket(st: StackTemplate) -> s3.Bucket:
     """Load balancer access logs."""
-    return log_bucket("LbLogsBucket", "alb-logs", LB_LOG_DAYS,
-                      "This bucket holds access logs; logging its own access would loop.")
+    return log_bucket("LbLogsBucket", "alb-logs", LB_LOG_DAYS)
 
 
 def lb_logs_policies(st: StackTemplate, bucket) -> list[s3.BucketPolicy]:
