@@ -66,7 +66,7 @@ MAX_LENGTHS = {"project_name": 16, "environment": 8}
 PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 
 # Settings that shape the deploy itself rather than the templates.
-NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "termination_protection", "express_deploys", "images",
+NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images",
                   "expected_task_hours", "expected_storage_gb", "expected_log_gb", "expected_flow_log_gb",
                   "expected_image_gb", "nat_data_gb"}
 

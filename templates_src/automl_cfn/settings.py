@@ -126,6 +126,8 @@ class Settings:
         choices=NAT_GATEWAY_MODES,
     )
     enable_flow_logs: bool = setting(False, bool, "Network", "VPC flow logs to CloudWatch Logs")
+    flow_log_retention_days: int = setting(90, int, "Network", "Days VPC flow logs are kept (a value CloudWatch accepts)",
+                                           choices=LOG_RETENTION_DAYS)
     # -- task sizes --------------------------------------------------------
     optimize_cpu: int = setting(4096, int, "Tasks", "Optimize task CPU units", choices=tuple(FARGATE_MEMORY_BY_CPU))
     optimize_memory: int = setting(8192, int, "Tasks", "Optimize task memory (MiB)", choices=FARGATE_MEMORY_VALUES)
@@ -188,7 +190,8 @@ class Settings:
     # -- pipeline ----------------------------------------------------------
     enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
     # -- deploy ------------------------------------------------------------
-    termination_protection: bool = setting(False, bool, "Deploy", "Turn on stack termination protection")
+    termination_protection: bool = setting(False, bool, "Deploy",
+                                           "Stack termination protection, and deletion protection on the load balancer")
     express_deploys: bool = setting(False, bool, "Deploy", "Deploy in CloudFormation's EXPRESS mode by default")
     # -- cost assumptions (automl-cfn cost) --------------------------------
     expected_task_hours: int = setting(10, int, "Cost", "Hours a month each one-off task (optimize, train, predict) runs",

@@ -37,6 +37,7 @@ BASES: dict[str, dict[str, Any]] = {
     "endpoint-tls": {"load_balancer": "internal", "certificate_arn": CERTIFICATE},
     "canary": {"load_balancer": "internal", "deployment_strategy": "canary"},
     "linear": {"load_balancer": "internal", "deployment_strategy": "linear"},
+    "flow-logs": {"enable_flow_logs": True},
 }
 
 KMS_FIXED = ("kms_key is fixed when an environment is created: the repositories are encrypted at creation, and "
@@ -131,6 +132,8 @@ TABLE: tuple[Transition, ...] = (
     Transition("image_tag_immutable", False, True, IN_PLACE, "changes the repositories' tag mutability"),
     Transition("ecr_keep_images", 10, 20, IN_PLACE, "changes the repositories' lifecycle policy"),
     Transition("log_retention_days", 7, 14, IN_PLACE, "changes the log groups' retention"),
+    Transition("flow_log_retention_days", 90, 365, IN_PLACE, "changes the flow log group's retention",
+               base="flow-logs"),
     Transition("alarm_email", "", "ops@example.com", IN_PLACE, "adds the email subscription to the alarm topic"),
     Transition("alarm_cpu_threshold", 80, 90, IN_PLACE, "changes the CPU alarms"),
     Transition("alarm_memory_threshold", 80, 90, IN_PLACE, "changes the memory alarms"),
@@ -150,7 +153,9 @@ TABLE: tuple[Transition, ...] = (
     Transition("enable_stepfunctions", False, True, IN_PLACE,
                "adds the pipeline stack and its log group; off again keeps the log group, on again adopts it"),
     # -- the deploy itself -------------------------------------------------------------------
-    Transition("termination_protection", False, True, DEPLOY, "turns stack termination protection on or off"),
+    Transition("termination_protection", False, True, IN_PLACE,
+               "turns stack termination protection and the load balancer's deletion protection on or off",
+               base="endpoint"),
     Transition("express_deploys", True, False, DEPLOY, "chooses CloudFormation's deployment mode"),
 )
 

@@ -100,3 +100,23 @@ def push_images(clients, environment: str, tag: str, services=("optimize", "trai
                                       "digest": "sha256:" + "1" * 64}, "layers": []})
     for service in services:
         ecr.put_image(repositoryName=f"automl-{environment}-{service}", imageManifest=manifest, imageTag=tag)
+
+
+def import_certificate(clients, domain: str = "predict.example.com") -> str:
+    """A self-signed certificate in ACM, as an HTTPS listener needs one to exist; returns its ARN."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, domain)])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    return clients("acm").import_certificate(
+        Certificate=certificate.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption()))["CertificateArn"]

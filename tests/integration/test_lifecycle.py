@@ -9,7 +9,7 @@ import pytest
 
 from automl_cfn.deploy import destroy as destroy_module, lock as lock_module, plan, retained
 
-from .conftest import outputs, push_images, stack_names
+from .conftest import import_certificate, outputs, push_images, stack_names
 
 DEV = ("--env", "dev")
 PROD = ("--env", "prod", "--region", "us-east-1")
@@ -338,3 +338,23 @@ def test_express_mode_deploys_an_image_tag_and_recovers_a_stack_it_left_update_f
     container = clients("ecs").describe_task_definition(taskDefinition="automl-dev-train")["taskDefinition"][
         "containerDefinitions"][0]
     assert container["image"].endswith(":v2")
+
+
+def test_a_protected_load_balancer_is_not_replaced_behind_its_protection(aws, cli, clients):
+    """With termination_protection the load balancer has deletion protection: replacing it (internal -> public)
+    would leave the old one behind, so the deploy refuses and says how; with protection off first, it works."""
+    endpoint = ("--var", "load_balancer=internal")
+    assert deploy(cli, *endpoint, "--var", "termination_protection=true")[0] == 0
+    elb = clients("elbv2")
+    arn = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+    attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+    public = ("--var", "load_balancer=public", "--var", f"certificate_arn={import_certificate(clients)}")
+    code, out, err = deploy(cli, *public, "--var", "termination_protection=true")
+    assert code == 3 and "has deletion protection (termination_protection: true)" in err
+    assert "Deploy with termination_protection: false first" in err
+    assert [lb["LoadBalancerArn"] for lb in elb.describe_load_balancers()["LoadBalancers"]] == [arn]
+    assert deploy(cli, *endpoint, "--var", "termination_protection=false")[0] == 0
+    code, out, err = deploy(cli, *public, "--var", "termination_protection=false")
+    assert code == 0, err + out[-2000:]
+    assert [lb["Scheme"] for lb in elb.describe_load_balancers()["LoadBalancers"]] == ["internet-facing"]

@@ -426,6 +426,35 @@ def test_load_balancer_full_names(strict, lenient):
         assert found["Lb"].startswith("app/") and found["Group"].startswith("targetgroup/")
 
 
+def test_load_balancer_attributes_and_deletion_protection(strict):
+    """Attributes from the template reach the load balancer (on create and update), and a protected
+    load balancer is not deleted: its stack's deletion fails, as on AWS, until protection is off."""
+    vpc_id, subnets = vpc(strict)
+    cfn, elb = strict("cloudformation"), strict("elbv2")
+
+    def body(protected: str) -> str:
+        return template({"Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            "Subnets": subnets, "LoadBalancerAttributes": [
+                {"Key": "deletion_protection.enabled", "Value": protected}]}}})
+
+    cfn.create_stack(StackName="p", TemplateBody=body("true"))
+    arn = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+    attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+    with pytest.raises(ClientError, match="deletion protection is enabled"):
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+    cfn.update_stack(StackName="p", TemplateBody=body("false"))   # an update changes the attribute
+    assert {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}[
+        "deletion_protection.enabled"] == "false"
+    cfn.update_stack(StackName="p", TemplateBody=body("true"))
+    cfn.delete_stack(StackName="p")
+    assert cfn.describe_stacks(StackName="p")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+        {"Key": "deletion_protection.enabled", "Value": "false"}])
+    cfn.delete_stack(StackName="p")
+    assert elb.describe_load_balancers()["LoadBalancers"] == []
+
+
 def test_unimplemented_action_is_an_aws_error(strict):
     with pytest.raises(ClientError) as error:
         strict("cloudformation").detect_stack_drift(StackName="nothing")

@@ -8,7 +8,7 @@ import pytest
 
 from automl_cfn import transitions
 
-from .conftest import pending_change_sets, push_images
+from .conftest import import_certificate, pending_change_sets, push_images
 
 GROUPS = sorted({t.base for t in transitions.TABLE})
 
@@ -23,25 +23,10 @@ def variables(settings: dict, real: dict) -> list[str]:
 
 
 def existing_resources(clients) -> dict[str, str]:
-    """The certificate the table names must exist, as on AWS: the table's ARN -> the endpoint's."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from datetime import datetime, timedelta, timezone
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "predict.example.com")])
-    now = datetime.now(timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(1).not_valid_before(now - timedelta(days=1))
-                   .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
-    arn = clients("acm").import_certificate(
-        Certificate=certificate.public_bytes(serialization.Encoding.PEM),
-        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                     serialization.NoEncryption()))["CertificateArn"]
+    """What the table names must exist, as on AWS: the table's certificate ARN -> the endpoint's; the boundary."""
     clients("iam").create_policy(PolicyName="automl-boundary", PolicyDocument='{"Version": "2012-10-17", '
                                  '"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
-    return {transitions.CERTIFICATE: arn}
+    return {transitions.CERTIFICATE: import_certificate(clients)}
 
 
 def root_status(clients) -> str:

@@ -148,7 +148,17 @@ def test_load_balancer_access_logs_go_to_their_own_bucket(stack):
         "PredictionLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
     assert {a["Key"]: a["Value"] for a in off} == {
         "routing.http.drop_invalid_header_fields.enabled": "true", "routing.http.desync_mitigation_mode": "strictest",
-        "access_logs.s3.enabled": "false"}
+        "deletion_protection.enabled": "false", "access_logs.s3.enabled": "false"}
+
+
+def test_termination_protection_protects_the_load_balancer_too(stack):
+    """CT.ELASTICLOADBALANCING.PR.5: the load balancer cannot be deleted while the stack cannot."""
+    def protection(**settings):
+        attributes = stack("endpoint", **PUBLIC, **settings).resources()["PredictionLoadBalancer"]["Properties"][
+            "LoadBalancerAttributes"]
+        return {a["Key"]: a["Value"] for a in attributes}["deletion_protection.enabled"]
+
+    assert (protection(termination_protection=True), protection(termination_protection=False)) == ("true", "false")
 
 
 def test_rollback_alarm_watches_the_group_that_serves(stack):

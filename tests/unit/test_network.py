@@ -84,4 +84,7 @@ def test_flow_logs_only_when_enabled_with_their_own_role(stack, enabled):
         trust = resources["FlowLogsRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
         assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
         assert retained(resources["FlowLogsLogGroup"])
-        assert resources["FlowLogsLogGroup"]["Properties"]["RetentionInDays"] == "7"
+        # Their own retention, not the containers' logs' (dev keeps those 7 days).
+        assert resources["FlowLogsLogGroup"]["Properties"]["RetentionInDays"] == "90"
+        kept = stack("network", enable_flow_logs=True, flow_log_retention_days=365).resources()
+        assert kept["FlowLogsLogGroup"]["Properties"]["RetentionInDays"] == "365"

@@ -253,7 +253,27 @@ def refuse_unsafe(target: Target, change_set: ChangeSet, options: DeployOptions)
         raise RefusedError(explanation or (
             f"{where} ({change.resource_type}) would be replaced but keeps its name {change.kept_name}{more}, which "
             "CloudFormation refuses half way through the update; change it back, or create a new environment"))
+    refuse_deleting_protected(target, change_set)
     guard(target, change_set, options)
+
+
+# Resources the deployed stack protects from deletion while termination_protection is on.
+DELETION_PROTECTED = {"AWS::ElasticLoadBalancingV2::LoadBalancer"}
+
+
+def refuse_deleting_protected(target: Target, change_set: ChangeSet) -> None:
+    """A replacement or removal of a deletion-protected resource: CloudFormation creates the new one,
+    then fails to delete the old one in cleanup and leaves it running (and billed)."""
+    if change_set.deployed.get("TerminationProtection") != "true" or not change_set.prediction:
+        return
+    for path, change in change_set.prediction.walk():
+        if change.resource_type in DELETION_PROTECTED and (change.replaces or change.action == "Remove"):
+            discard(target, change_set)
+            what = "replace" if change.replaces else "remove"
+            raise RefusedError(
+                f"{'/'.join((target.name,) + path + (change.logical_id,))} has deletion protection "
+                f"(termination_protection: true); CloudFormation would {what} it but could not delete the old one. "
+                "Deploy with termination_protection: false first, then this change, then turn it back on")
 
 
 def stateful_by_child(documents: dict[str, dict]) -> dict[str, list[str]]:

@@ -217,6 +217,51 @@ def elbv2_full_names() -> None:
     elb_models.FakeLoadBalancer.get_cfn_attribute = load_balancer_attribute
 
 
+def elbv2_attributes_from_cloudformation() -> None:
+    """moto ignored a load balancer's LoadBalancerAttributes in a template, on create and
+    on update (it had no update at all), so deletion protection or access logs set by a
+    stack never reached the load balancer.  Test: test_load_balancer_attributes_and_deletion_protection."""
+    from moto.elbv2 import models as elb_models
+
+    def apply_attributes(balancer, properties: dict, account_id: str, region_name: str) -> None:
+        attributes = {a["Key"]: str(a["Value"]).lower() if isinstance(a["Value"], bool) else str(a["Value"])
+                      for a in properties.get("LoadBalancerAttributes") or []}
+        if attributes:
+            elb_models.elbv2_backends[account_id][region_name].modify_load_balancer_attributes(balancer.arn, attributes)
+
+    original_create = elb_models.FakeLoadBalancer.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        balancer = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        apply_attributes(balancer, cloudformation_json.get("Properties") or {}, account_id, region_name)
+        return balancer
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        apply_attributes(original_resource, cloudformation_json.get("Properties") or {}, account_id, region_name)
+        return original_resource
+
+    elb_models.FakeLoadBalancer.create_from_cloudformation_json = classmethod(create)
+    elb_models.FakeLoadBalancer.update_from_cloudformation_json = classmethod(update)
+
+
+def elbv2_deletion_protection() -> None:
+    """moto deleted a load balancer whose deletion_protection.enabled is true; AWS refuses
+    with OperationNotPermitted.  Test: test_load_balancer_attributes_and_deletion_protection."""
+    from moto.elbv2 import exceptions, models as elb_models
+
+    original_delete = elb_models.ELBv2Backend.delete_load_balancer
+
+    def delete_load_balancer(self, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+            raise exceptions.ELBClientError(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled")
+        original_delete(self, arn)
+
+    elb_models.ELBv2Backend.delete_load_balancer = delete_load_balancer
+
+
 def policy_conditions_select_statements() -> None:
     """In a bucket policy moto evaluated only StringEquals conditions and ignored the rest,
     so a Deny with `Bool aws:SecureTransport false` (the TLS-only policies) denied every
@@ -292,8 +337,8 @@ def unimplemented_actions_answer_aws_errors() -> None:
 
 CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_update_in_place, cidr_and_no_value,
                   list_parameters_as_text, task_definition_update, keep_resources_moto_cannot_update)
-SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, policy_conditions_select_statements,
-            unimplemented_actions_answer_aws_errors)
+SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, elbv2_attributes_from_cloudformation,
+            elbv2_deletion_protection, policy_conditions_select_statements, unimplemented_actions_answer_aws_errors)
 
 
 def apply(strict: bool) -> None:

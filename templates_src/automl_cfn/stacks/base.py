@@ -36,6 +36,7 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "HasNat": lambda st: Not(Equals(Ref(st.parameter("NatGateways")), "none")),
     "NatPerAz": lambda st: Equals(Ref(st.parameter("NatGateways")), "per_az"),
     "FlowLogsEnabled": _flag("EnableFlowLogs"),
+    "TerminationProtected": _flag("TerminationProtection"),
     "SpotByDefault": _flag("UseFargateSpot"),
     "PredictionServiceEnabled": _flag("EnablePredictionService"),
     "StepFunctionsEnabled": _flag("EnableStepFunctions"),

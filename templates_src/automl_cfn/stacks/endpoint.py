@@ -126,6 +126,9 @@ def load_balancer(st: StackTemplate, group) -> elb.LoadBalancer:
         LoadBalancerAttributes=[
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="strictest"),
+            # With termination protection the stack cannot be deleted; neither can its load balancer.
+            elb.LoadBalancerAttributes(Key="deletion_protection.enabled",
+                                       Value=If(st.condition("TerminationProtected"), "true", "false")),
         ] + access_log_attributes(st),
     )
 

@@ -157,7 +157,8 @@ def add_flow_logs(st: StackTemplate, vpc) -> None:
     condition = "FlowLogsEnabled"
     group = st.add(logs.LogGroup(
         "FlowLogsLogGroup", LogGroupName=Sub(f"/vpc/{names.PREFIX}-flow-logs"),
-        RetentionInDays=st.ref("LogRetentionDays"),
+        # Kept apart from the containers' logs: investigations reach back further (365 days in prod).
+        RetentionInDays=st.ref("FlowLogRetentionDays"),
         KmsKeyId=st.kms_or(st.kms_key_arn()),
     ), stateful=True, condition=condition)
     role = st.add(iam.Role(
