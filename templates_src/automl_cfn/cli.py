@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EXIT_INTERRUPTED, UserError
+from .errors import EXIT_INTERRUPTED, EXIT_REFUSED, UserError
 
 PROG = "automl-cfn"
 
@@ -126,6 +126,16 @@ def cmd_diff(args) -> int:
     from .deploy import engine
 
     return engine.diff(target(args), deploy_options(args))
+
+
+def cmd_preflight(args) -> int:
+    from .deploy import preflight
+
+    t = target(args)
+    stack = None if args.offline else t.describe()
+    report = preflight.report(preflight.Context(t, stack, offline=args.offline))
+    report.show(args.format)
+    return EXIT_REFUSED if report.failed else 0
 
 
 def cmd_status(args) -> int:
@@ -324,6 +334,11 @@ def build_parser() -> Parser:
                    help="return settings an earlier --var or release deployed to the settings file's values")
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
+
+    p = stack_verb(verbs, "preflight", "check what would fail on this account and region, before any change set",
+                   cmd_preflight)
+    p.add_argument("--format", choices=("text", "json"), default="text", help="table (default) or JSON")
+    p.add_argument("--offline", action="store_true", help="only the checks that need no credentials")
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")

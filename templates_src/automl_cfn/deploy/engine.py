@@ -3,7 +3,8 @@
 deploy: read the committed templates (bad input before any request) -> host
 them (artifacts bucket) -> lock the environment -> recover a stack left
 unusable -> refuse to undo silently what an earlier --var deployed -> check
-the image tag -> plan (predict, adopt what was retained, change set) ->
+preflight (offline checks, and the live ones the change touches) -> plan
+(predict, preflight what the change adds, adopt what was retained, change set) ->
 review -> refuse what would fail or lose data -> confirm -> apply -> record
 which settings came from --var -> unlock.
 
@@ -13,8 +14,11 @@ image tag changed (DeployOptions.release_tag).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import ui
 from ..errors import EXIT_OK, RefusedError
+from ..parameters import parameter_values
 from . import apply, artifacts, lock, plan, preflight, record
 from .recover import recover
 from .states import BROKEN, CONTINUE_ROLLBACK, RECREATE, ROLL_BACK_FIRST, in_progress
@@ -33,10 +37,10 @@ def deploy(target: Target, options: DeployOptions) -> int:
             record.check_no_silent_undo(recorded, plan.deployed_values(stack), target.settings,
                                         target.file_settings or target.settings, settings_source(target),
                                         target.var_names)
-        tag = target.settings.image_tag if options.release_tag is None else options.release_tag
-        if not options.skip_image_check:
-            preflight.check_images(target.aws.client("ecr"), target.settings.prefix, tag, target.env_flag)
-        change_set = plan.prepare(target, stack, options, bucket)
+        checks = preflight_before(target, stack, options)
+        change_set = plan.prepare(target, stack, options, bucket,
+                                  check=lambda prediction: preflight.enforce(preflight.run(
+                                      replace(checks, prediction=prediction), preflight.AFTER_PREDICTION)))
         if change_set is None:
             apply.sync_termination_protection(target, stack)   # a deploy setting: no template change
             record.write(s3, bucket, target.name, next_record(target, options, recorded))
@@ -60,6 +64,18 @@ def deploy(target: Target, options: DeployOptions) -> int:
         if code == EXIT_OK:
             record.write(s3, bucket, target.name, next_record(target, options, recorded))
         return code
+
+
+def preflight_before(target: Target, stack: dict | None, options: DeployOptions) -> preflight.Context:
+    """The offline checks, and the live ones the change touches; stops on a failure."""
+    release = options.release_tag is not None
+    values = parameter_values(target.settings) if not release else {"ImageTag": options.release_tag}
+    ctx = preflight.Context(target, stack, changed=preflight.changed_parameters(stack, values),
+                            image_tag=options.release_tag)
+    checks = () if release else preflight.OFFLINE
+    live = tuple(c for c in preflight.LIVE if not (options.skip_image_check and c is preflight.images_check))
+    preflight.enforce(preflight.run(ctx, checks + live))
+    return ctx
 
 
 def next_record(target: Target, options: DeployOptions, recorded: dict[str, str]) -> dict[str, str]:

@@ -64,8 +64,10 @@ def account_of(target: Target, stack: dict | None) -> str:
     return target.account
 
 
-def prepare(target: Target, stack: dict | None, options: DeployOptions, bucket: str) -> ChangeSet | None:
-    """Upload, predict, create the change set, wait for it; None when there is nothing to change."""
+def prepare(target: Target, stack: dict | None, options: DeployOptions, bucket: str,
+            check=lambda prediction: None) -> ChangeSet | None:
+    """Upload, predict, `check` the prediction (preflight), create the change set, wait for it;
+    None when there is nothing to change."""
     cfn, region = target.cfn, target.aws.region
     account = account_of(target, stack)
     deployed = deployed_values(stack)
@@ -83,6 +85,7 @@ def prepare(target: Target, stack: dict | None, options: DeployOptions, bucket: 
             f"({template_set.uploaded} uploaded, {template_set.skipped} already there)")
     values.update(TemplatesBucket=bucket, TemplatesPrefix=template_set.prefix)
     prediction = predict(target, stack, deployed, values, pinned, template_set.prefix, bucket, account)
+    check(prediction)
     added = {(path[-1], change.logical_id) for path, change in prediction.walk() if path and change.action == "Add"}
     adoption.imports = adopt.imports(target.aws, retained_in(pinned, values, region, account, effective_only=True),
                                      added)
