@@ -42,6 +42,8 @@ BOTOCORE_NAME_LIMITS = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2", "CreateLoadBalancer", "Name"),
     "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2", "CreateTargetGroup", "Name"),
 }
+# The handlers a deploy invokes: create, read (import, drift), update and delete; not list.
+HANDLERS = ("create", "read", "update", "delete")
 LIMIT_IN_WORDS = re.compile(r"(?:maximum of|up to) (\d+) (?:characters|letters)", re.IGNORECASE)
 
 
@@ -55,6 +57,7 @@ class Provider:
     read_only: tuple[str, ...]
     name_property: str | None             # the custom-name property, if the type has one
     name_max_length: int | None
+    permissions: tuple[str, ...] = ()     # IAM actions its handlers need (create, read, update, delete)
 
     def replaces_on(self, path: str) -> bool:
         """Does changing the property at `path` ("A/B/C") force a replacement?"""
@@ -82,7 +85,7 @@ class Provider:
 def to_dict(provider: Provider) -> dict:
     return {"createOnly": list(provider.create_only), "primaryIdentifier": list(provider.primary_identifier),
             "readOnly": list(provider.read_only), "nameProperty": provider.name_property,
-            "nameMaxLength": provider.name_max_length}
+            "nameMaxLength": provider.name_max_length, "permissions": list(provider.permissions)}
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +103,8 @@ def get(resource_type: str) -> Provider:
         except (ImportError, KeyError, FileNotFoundError):
             return Provider(resource_type, (), (), (), None, None)
     return Provider(resource_type, tuple(entry["createOnly"]), tuple(entry["primaryIdentifier"]),
-                    tuple(entry["readOnly"]), entry["nameProperty"], entry["nameMaxLength"])
+                    tuple(entry["readOnly"]), entry["nameProperty"], entry["nameMaxLength"],
+                    tuple(entry.get("permissions", ())))
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +140,9 @@ def extract(resource_type: str) -> Provider:
     limit = None
     if name:
         limit = document["properties"].get(name, {}).get("maxLength") or botocore_name_limit(resource_type)
-    return Provider(resource_type, create_only, identifier, read_only, name, limit)
+    handlers = document.get("handlers", {})
+    permissions = sorted({p for handler in HANDLERS for p in handlers.get(handler, {}).get("permissions", [])})
+    return Provider(resource_type, create_only, identifier, read_only, name, limit, tuple(permissions))
 
 
 def custom_name_property(resource_type: str, document: dict, create_only, read_only) -> str | None:

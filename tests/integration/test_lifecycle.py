@@ -104,12 +104,28 @@ def test_a_secret_waiting_out_its_recovery_window_is_named_before_any_change(aws
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 
-def test_a_failed_first_create_leaves_nothing_in_the_way(aws, cli, clients):
-    """A role name someone took by hand fails the first create; RetainExceptOnCreate deletes the buckets and
-    repositories it had made, so once the role is gone the next deploy simply creates everything."""
+def test_a_failed_first_create_leaves_nothing_in_the_way(aws, cli, clients, monkeypatch):
+    """A role name someone took by hand: preflight names it before any change set.  Taken after preflight
+    looked, it fails the first create; RetainExceptOnCreate deletes the buckets and repositories it had
+    made, so once the role is gone the next deploy simply creates everything."""
+    from automl_cfn.deploy import preflight
+
     iam = clients("iam")
     iam.create_role(RoleName="automl-dev-ecs-task-role-us-east-1", AssumeRolePolicyDocument="{}")
     code, out, err = deploy(cli)
+    assert code == 3 and "preflight existing: IAM role automl-dev-ecs-task-role-us-east-1" in err
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+    iam.delete_role(RoleName="automl-dev-ecs-task-role-us-east-1")
+
+    def taken_meanwhile(ctx):
+        found = original(ctx)
+        iam.create_role(RoleName="automl-dev-ecs-task-role-us-east-1", AssumeRolePolicyDocument="{}")
+        return found
+
+    original, checks = preflight.existing_check, preflight.AFTER_PREDICTION
+    monkeypatch.setattr(preflight, "AFTER_PREDICTION", (taken_meanwhile, preflight.traffic_check))
+    code, out, err = deploy(cli)
+    monkeypatch.setattr(preflight, "AFTER_PREDICTION", checks)
     assert code == 1
     assert "already exists" in err.strip().splitlines()[-1]
     assert stack_names(clients("cloudformation"))["automl-dev"] == "ROLLBACK_COMPLETE"

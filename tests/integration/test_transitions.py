@@ -23,10 +23,12 @@ def variables(settings: dict, real: dict) -> list[str]:
 
 
 def existing_resources(clients) -> dict[str, str]:
-    """What the table names must exist, as on AWS: the table's certificate ARN -> the endpoint's; the boundary."""
+    """What the table names must exist, as on AWS (preflight checks): the table's certificate and key ARNs ->
+    the endpoint's; the boundary."""
     clients("iam").create_policy(PolicyName="automl-boundary", PolicyDocument='{"Version": "2012-10-17", '
                                  '"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
-    return {transitions.CERTIFICATE: import_certificate(clients)}
+    key = clients("kms").create_key(Description="an existing key the table names")["KeyMetadata"]["Arn"]
+    return {transitions.CERTIFICATE: import_certificate(clients), transitions.KEY_ARN: key}
 
 
 def root_status(clients) -> str:

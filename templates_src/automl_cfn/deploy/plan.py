@@ -139,16 +139,44 @@ def create(target: Target, request: dict, options: DeployOptions, stack: dict | 
         cfn.delete_change_set(ChangeSetName=change_set_id)
         ui.out().print(f"No changes: {target.name} is up to date.")
         return None
-    except AwsError:
+    except AwsError as exc:
+        found = validation_findings(cfn, change_set_id)
         cfn.delete_change_set(ChangeSetName=change_set_id)
-        raise
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise AwsError(f"CloudFormation's pre-deployment validation failed: {found[0].strip()}{more}") from None
+        raise exc
     review = reviews.from_change_set(cfn, change_set_id, target.name, change_set_type=kind)
+    review.validation = validation_findings(cfn, change_set_id)
     review.account, review.region = account_of(target, stack or {"StackId": stack_id}), target.aws.region
     if stack:  # on a first deploy every parameter is new: the review lists resources only
         review.parameters = reviews.parameter_changes(deployed, values)
     review.cost = cost_change(target, deployed if stack else None, values)
     return ChangeSet(id=change_set_id, name=name, stack_id=stack_id, type=kind, review=review, values=values,
                      deployed=deployed)
+
+
+def validation_findings(cfn, change_set_id: str) -> list[str]:
+    """CloudFormation's own pre-deployment validation of the change set (property syntax, name
+    conflicts, bucket emptiness, quotas ...): its VALIDATION_ERROR events, one line each."""
+    try:
+        pages = cfn.get_paginator("describe_events").paginate(ChangeSetName=change_set_id,
+                                                               Filters={"FailedEvents": True})
+        events = [e for page in pages for e in page.get("OperationEvents", [])]
+    except Exception as exc:
+        if error_code(exc) in ("InvalidAction", "AccessDenied", "AccessDeniedException", "ValidationError"):
+            return []   # an endpoint or a role without DescribeEvents: the change set itself still failed or not
+        raise
+    lines = []
+    for event in events:
+        if event.get("EventType") != "VALIDATION_ERROR":
+            continue
+        where = event.get("LogicalResourceId") or event.get("ValidationPath") or "template"
+        mode = " (warning)" if event.get("ValidationFailureMode") == "WARN" else ""
+        reason = event.get("ValidationStatusReason") or event.get("ResourceStatusReason") or ""
+        path = f" at {event['ValidationPath']}" if event.get("ValidationPath") and event.get("LogicalResourceId") else ""
+        lines.append(f"  {event.get('ValidationName', 'validation')}{mode}: {where}{path}: {reason}")
+    return lines
 
 
 def predict(target: Target, stack: dict | None, deployed: dict[str, str], values: dict[str, str],

@@ -297,15 +297,17 @@ def _quotas(ctx: Context) -> list[Check]:
     checks = []
     nat_wanted = {"per_az": s.az_count, "single": 1}.get(s.nat_gateways, 0)
 
-    def judge(quota, what: str, need: int, used: int, fix: str) -> None:
+    def judge(quota, what: str, need: float, used: int | None, fix: str) -> None:
+        """`used` None: the account's use is not known here (running Fargate tasks), so `need` alone."""
         limit = quota_value(aws, *quota)
+        taken = f"{used} in use + " if used is not None else ""
         if limit is None:
             checks.append(Check("quotas", WARN, f"{quota[1]}: no quota found", ""))
-        elif used + need > limit:
-            checks.append(Check("quotas", FAIL, f"{what}: {used} in use + {need} needed > quota {limit:g}",
+        elif (used or 0) + need > limit:
+            checks.append(Check("quotas", FAIL, f"{what}: {taken}{need:g} needed > quota {limit:g}",
                                 f"request an increase of '{quota[1]}' in Service Quotas, or {fix}"))
         else:
-            checks.append(Check("quotas", PASS, f"{what}: {used} in use + {need} needed, quota {limit:g}"))
+            checks.append(Check("quotas", PASS, f"{what}: {taken}{need:g} needed, quota {limit:g}"))
 
     judge(VPCS, "VPCs", 1 if first else 0, len(ec2.describe_vpcs()["Vpcs"]), "delete an unused VPC")
     if nat_wanted:
@@ -327,7 +329,7 @@ def _quotas(ctx: Context) -> list[Check]:
              + s.cpu("optimize") + s.cpu("train")) / 1024
     judge(FARGATE_SPOT if s.use_fargate_spot else FARGATE_ON_DEMAND,
           "Fargate vCPUs at the most (prediction_max_capacity tasks twice over during a deployment, plus optimize "
-          "and train)", vcpus, 0, "lower prediction_max_capacity or the task CPU")
+          "and train)", vcpus, None, "lower prediction_max_capacity or the task CPU")
     return checks
 
 

@@ -53,6 +53,7 @@ class StackReview:
     region: str = ""
     adoption: list[str] = field(default_factory=list)     # retained resources brought back
     prediction: list[str] = field(default_factory=list)   # replacements predicted from the provider schemas
+    validation: list[str] = field(default_factory=list)   # CloudFormation's pre-deployment validation findings
 
     def count(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -235,6 +236,9 @@ def render_text(review: StackReview, colour: bool) -> str:
     if review.prediction:
         lines.append("  predicted from the provider schemas:")
         lines.extend(paint(line, "red" if "refuses" in line else "yellow") for line in review.prediction)
+    if review.validation:
+        lines.append("  CloudFormation pre-deployment validation:")
+        lines.extend(paint(line, "red") for line in review.validation)
     if review.cost:
         lines.append(f"  monthly cost estimate: ${review.cost['before']:,.2f} -> ${review.cost['after']:,.2f}")
     return "\n".join(lines)
@@ -256,6 +260,9 @@ def to_markdown(review: StackReview, risks: list[Risk] | None = None) -> str:
         out.append("")
     if review.prediction:
         out += ["Predicted from the provider schemas:", ""] + [f"- {line.strip()}" for line in review.prediction]
+        out.append("")
+    if review.validation:
+        out += ["CloudFormation pre-deployment validation:", ""] + [f"- {line.strip()}" for line in review.validation]
         out.append("")
     if review.parameters:
         out += ["| Parameter | Old | New |", "|---|---|---|"]

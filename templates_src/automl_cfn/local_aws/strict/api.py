@@ -232,6 +232,24 @@ def describe_stack_events(self, backend: Backend) -> ActionResult:
 
 
 @action
+def describe_events(self, backend: Backend) -> ActionResult:
+    """Operation events.  This engine runs no pre-deployment validation of its own (its rules fail the
+    operation instead), so a change set has no VALIDATION_ERROR events; a stack's are its stack events."""
+    name = self._get_param("StackName")
+    if self._get_param("ChangeSetName"):
+        backend.change_set(self._get_param("ChangeSetName"), name)
+        return ActionResult({"OperationEvents": []})
+    failed_only = str(self._get_param("Filters.FailedEvents", "")).lower() == "true"
+    stack = backend.stack(name, include_deleted=True)
+    events = [{"EventId": e.get("EventId"), "StackId": stack.stack_id, "EventType": "STACK_EVENT",
+               "LogicalResourceId": e.get("LogicalResourceId"), "PhysicalResourceId": e.get("PhysicalResourceId"),
+               "ResourceType": e.get("ResourceType"), "Timestamp": e.get("Timestamp"),
+               "ResourceStatus": e.get("ResourceStatus"), "ResourceStatusReason": e.get("ResourceStatusReason")}
+              for e in reversed(stack.events) if not failed_only or "FAILED" in str(e.get("ResourceStatus"))]
+    return ActionResult({"OperationEvents": events})
+
+
+@action
 def list_stack_resources(self, backend: Backend) -> ActionResult:
     stack = backend.stack(self._get_param("StackName"), include_deleted=True)
     return ActionResult({"StackResourceSummaries": [resource_summary(r) for r in stack.resources.values()]})
@@ -375,7 +393,7 @@ def cancel_update_stack(self, backend: Backend) -> ActionResult:
     raise engine.validation(f"CancelUpdateStack cannot be called from current stack status {stack.status}")
 
 
-ACTIONS = (create_stack, update_stack, delete_stack, describe_stacks, list_stacks, describe_stack_events,
+ACTIONS = (create_stack, update_stack, delete_stack, describe_stacks, list_stacks, describe_stack_events, describe_events,
            list_stack_resources, describe_stack_resources, describe_stack_resource, get_template,
            get_template_summary, create_change_set, describe_change_set, list_change_sets, execute_change_set,
            delete_change_set, set_stack_policy, get_stack_policy, update_termination_protection,

@@ -1,0 +1,156 @@
+"""The least-privilege IAM policy a CI role needs to deploy these stacks (`automl-cfn deploy-role`).
+
+Without a service role, CloudFormation calls each resource type's handlers
+with the caller's credentials, so the caller needs what the handlers need.
+The provider schemas cfn-lint ships list exactly that (`handlers.create /
+read / update / delete .permissions`, extracted into data/providers.json), for
+every resource type the templates use.  To them come the calls automl-cfn
+makes itself: CloudFormation change sets on the environment's stacks, the
+artifacts bucket (templates, lock, --var record) and the read-only calls of
+`preflight`.
+
+Scoped where the ARN is known: CloudFormation to the project's stacks and
+change sets, IAM role actions and iam:PassRole to the project's roles (PassRole
+only to the services that take them), the tool's S3 calls to the artifacts
+bucket.  Handler actions of other services (EC2, ECS, ELB, ...) include
+Describe/List calls that take no resource, so they apply to "*".  The
+documents are split to fit IAM's managed-policy size; parliament proves them
+(tests/unit/test_deploy_role.py).  `destroy --purge-data` is not a CI verb and
+is not covered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable, Mapping
+
+from . import providers
+
+ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")     # drops schema entries IAM has no action for
+MANAGED_POLICY_MAX = 6144                               # characters, whitespace excluded
+ARTIFACTS_STACK = "automl-cfn-artifacts"
+
+# What automl-cfn calls itself (deploy, diff, release, status, preflight), beyond the handlers.
+TOOL_CLOUDFORMATION = (
+    "cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteChangeSet", "cloudformation:ListChangeSets", "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents", "cloudformation:DescribeStackResource",
+    "cloudformation:DescribeStackResources", "cloudformation:ListStackResources", "cloudformation:GetTemplate",
+    "cloudformation:SetStackPolicy", "cloudformation:GetStackPolicy", "cloudformation:UpdateTerminationProtection",
+    "cloudformation:ContinueUpdateRollback", "cloudformation:RollbackStack", "cloudformation:CancelUpdateStack",
+    "cloudformation:DeleteStack", "cloudformation:DescribeEvents",
+)
+TOOL_ANY_RESOURCE = (
+    "cloudformation:ListStacks", "cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummary",
+    "sts:GetCallerIdentity",
+    # preflight
+    "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeAddresses", "ec2:DescribeNatGateways",
+    "ec2:DescribeSubnets", "servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas",
+    "acm:DescribeCertificate", "kms:DescribeKey", "iam:GetPolicy", "ecs:DescribeClusters", "sns:GetTopicAttributes",
+    "states:DescribeStateMachine", "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "ecr:DescribeImages",
+    "ecr:DescribeRepositories", "ecr:ListImages", "logs:DescribeLogGroups", "secretsmanager:DescribeSecret",
+    "elasticloadbalancing:DescribeRules",
+)
+TOOL_ARTIFACTS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket")
+# The services the project's roles are passed to (task roles, the pipeline, flow logs, ECS blue/green).
+PASSED_TO = ("ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "states.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+
+
+def handler_actions(documents: Iterable[Mapping]) -> set[str]:
+    return {action for resource_type in providers.template_types(documents)
+            for action in providers.get(resource_type).permissions if ACTION.match(action)}
+
+
+def statements(documents: Iterable[Mapping], project: str, partition: str = "aws", account: str = "*") -> list[dict]:
+    """The policy's statements, one per scope; the resource-free handler actions grouped by service."""
+    actions = handler_actions(documents) | set(TOOL_CLOUDFORMATION) | set(TOOL_ANY_RESOURCE)
+    cfn = f"arn:{partition}:cloudformation:*:{account}"
+    role = f"arn:{partition}:iam::{account}:role"
+    bucket = f"arn:{partition}:s3:::{ARTIFACTS_STACK}-{account}-*"
+    scoped = {
+        "CloudFormationOnTheProjectsStacks": (
+            {a for a in actions if a.startswith("cloudformation:")} - set(TOOL_ANY_RESOURCE),
+            [f"{cfn}:stack/{project}-*/*", f"{cfn}:stack/{ARTIFACTS_STACK}/*", f"{cfn}:changeSet/automl-cfn-*/*"]),
+        "IamOnTheProjectsRoles": (
+            {a for a in actions if a.startswith("iam:") and "Role" in a and "ServiceLinked" not in a
+             and a != "iam:PassRole"}, [f"{role}/{project}-*"]),
+        "IamServiceLinkedRoles": ({a for a in actions if "ServiceLinkedRole" in a}, [f"{role}/aws-service-role/*"]),
+    }
+    result = []
+    for sid, (chosen, resources) in scoped.items():
+        if chosen:
+            result.append({"Sid": sid, "Effect": "Allow", "Action": sorted(chosen), "Resource": resources})
+        actions -= chosen
+    if "iam:PassRole" in actions:
+        actions.discard("iam:PassRole")
+        result.append({"Sid": "PassTheProjectsRolesToTheirServices", "Effect": "Allow", "Action": ["iam:PassRole"],
+                       "Resource": [f"{role}/{project}-*"],
+                       "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO)}}})
+    result.append({"Sid": "ArtifactsBucket", "Effect": "Allow", "Action": list(TOOL_ARTIFACTS),
+                   "Resource": [bucket, f"{bucket}/*"]})
+    by_service: dict[str, list[str]] = {}
+    for action in sorted(actions):
+        by_service.setdefault(action.split(":")[0], []).append(action)
+    for service, listed in sorted(by_service.items()):
+        sid = "".join(part.capitalize() for part in re.split(r"[-]", service)) + "Handlers"
+        result.append({"Sid": sid, "Effect": "Allow", "Action": listed, "Resource": "*"})
+    return result
+
+
+def documents_of(chosen: list[dict]) -> list[dict]:
+    """The statements in as few policy documents as fit IAM's managed-policy size."""
+    documents: list[list[dict]] = [[]]
+    for statement in chosen:
+        trial = documents[-1] + [statement]
+        if documents[-1] and _size({"Version": "2012-10-17", "Statement": trial}) > MANAGED_POLICY_MAX:
+            documents.append([statement])
+        else:
+            documents[-1] = trial
+    return [{"Version": "2012-10-17", "Statement": group} for group in documents]
+
+
+def _size(document: dict) -> int:
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def template(documents: Iterable[Mapping], project: str) -> dict:
+    """A CloudFormation template of the CI role: trusted by GitHub's OIDC provider for one repository,
+    with the policies above as managed policies (${AWS::AccountId} and ${AWS::Partition} filled by Sub)."""
+    placeholder = "111111111111"
+    policies = documents_of(statements(documents, project, partition="aws", account=placeholder))
+    resources: dict = {
+        "DeployRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": f"{project}-cfn-deploy",
+            "Description": "automl-cfn deploys from CI (GitHub Actions OIDC)",
+            "MaxSessionDuration": 3600,
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Federated": {"Ref": "OidcProviderArn"}},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                    "StringLike": {"token.actions.githubusercontent.com:sub": [
+                        {"Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"},
+                        {"Fn::Sub": "repo:${GitHubRepository}:pull_request"},
+                        {"Fn::Sub": "repo:${GitHubRepository}:environment:*"}]}}}]}}},
+    }
+    for number, policy in enumerate(policies, 1):
+        text = json.dumps(policy, separators=(",", ":")).replace(placeholder, "${AWS::AccountId}").replace(
+            "arn:aws:", "arn:${AWS::Partition}:")
+        resources[f"DeployPolicy{number}"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "Description": f"automl-cfn deploy permissions ({number} of {len(policies)})",
+            "Roles": [{"Ref": "DeployRole"}],
+            "PolicyDocument": {"Fn::Sub": text}}}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"CI role that deploys the {project} automl-cfn stacks (automl-cfn deploy-role)",
+        "Parameters": {
+            "GitHubRepository": {"Type": "String", "AllowedPattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                 "Description": "ORG/REPO whose workflows may assume the role"},
+            "OidcProviderArn": {"Type": "String", "AllowedPattern": "^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$",
+                                "Description": "ARN of the token.actions.githubusercontent.com OIDC provider"},
+        },
+        "Resources": resources,
+        "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["DeployRole", "Arn"]},
+                                "Description": "role-to-assume for aws-actions/configure-aws-credentials"}},
+    }

@@ -1,0 +1,133 @@
+"""preflight checks the local endpoint cannot serve, with botocore's Stubber: Service Quotas, zones
+without Fargate, a certificate still pending validation, and CloudFormation's own pre-deployment
+validation events (DescribeEvents) shown in the review and in a failed change set's error."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_cfn.deploy import plan, preflight, review as reviews
+from automl_cfn.deploy.target import DeployOptions, Target
+from automl_cfn.errors import AwsError
+from automl_cfn.settings import with_overrides
+
+from .test_deploy_stubbed import StubAws, aws  # noqa: F401  (the fixture)
+
+CHANGE_SET = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs/1"
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/automl-dev/1"
+
+
+def quotas_page(*pairs):
+    return {"Quotas": [{"QuotaName": name, "Value": value, "ServiceCode": "x", "QuotaCode": "L-1"}
+                       for name, value in pairs]}
+
+
+def test_quotas_fail_where_the_account_is_full(aws, dev):
+    settings = with_overrides(dev, nat_gateways="per_az", az_count=2, use_fargate_spot=False,
+                              prediction_max_capacity=10, predict_cpu=1024, predict_memory=2048)
+    ctx = preflight.Context(Target(settings=settings, aws=aws, env_flag="--env dev"))
+    ec2, quotas = aws.stub("ec2"), aws.stub("service-quotas")
+    ec2.add_response("describe_vpcs", {"Vpcs": [{"VpcId": f"vpc-{i}"} for i in range(5)]})
+    quotas.add_response("list_service_quotas", quotas_page(("VPCs per Region", 5.0)), {"ServiceCode": "vpc"})
+    ec2.add_response("describe_addresses", {"Addresses": [{"AllocationId": "eipalloc-1"}]})
+    quotas.add_response("list_service_quotas", quotas_page(("EC2-VPC Elastic IPs", 5.0)), {"ServiceCode": "ec2"})
+    ec2.add_response("describe_nat_gateways", {"NatGateways": [
+        {"NatGatewayId": "nat-1", "SubnetId": "subnet-1", "State": "available"}]})
+    ec2.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1", "AvailabilityZone": "us-east-1a"}]})
+    quotas.add_response("list_service_quotas", quotas_page(("NAT gateways per Availability Zone", 5.0)),
+                        {"ServiceCode": "vpc"})
+    # An applied quota list without the Fargate line: the default list answers.
+    quotas.add_response("list_service_quotas", quotas_page(), {"ServiceCode": "fargate"})
+    quotas.add_response("list_aws_default_service_quotas", quotas_page(("Fargate On-Demand vCPU resource count", 6.0)),
+                        {"ServiceCode": "fargate"})
+    checks = preflight.quotas_check(ctx)
+    assert [c.status for c in checks] == ["fail", "pass", "pass", "fail"]
+    assert checks[0].detail == "VPCs: 5 in use + 1 needed > quota 5"
+    assert "request an increase of 'VPCs per Region'" in checks[0].fix
+    # 10 tasks of 1 vCPU, twice over while a deployment runs, plus optimize (2) and train (1).
+    assert checks[3].detail.endswith("plus optimize and train): 23 needed > quota 6")
+
+
+def test_quotas_that_cannot_be_read_are_a_warning(aws, dev):
+    ctx = preflight.Context(Target(settings=dev, aws=aws, env_flag="--env dev"))
+    aws.stub("ec2").add_client_error("describe_vpcs", "UnauthorizedOperation", "not allowed")
+    assert [c.status for c in preflight.quotas_check(ctx)] == ["warn"]
+
+
+def test_no_quota_call_when_the_change_does_not_touch_them(aws, dev):
+    ctx = preflight.Context(Target(settings=dev, aws=aws, env_flag="--env dev"), stack={"StackId": STACK_ID},
+                            changed={"AlarmCpuThreshold"})
+    assert preflight.quotas_check(ctx) == [] and preflight.zones_check(ctx) == []
+
+
+class TokyoAws(StubAws):
+    region = "ap-northeast-1"
+
+
+def test_a_zone_without_fargate(dev):
+    aws = TokyoAws()
+    ctx = preflight.Context(Target(settings=with_overrides(dev, az_count=2), aws=aws, env_flag="--env dev"))
+    aws.stub("ec2").add_response("describe_availability_zones", {"AvailabilityZones": [
+        {"ZoneName": "ap-northeast-1a", "ZoneId": "apne1-az3", "State": "available", "ZoneType": "availability-zone"},
+        {"ZoneName": "ap-northeast-1c", "ZoneId": "apne1-az1", "State": "available", "ZoneType": "availability-zone"},
+        {"ZoneName": "ap-northeast-1d", "ZoneId": "apne1-az2", "State": "available", "ZoneType": "availability-zone"},
+        {"ZoneName": "ap-northeast-1-tpe-1a", "ZoneId": "apne1-tpe1-az1", "State": "available",
+         "ZoneType": "local-zone"}]})
+    check, = preflight.zones_check(ctx)
+    assert check.status == "fail"
+    assert check.detail.startswith("ap-northeast-1a (apne1-az3) does not offer Fargate in ap-northeast-1")
+
+
+def test_a_certificate_pending_validation(aws, dev):
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    settings = with_overrides(dev, load_balancer="internal", certificate_arn=arn)
+    ctx = preflight.Context(Target(settings=settings, aws=aws, env_flag="--env dev"))
+    aws.stub("acm").add_response("describe_certificate", {"Certificate": {
+        "CertificateArn": arn, "DomainName": "predict.example.com", "Status": "PENDING_VALIDATION"}})
+    check, = preflight.certificate_check(ctx)
+    assert (check.status, check.detail) == ("fail", "certificate for predict.example.com is PENDING_VALIDATION")
+
+
+VALIDATION_EVENTS = {"OperationEvents": [
+    {"EventId": "1", "EventType": "VALIDATION_ERROR", "LogicalResourceId": "DataBucket",
+     "ValidationName": "NAME_CONFLICT_VALIDATION", "ValidationFailureMode": "FAIL",
+     "ValidationStatusReason": "Resource of type AWS::S3::Bucket with identifier automl-dev-data already exists",
+     "ValidationPath": "/Resources/DataBucket/Properties/BucketName"},
+    {"EventId": "2", "EventType": "PROGRESS_EVENT", "LogicalResourceId": "Vpc"},
+    {"EventId": "3", "EventType": "VALIDATION_ERROR", "LogicalResourceId": "OldBucket",
+     "ValidationName": "S3_BUCKET_EMPTINESS_VALIDATION", "ValidationFailureMode": "WARN",
+     "ValidationStatusReason": "Bucket is not empty"},
+]}
+
+
+def test_validation_events_are_lines_of_the_review(aws):
+    aws.stub("cloudformation").add_response("describe_events", VALIDATION_EVENTS,
+                                            {"ChangeSetName": CHANGE_SET, "Filters": {"FailedEvents": True}})
+    lines = plan.validation_findings(aws.client("cloudformation"), CHANGE_SET)
+    assert lines == [
+        "  NAME_CONFLICT_VALIDATION: DataBucket at /Resources/DataBucket/Properties/BucketName: Resource of type "
+        "AWS::S3::Bucket with identifier automl-dev-data already exists",
+        "  S3_BUCKET_EMPTINESS_VALIDATION (warning): OldBucket: Bucket is not empty"]
+    review = reviews.StackReview("automl-dev", validation=lines)
+    assert "CloudFormation pre-deployment validation:" in reviews.render_text(review, colour=False)
+    assert "- S3_BUCKET_EMPTINESS_VALIDATION (warning)" in reviews.to_markdown(review)
+
+
+def test_a_change_set_failed_by_validation_says_why(aws, dev):
+    cfn = aws.stub("cloudformation")
+    cfn.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
+    cfn.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": "The following hook(s)/validation "
+                                             "failed: [AWS::EarlyValidation::ResourceExistenceCheck]",
+                                             "ChangeSetId": CHANGE_SET})
+    cfn.add_response("describe_events", VALIDATION_EVENTS)
+    cfn.add_response("delete_change_set", {})
+    target = Target(settings=dev, aws=aws, env_flag="--env dev")
+    with pytest.raises(AwsError, match="pre-deployment validation failed: NAME_CONFLICT_VALIDATION: DataBucket "
+                                       r"at .*already exists \(and 1 more\)"):
+        plan.create(target, {"StackName": "automl-dev", "ChangeSetType": "CREATE"}, DeployOptions(poll=0), None,
+                    {}, {})
+
+
+def test_an_endpoint_without_describe_events_means_no_findings(aws):
+    aws.stub("cloudformation").add_client_error("describe_events", "InvalidAction", "not here")
+    assert plan.validation_findings(aws.client("cloudformation"), CHANGE_SET) == []
