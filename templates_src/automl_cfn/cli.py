@@ -138,6 +138,29 @@ def cmd_preflight(args) -> int:
     return EXIT_REFUSED if report.failed else 0
 
 
+def account_id(value: str) -> str:
+    import re
+
+    if value != "*" and not re.fullmatch(r"\d{12}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a 12-digit AWS account ID (or *)")
+    return value
+
+
+def cmd_deploy_role(args) -> int:
+    import json
+
+    from . import deploy_role
+
+    settings = load(args)
+    documents = generated_documents(args.project_dir).values()
+    if args.format == "template":
+        print(json.dumps(deploy_role.template(documents, settings.project_name), indent=2))
+    else:
+        statements = deploy_role.statements(documents, settings.project_name, account=args.account)
+        print(json.dumps(deploy_role.documents_of(statements), indent=2))
+    return 0
+
+
 def cmd_status(args) -> int:
     from .deploy import read
 
@@ -339,6 +362,15 @@ def build_parser() -> Parser:
                    cmd_preflight)
     p.add_argument("--format", choices=("text", "json"), default="text", help="table (default) or JSON")
     p.add_argument("--offline", action="store_true", help="only the checks that need no credentials")
+
+    p = verbs.add_parser("deploy-role", help="print the least-privilege IAM policy a CI role needs to deploy")
+    add_common_options(p)
+    add_settings_options(p)
+    p.add_argument("--format", choices=("json", "template"), default="json",
+                   help="json: the policy documents (each fits a managed policy); template: a CloudFormation "
+                        "template of the GitHub OIDC role with them")
+    p.add_argument("--account", default="*", type=account_id, help="12-digit account ID for the ARNs (default: *)")
+    p.set_defaults(handler=cmd_deploy_role)
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")

@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 DATA = Path(__file__).parent / "data" / "providers.json"
+# IAM actions the handlers name, with the resource types each acts on (cfn-lint's policy data, from
+# the Service Authorization Reference); an entry IAM does not know (an API name) is left out.
+IAM_ACTIONS = Path(__file__).parent / "data" / "iam_actions.json"
 SCHEMA_REGION = "us-east-1"
 PROPERTIES = "/properties/"
 
@@ -180,6 +183,25 @@ def extract_all(types: Iterable[str]) -> dict[str, dict]:
     return {t: to_dict(extract(t)) for t in sorted(types)}
 
 
+def iam_actions(actions: Iterable[str]) -> dict[str, list[str]]:
+    """action -> resource types it can be scoped to ([] for none), for the actions IAM knows."""
+    import cfnlint
+
+    known = json.loads((Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text())
+    result = {}
+    for action in sorted(set(actions)):
+        service, _, name = action.partition(":")
+        entry = known.get(service, {}).get("Actions", {}).get(name.lower())
+        if entry is not None:
+            result[action] = sorted(entry.get("Resources", []))
+    return result
+
+
+@lru_cache(maxsize=1)
+def committed_iam_actions() -> dict[str, list[str]]:
+    return json.loads(IAM_ACTIONS.read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write data/providers.json for every type in generated/templates (run from the project directory)."""
     import sys
@@ -188,9 +210,12 @@ def main(argv: list[str] | None = None) -> int:
 
     project = Path(argv[0] if argv else ".")
     documents = read_generated_documents(project / "generated").values()
-    text = json.dumps(extract_all(template_types(documents)), indent=1, sort_keys=True) + "\n"
-    DATA.write_text(text)
-    print(f"wrote {DATA} ({len(json.loads(text))} resource types)", file=sys.stderr)
+    extracted = extract_all(template_types(documents))
+    DATA.write_text(json.dumps(extracted, indent=1, sort_keys=True) + "\n")
+    actions = iam_actions(a for entry in extracted.values() for a in entry["permissions"])
+    IAM_ACTIONS.write_text(json.dumps(actions, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {DATA} ({len(extracted)} resource types) and {IAM_ACTIONS} ({len(actions)} actions)",
+          file=sys.stderr)
     return 0
 
 
