@@ -10,11 +10,19 @@ SERVICES = ("optimize", "train", "predict")
 # The one service that can run continuously behind an ECS service.
 PREDICTION_SERVICE = "predict"
 
+# A task of the prediction service serves; one run outside it (the pipeline, `automl-cfn run`)
+# scores a batch and ends: the command the runs pass to its container.
+ONE_OFF_COMMAND = {PREDICTION_SERVICE: ["batch"]}
+
 # ECR repositories: one per service plus the all-in-one pipeline image.
 REPOSITORIES = SERVICES + ("pipeline",)
 
 # Sources that write logs: the three containers and the Step Functions pipeline.
 LOG_SOURCES = SERVICES + ("pipeline",)
+
+# The one writable path in every container (the root filesystem is read-only): the task
+# definitions mount a scratch volume here, and the images own it (docker/Dockerfile).
+SCRATCH_PATH = "/tmp"
 
 # Key prefixes in the data bucket and what lives under them.
 DATA_PREFIX = "data/"

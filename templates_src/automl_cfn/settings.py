@@ -102,7 +102,9 @@ class ImageBuild:
 
 
 # Relative paths are relative to the project directory.
-IMAGE_DEFAULTS = {"context": ".", "dockerfile": "docker/{repository}/Dockerfile", "platform": "linux/amd64"}
+# The example images: one Dockerfile, the step chosen by the STEP build argument.
+IMAGE_DEFAULTS = {"context": ".", "dockerfile": "docker/Dockerfile", "build_args": {"STEP": "{repository}"},
+                  "platform": "linux/amd64"}
 IMAGE_KEYS = {"context": str, "dockerfile": str, "build_args": dict, "platform": str}
 
 
@@ -214,7 +216,8 @@ class Settings:
             repository=repository,
             context=given.get("context", IMAGE_DEFAULTS["context"]),
             dockerfile=given.get("dockerfile", IMAGE_DEFAULTS["dockerfile"].format(repository=repository)),
-            build_args=dict(given.get("build_args", {})),
+            build_args=dict(given.get("build_args", {k: v.format(repository=repository)
+                                                      for k, v in IMAGE_DEFAULTS["build_args"].items()})),
             platform=given.get("platform", IMAGE_DEFAULTS["platform"]),
         )
 

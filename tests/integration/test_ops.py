@@ -126,6 +126,15 @@ def test_run_takes_everything_from_the_outputs(aws, prod, cli, clients):
     assert task["taskDefinitionArn"].split("/")[-1].startswith("automl-prod-train:")
     assert task["startedBy"] == "automl-cfn"
     assert task["capacityProviderName"] == "FARGATE"  # prod: on-demand
+    assert "containerOverrides" not in task.get("overrides", {}) or not task["overrides"]["containerOverrides"]
+
+
+def test_a_one_off_predict_scores_a_batch(aws, prod, cli, clients):
+    code, out, err = ops(cli, "run", "predict")
+    assert code == 0, err
+    arn = out.split("started predict: ")[1].strip()
+    task = clients("ecs").describe_tasks(cluster=prod["ClusterName"], tasks=[arn])["tasks"][0]
+    assert task["overrides"]["containerOverrides"] == [{"name": "predict", "command": ["batch"]}]
 
 
 def test_run_wait_reports_how_the_task_ended(aws, prod, cli, clients):
@@ -210,9 +219,8 @@ def project_with_images(project_root, tmp_path):
     project = tmp_path / "project"
     for part in ("config", "generated"):
         shutil.copytree(project_root / part, project / part)
-    for image in ("optimize", "train", "predict", "pipeline"):
-        (project / "docker" / image).mkdir(parents=True)
-        (project / "docker" / image / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    (project / "docker").mkdir()
+    shutil.copy(project_root / "docker" / "Dockerfile", project / "docker" / "Dockerfile")
     return project
 
 
@@ -225,12 +233,23 @@ def test_build_and_push_issue_the_docker_commands(aws, prod, recording_docker, p
     uri = prod["TrainRepositoryUri"]
     assert [c["argv"] for c in calls] == [
         ["version", "--format", "{{.Server.Version}}"],
-        ["build", "--platform", "linux/amd64", "-f", str(project / "docker/train/Dockerfile"), "-t", f"{uri}:v1.2.3",
-         str(project)],
+        ["build", "--platform", "linux/amd64", "-f", str(project / "docker/Dockerfile"), "-t", f"{uri}:v1.2.3",
+         "--build-arg", "STEP=train", str(project)],
         ["login", "--username", "AWS", "--password-stdin", "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"],
         ["push", f"{uri}:v1.2.3"],
     ]
     assert calls[2]["stdin"] == "123456789012-auth-token"  # decoded from the endpoint's authorization token
+    assert "warning" not in capsys.readouterr().err   # the example images run as the task's user, with /tmp
+
+
+def test_build_warns_about_an_image_that_runs_as_root(aws, prod, recording_docker, project_root, tmp_path, capsys):
+    project = project_with_images(project_root, tmp_path)
+    (project / "docker" / "Dockerfile").write_text("FROM python:3.11-slim\nCMD [\"python\"]\n")
+    assert main(["build", "--env", "prod", "--region", "us-east-1", "--project-dir", str(project),
+                 "--service", "train", "--tag", "v1"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: docker/Dockerfile (train): the image runs as root" in err
+    assert "no VOLUME /tmp: Fargate mounts the scratch volume root-owned (mode 0755)" in err
 
 
 def test_build_all_images_tagged_with_the_git_sha(aws, prod, recording_docker, project_root, tmp_path, capsys):

@@ -77,6 +77,10 @@ def test_state_machine_runs_optimize_train_predict_in_order(templates):
         state = body.get("Next")
     assert chain == ["Optimize", "Train", "Predict"]
     assert states["States"]["Predict"]["End"] is True
+    # predict scores a batch and ends (its image serves by default, for the prediction service).
+    assert states["States"]["Predict"]["Parameters"]["Overrides"] == {
+        "ContainerOverrides": [{"Name": "predict", "Command": ["batch"]}]}
+    assert "Overrides" not in states["States"]["Train"]["Parameters"]
     failed = states["States"]["PipelineFailed"]
     assert failed["Type"] == "Fail" and failed["CausePath"] == "$.failed.Cause"
 

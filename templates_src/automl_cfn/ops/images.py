@@ -8,6 +8,8 @@ unless --tag is given.
 from __future__ import annotations
 
 import base64
+import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from .. import ui
 from ..errors import AwsError, UserError
-from ..model import REPOSITORIES
+from ..model import REPOSITORIES, SCRATCH_PATH
 from .context import Deployed, check_repository
 
 INSTALL_DOCKER = "install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop"
@@ -72,6 +74,8 @@ def build(deployed: Deployed, options: BuildOptions) -> str:
         if not dockerfile.is_file():
             raise UserError(f"images.{spec.repository}.dockerfile: {dockerfile} not found "
                             "(set images: in the settings file)")
+        for warning in dockerfile_warnings(dockerfile.read_text(), spec.build_args, settings.container_user):
+            ui.info(f"warning: {spec.dockerfile} ({spec.repository}): {warning}")
     tag = options.tag or git_short_sha(project / specs[0].context)
     docker_cli = docker()
     for spec in specs:
@@ -88,6 +92,39 @@ def build(deployed: Deployed, options: BuildOptions) -> str:
         ui.info(f"Pushed {len(specs)} image(s) tagged {tag}. Deploy them with: "
                 f"automl-cfn deploy {deployed.target.env_flag} --var image_tag={tag}")
     return tag
+
+
+def dockerfile_warnings(text: str, build_args: dict, container_user: str) -> list[str]:
+    """What makes a container unable to run as the task definitions run it: as root, or with nowhere
+    to write.  Read from the Dockerfile's last stage (ARG defaults and build arguments substituted);
+    a base image's USER or VOLUME is not seen."""
+    lines = re.sub(r"\\\n", " ", text).splitlines()
+    instructions = [line.strip().split(None, 1) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    last_from = max((i for i, parts in enumerate(instructions) if parts[0].upper() == "FROM"), default=0)
+    values = {k: str(v) for k, v in build_args.items()}
+    user, volumes = None, []
+    for parts in instructions[last_from:]:
+        keyword, rest = parts[0].upper(), parts[1] if len(parts) > 1 else ""
+        if keyword == "ARG" and "=" in rest:
+            name, default = rest.split("=", 1)
+            values.setdefault(name.strip(), default.strip().strip('"'))
+        rest = re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m.group(1), m.group(0)), rest)
+        if keyword == "USER":
+            user = rest.strip()
+        elif keyword == "VOLUME":
+            volumes += json.loads(rest) if rest.strip().startswith("[") else rest.split()
+    warnings = []
+    if user is None or user.split(":")[0] in ("root", "0"):
+        warnings.append(f"the image runs as root (no USER in its last stage, or USER root); the tasks run as "
+                        f"container_user {container_user}, so add a USER that owns {SCRATCH_PATH}")
+    elif user != container_user:
+        warnings.append(f"the image's USER {user} is not container_user {container_user}: the scratch directory "
+                        f"{SCRATCH_PATH} must belong to the user the task runs as")
+    if SCRATCH_PATH not in [v.rstrip("/") or "/" for v in volumes]:
+        warnings.append(f"no VOLUME {SCRATCH_PATH}: Fargate mounts the scratch volume root-owned (mode 0755), so a "
+                        f"non-root container can write nowhere; create {SCRATCH_PATH} owned by the user and declare "
+                        f"VOLUME [\"{SCRATCH_PATH}\"]")
+    return warnings
 
 
 def login(deployed: Deployed, docker_cli: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .. import ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, UserError
-from ..model import title
+from ..model import ONE_OFF_COMMAND, title
 from ..settings import FARGATE_MEMORY_BY_CPU
 from .context import Deployed, check_service
 
@@ -54,9 +54,14 @@ def request(deployed: Deployed, options: RunOptions) -> dict:
     # Explicit, and the same as the cluster's default unless --spot asks for Spot.
     spot = options.spot or deployed.target.settings.use_fargate_spot
     kwargs["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT" if spot else "FARGATE", "weight": 1}]
+    container = {"name": service}
+    if service in ONE_OFF_COMMAND:
+        container["command"] = ONE_OFF_COMMAND[service]
     if options.cpu:
-        kwargs["overrides"] = {"cpu": str(options.cpu), "memory": str(options.memory),
-                               "containerOverrides": [{"name": service, "memory": options.memory}]}
+        container["memory"] = options.memory
+        kwargs["overrides"] = {"cpu": str(options.cpu), "memory": str(options.memory)}
+    if len(container) > 1:
+        kwargs.setdefault("overrides", {})["containerOverrides"] = [container]
     return kwargs
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
 
-from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SERVICES, title
+from ..model import (DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SCRATCH_PATH, SERVICES,
+                     title)
 from . import names, traffic
 from .base import StackTemplate
 
 SCRATCH_VOLUME = "scratch"
-SCRATCH_PATH = "/tmp"
 HTTPS = 443
 
 
@@ -103,6 +103,8 @@ def environment(st: StackTemplate, service: str) -> list:
         "PREDICTIONS_PREFIX": PREDICTIONS_PREFIX,
         "METRICS_NAMESPACE": names.metric_namespace(),
     }
+    if service == PREDICTION_SERVICE:   # what the service listens on and answers its health check at
+        values.update(PORT=st.ref("PredictContainerPort"), HEALTH_CHECK_PATH=st.ref("HealthCheckPath"))
     return [ecs.Environment(Name=key, Value=value) for key, value in values.items()]
 
 

@@ -11,7 +11,7 @@ import json
 
 from troposphere import GetAtt, If, Join, Ref, Sub, stepfunctions as sfn
 
-from ..model import SERVICES, title
+from ..model import ONE_OFF_COMMAND, SERVICES, title
 from . import names
 from .base import StackTemplate
 
@@ -71,6 +71,8 @@ def run_task_state(service: str, next_state: str | None) -> dict:
                 "AssignPublicIp": "${AssignPublicIp}",
             }},
             "PropagateTags": "TASK_DEFINITION",
+            **({"Overrides": {"ContainerOverrides": [{"Name": service, "Command": ONE_OFF_COMMAND[service]}]}}
+               if service in ONE_OFF_COMMAND else {}),
         },
         "ResultSelector": {"TaskArn.$": "$.TaskArn", "StoppedReason.$": "$.StoppedReason"},
         "ResultPath": f"$.{service}",

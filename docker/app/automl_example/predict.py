@@ -1,0 +1,89 @@
+"""predict: `batch` scores the held-out split into predictions/; `serve` (the prediction service behind
+the load balancer) answers GET <health path> and POST /predict {"instances": [[30 numbers], ...]}.
+With API_KEY set (the ECS secret), /predict needs the header x-api-key."""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import joblib
+
+from . import data
+from .store import Store
+
+
+def load_model(store: Store):
+    return joblib.load(io.BytesIO(store.get(f"{store.models}model.joblib")))
+
+
+def batch(store: Store | None = None) -> str:
+    store = store or Store()
+    model = load_model(store)
+    _, x_test, _, _ = data.load()
+    rows = ["row,prediction,probability"] + [
+        f"{i},{int(label)},{probability:.4f}"
+        for i, (label, probability) in enumerate(zip(model.predict(x_test), model.predict_proba(x_test)[:, 1]))]
+    key = f"{store.predictions}{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv"
+    where = store.put(key, ("\n".join(rows) + "\n").encode())
+    print(f"predict: {len(rows) - 1} predictions -> {where}")
+    return key
+
+
+def handler(model, features: int, health_path: str, api_key: str | None):
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: dict) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            if self.path == health_path:
+                self._answer(200, {"status": "ok"})
+            else:
+                self._answer(404, {"error": "not found"})
+
+        def do_POST(self):  # noqa: N802
+            if self.path != "/predict":
+                return self._answer(404, {"error": "not found"})
+            if api_key and not hmac.compare_digest(self.headers.get("x-api-key", ""), api_key):
+                return self._answer(401, {"error": "missing or wrong x-api-key"})
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+                instances = json.loads(self.rfile.read(min(length, 1_000_000)))["instances"]
+                if not instances or any(len(row) != features for row in instances):
+                    raise ValueError(f"each instance needs {features} numbers")
+                labels = model.predict(instances).tolist()
+            except (ValueError, KeyError, TypeError) as exc:
+                return self._answer(400, {"error": str(exc)})
+            self._answer(200, {"predictions": labels})
+
+        def log_message(self, format, *args):  # one line per request on stdout, for CloudWatch Logs
+            print(f"{self.address_string()} {format % args}", flush=True)
+
+    return Handler
+
+
+def serve(store: Store | None = None) -> None:
+    store = store or Store()
+    port = int(os.environ.get("PORT", "8080"))
+    health_path = os.environ.get("HEALTH_CHECK_PATH", "/health")
+    server = ThreadingHTTPServer(("0.0.0.0", port), handler(load_model(store), data.feature_count(), health_path,
+                                                            os.environ.get("API_KEY") or None))
+    print(f"predict: serving on port {port} (health {health_path})", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if mode not in ("serve", "batch"):
+        sys.exit(f"predict: unknown mode {mode!r}; use serve or batch")
+    batch() if mode == "batch" else serve()

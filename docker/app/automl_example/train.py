@@ -1,0 +1,32 @@
+"""train: fit the model with the best hyperparameters, evaluate it on the held-out split, and write
+models/model.joblib and models/metrics.json."""
+
+from __future__ import annotations
+
+import io
+
+import joblib
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from . import data
+from .store import Store
+
+
+def main(store: Store | None = None) -> dict:
+    store = store or Store()
+    best = store.get_json(f"{store.models}best_params.json")
+    x_train, x_test, y_train, y_test = data.load()
+    model = HistGradientBoostingClassifier(random_state=data.SEED, **best["params"]).fit(x_train, y_train)
+    metrics = {"accuracy": round(float(accuracy_score(y_test, model.predict(x_test))), 4),
+               "roc_auc": round(float(roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])), 4)}
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    where = store.put(f"{store.models}model.joblib", buffer.getvalue())
+    store.put_json(f"{store.models}metrics.json", metrics)
+    print(f"train: held-out accuracy {metrics['accuracy']}, ROC AUC {metrics['roc_auc']} -> {where}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

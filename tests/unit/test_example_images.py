@@ -1,0 +1,125 @@
+"""The example images (docker/): one Dockerfile builds optimize, train, predict and pipeline; each runs as
+the task definitions' user with /tmp its own; the app optimizes, trains and predicts on scikit-learn's
+bundled data, writes only to its store, and serves the health check and /predict."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import urllib.error
+import urllib.request
+from http.server import ThreadingHTTPServer
+
+import pytest
+
+from automl_cfn.model import REPOSITORIES, SCRATCH_PATH
+from automl_cfn.ops.images import dockerfile_warnings
+from tests.conftest import ROOT
+
+DOCKER = ROOT / "docker"
+sys.path.insert(0, str(DOCKER / "app"))
+
+
+def test_every_image_builds_from_the_one_dockerfile_as_the_tasks_user(dev):
+    text = (DOCKER / "Dockerfile").read_text()
+    for repository in REPOSITORIES:
+        spec = dev.image(repository)
+        assert spec.dockerfile == "docker/Dockerfile" and spec.build_args == {"STEP": repository}
+        assert dockerfile_warnings(text, spec.build_args, dev.container_user) == []
+        assert (DOCKER / "app" / "automl_example" / f"{repository}.py").is_file()
+    assert f'VOLUME ["{SCRATCH_PATH}"]' in text and f"chown ${{UID}}:${{GID}} {SCRATCH_PATH}" in text
+    assert "USER ${UID}:${GID}" in text and "ARG UID=1000" in text and "ARG GID=1000" in text
+
+
+def test_the_images_pin_what_the_tests_install():
+    pinned = dict(line.split("==") for line in (DOCKER / "app" / "requirements.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    setup = (ROOT / "setup.cfg").read_text()
+    assert f"scikit-learn=={pinned['scikit-learn']}" in setup and f"joblib=={pinned['joblib']}" in setup
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from automl_example import pipeline
+    from automl_example.store import Store
+
+    store = Store(bucket="", root=tmp_path_factory.mktemp("store"))
+    pipeline.main(store)
+    return store
+
+
+def test_the_pipeline_optimizes_trains_and_predicts(trained):
+    best = trained.get_json("models/best_params.json")
+    assert set(best["params"]) == {"learning_rate", "max_depth", "max_iter", "l2_regularization"}
+    metrics = trained.get_json("models/metrics.json")
+    assert metrics["roc_auc"] > 0.95 and metrics["accuracy"] > 0.9
+    predictions = list((trained.root / "predictions").glob("*.csv"))
+    assert len(predictions) == 1
+    rows = predictions[0].read_text().splitlines()
+    assert rows[0] == "row,prediction,probability" and len(rows) == 144   # a quarter of 569, plus the header
+    # Everything it wrote is in its store.
+    assert {p.relative_to(trained.root).parts[0] for p in trained.root.rglob("*") if p.is_file()} == {
+        "models", "predictions"}
+
+
+def test_the_store_writes_to_the_data_bucket_when_there_is_one():
+    from moto import mock_aws
+
+    import boto3
+    from automl_example.store import Store
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="automl-dev-data")
+        store = Store(bucket="automl-dev-data")
+        assert store.put_json("models/x.json", {"a": 1}) == "s3://automl-dev-data/models/x.json"
+        assert store.get_json("models/x.json") == {"a": 1}
+
+
+@pytest.fixture
+def server(trained):
+    from automl_example import data, predict
+
+    def start(api_key=None):
+        handler = predict.handler(predict.load_model(trained), data.feature_count(), "/ready", api_key)
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        started.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    started = []
+    yield start
+    for httpd in started:
+        httpd.shutdown()
+
+
+def call(url, body=None, headers=None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                     headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_service_answers_its_health_check_and_predictions(server):
+    from automl_example import data
+
+    url = server()
+    assert call(f"{url}/ready") == (200, {"status": "ok"})
+    assert call(f"{url}/health")[0] == 404      # the path the task definition names, not a fixed one
+    _, x_test, _, y_test = data.load()
+    status, body = call(f"{url}/predict", {"instances": x_test[:5].tolist()})
+    assert status == 200 and len(body["predictions"]) == 5 and set(body["predictions"]) <= {0, 1}
+    assert call(f"{url}/predict", {"instances": [[1, 2, 3]]})[0] == 400
+
+
+def test_the_api_key_guards_predictions(server):
+    from automl_example import data
+
+    url = server(api_key="s3cret")
+    _, x_test, _, _ = data.load()
+    body = {"instances": x_test[:1].tolist()}
+    assert call(f"{url}/predict", body)[0] == 401
+    assert call(f"{url}/predict", body, {"x-api-key": "s3cret"})[0] == 200
