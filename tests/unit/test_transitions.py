@@ -67,3 +67,25 @@ def test_the_planner_agrees_with_the_table(templates, context, dev, row):
 def test_a_refusal_names_its_setting(dev):
     assert transitions.refusal_for({"KmsKey": ("", "create")}) == transitions.KMS_FIXED
     assert transitions.refusal_for({"LogRetentionDays": ("7", "14")}) is None
+
+
+def test_only_endpoint_settings_rewrite_the_production_listener_rule(templates, context, dev):
+    """ECS owns the production rule's weights once traffic shifts; a template update that modifies the rule
+    writes blue 1 / green 0 back.  Only the settings that reshape the endpoint touch it (preflight's
+    traffic check guards those while traffic is on green); everything else, image tags included, leaves it."""
+    def touches(old, new) -> bool:
+        def inputs(settings):
+            values = {**parameter_values(settings), "TemplatesBucket": "b", "TemplatesPrefix": "p/"}
+            return planner.StackInput(templates["root"], values)
+
+        plan = planner.plan(inputs(old), inputs(new), context, stack_name="automl-dev")
+        return any(change.logical_id == "ProductionListenerRule" for _, change in plan.walk())
+
+    touching = set()
+    for row in transitions.TABLE:
+        base = with_overrides(dev, **{**transitions.BASES[row.base], row.setting: row.start})
+        if base.load_balancer != "none" and touches(base, with_overrides(base, **{row.setting: row.to})):
+            touching.add(row.setting)
+    assert touching == {"load_balancer", "predict_container_port", "certificate_arn", "deployment_strategy"}
+    shifting = with_overrides(dev, **transitions.BASES["canary"])
+    assert not touches(shifting, with_overrides(shifting, image_tag="v2"))
