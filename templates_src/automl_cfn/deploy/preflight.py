@@ -348,40 +348,47 @@ def certificate_check(ctx: Context) -> list[Check]:
     arn = ctx.settings.certificate_arn
     if not arn or not ctx.touches("CertificateArn"):
         return []
-    region = arn.split(":")[3]
-    if region != ctx.region:
-        return [Check("certificate", FAIL, f"certificate_arn is in {region}, the stack in {ctx.region}",
-                      f"request or import the certificate in {ctx.region}")]
-    try:
-        certificate = ctx.target.aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]
-    except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-        return [Check("certificate", FAIL, f"certificate {arn} does not exist", "check certificate_arn")]
-    status = certificate.get("Status", "?")
+    failed, found = _regional_resource(
+        ctx, "certificate", "certificate_arn", arn, "ResourceNotFoundException", "check certificate_arn",
+        f"request or import the certificate in {ctx.region}",
+        lambda: ctx.target.aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"])
+    if failed:
+        return failed
+    domain, status = found.get("DomainName", "?"), found.get("Status", "?")
     if status != "ISSUED":
-        return [Check("certificate", FAIL, f"certificate for {certificate.get('DomainName', '?')} is {status}",
+        return [Check("certificate", FAIL, f"certificate for {domain} is {status}",
                       "finish its validation (DNS or email) until ACM shows ISSUED")]
-    return [Check("certificate", PASS, f"{certificate.get('DomainName', '?')}: ISSUED in {ctx.region}")]
+    return [Check("certificate", PASS, f"{domain}: ISSUED in {ctx.region}")]
 
 
 def kms_key_check(ctx: Context) -> list[Check]:
     key = ctx.settings.kms_key
     if key in ("", "create") or not ctx.touches("KmsKey"):
         return []
-    if key.split(":")[3] != ctx.region:
-        return [Check("kms-key", FAIL, f"kms_key is in {key.split(':')[3]}, the stack in {ctx.region}",
-                      f"use a key in {ctx.region}, or kms_key: create")]
-    try:
-        metadata = ctx.target.aws.client("kms").describe_key(KeyId=key)["KeyMetadata"]
-    except Exception as exc:
-        if error_code(exc) != "NotFoundException":
-            raise
-        return [Check("kms-key", FAIL, f"key {key} does not exist", "check kms_key, or use kms_key: create")]
-    if metadata.get("KeyState", "Enabled") != "Enabled":
-        return [Check("kms-key", FAIL, f"key {metadata['KeyId']} is {metadata.get('KeyState')}",
+    failed, found = _regional_resource(
+        ctx, "kms-key", "kms_key", key, "NotFoundException", "check kms_key, or use kms_key: create",
+        f"use a key in {ctx.region}, or kms_key: create",
+        lambda: ctx.target.aws.client("kms").describe_key(KeyId=key)["KeyMetadata"])
+    if failed:
+        return failed
+    if found.get("KeyState", "Enabled") != "Enabled":
+        return [Check("kms-key", FAIL, f"key {found['KeyId']} is {found.get('KeyState')}",
                       "enable the key, or cancel its deletion")]
-    return [Check("kms-key", PASS, f"key {metadata['KeyId']} is enabled")]
+    return [Check("kms-key", PASS, f"key {found['KeyId']} is enabled")]
+
+
+def _regional_resource(ctx: Context, name: str, setting: str, arn: str, missing: str, fix_missing: str,
+                       fix_region: str, describe: Callable[[], dict]) -> tuple[list[Check], dict]:
+    """A resource a setting names by ARN: in the stack's region, and there.  (failures, description)."""
+    region = arn.split(":")[3]
+    if region != ctx.region:
+        return [Check(name, FAIL, f"{setting} is in {region}, the stack in {ctx.region}", fix_region)], {}
+    try:
+        return [], describe()
+    except Exception as exc:
+        if error_code(exc) != missing:
+            raise
+        return [Check(name, FAIL, f"{arn} does not exist", fix_missing)], {}
 
 
 def boundary_check(ctx: Context) -> list[Check]:
