@@ -289,7 +289,7 @@ def cmd_release(args) -> int:
     from .ops.release import release
     from .settings import IMAGE_TAG_RE
 
-    if not IMAGE_TAG_RE.match(args.tag):
+    if not IMAGE_TAG_RE.fullmatch(args.tag):
         raise UserError(f"--tag {args.tag!r} is not a valid image tag")
     return release(target(args), args.tag, deploy_options(args), poll=args.poll)
 
@@ -464,25 +464,46 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         return args.handler(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        return quiet_broken_pipe()   # `automl-cfn status | head -1`: the reader has what it wanted
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted{resume_hint(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an AWS failure not handled closer to it: one line, exit 1
-        if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+        if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer", "urllib3")):
             raise
         from .deploy.aws import explain
 
         error = explain(exc)
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return 0
+
+
+def quiet_broken_pipe() -> int:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):   # stdout is not a real file (tests capture it)
+        pass
+    return 0
+
+
+def resume_hint(args) -> str:
+    """After Ctrl-C in a stack verb: the operation may go on in CloudFormation; say how to follow it."""
+    verb = getattr(args, "verb", None)
+    if verb in ("deploy", "release", "destroy", "diff") and (getattr(args, "env", None) or getattr(args, "config", None)):
+        where = f"--env {args.env}" if getattr(args, "env", None) else f"--config {args.config}"
+        return f"; what CloudFormation started goes on: follow it with 'automl-cfn status {where} --watch'"
+    return ""
 
 
 if __name__ == "__main__":

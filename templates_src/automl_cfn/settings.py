@@ -260,9 +260,9 @@ def load_settings(
     root: str | Path = ".",
 ) -> Settings:
     """Read config/<env>.yaml (or `config`), apply `--var` overrides, validate."""
-    if env is not None and not ENV_NAME_RE.match(env):
+    if env is not None and not ENV_NAME_RE.fullmatch(env):
         raise SettingsError(
-            f"--env {env!r}: not an environment name (letters, digits, '-' and '_', up to 32 characters)"
+            f"--env {_shown(env)}: not an environment name (letters, digits, '-' and '_', up to 32 characters)"
         )
     if config is None:
         if env is None:
@@ -284,17 +284,29 @@ def load_settings(
             source["environment"] = "--env"
         elif chosen != env:
             raise SettingsError(
-                f"environment: {chosen!r} (from {source['environment']}) conflicts with --env {env!r}; "
+                f"environment: {_shown(chosen)} (from {source['environment']}) conflicts with --env {_shown(env)}; "
                 "make them agree or drop one"
             )
     return validate(values)
 
 
+SETTINGS_FILE_MAX = 1024 * 1024   # bytes; a settings file is a few hundred
+
+
 def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
+    import stat
+
     import yaml  # only settings loading pays for the YAML parser
 
     try:
-        raw = path.read_bytes()
+        kind = path.stat().st_mode   # stat, not open: opening a FIFO would wait for a writer
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError
+        if not stat.S_ISREG(kind):
+            raise SettingsError(f"{shown}: is not a regular file (a FIFO, device or socket); expected a YAML "
+                                "settings file")
+        with path.open("rb") as handle:
+            raw = handle.read(SETTINGS_FILE_MAX + 1)
     except FileNotFoundError:
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         hint = f" (available: {', '.join(available)})" if available else ""
@@ -303,6 +315,9 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
         raise SettingsError(f"{shown}: is a directory, expected a YAML settings file") from None
     except OSError as exc:
         raise SettingsError(f"{shown}: cannot read settings file ({exc.strerror})") from None
+    if len(raw) > SETTINGS_FILE_MAX:
+        raise SettingsError(f"{shown}: is larger than {SETTINGS_FILE_MAX // 1024} KiB; a settings file is a few "
+                            "hundred bytes")
     if b"\0" in raw:
         raise SettingsError(f"{shown}: is a binary file, expected a YAML settings file")
     try:
@@ -310,8 +325,9 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{shown}: not UTF-8 text (byte {exc.start}), expected a YAML settings file") from None
     try:
-        # libyaml's loader when present: same results, several times faster.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=strict_loader())
+    except RefusedYaml as exc:
+        raise SettingsError(f"{shown}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -328,9 +344,40 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
         )
     for key in data:
         if not isinstance(key, str):
-            raise SettingsError(f"{shown}: setting name {key!r} is a {_type_name(key)}, expected a name")
+            raise SettingsError(f"{shown}: setting name {_shown(key)} is a {_type_name(key)}, expected a name")
         _check_known(key, where=f"{shown}: ")
     return dict(data)
+
+
+class RefusedYaml(Exception):
+    """YAML that is valid but refused in a settings file (an alias, a duplicate key)."""
+
+
+def strict_loader():
+    """A safe loader that refuses anchors and aliases (a few hundred bytes of nested aliases expand to
+    billions of values) and duplicate keys (YAML keeps the last one silently)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise RefusedYaml(f"YAML anchors and aliases (&{event.anchor} / *{event.anchor}) are not allowed in "
+                                  f"a settings file (line {event.start_mark.line + 1}); write the value out")
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise RefusedYaml(f"{_shown(key)} is given twice (lines {seen[key]} and {line}); keep one")
+                if isinstance(key, (str, int, float, bool)):
+                    seen[key] = line
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
 
 
 def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
@@ -340,7 +387,7 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise SettingsError(f"--var {item!r}: expected name=value, e.g. --var optimize_cpu=2048")
+            raise SettingsError(f"--var {_shown(item)}: expected name=value, e.g. --var optimize_cpu=2048")
         _check_known(name, where="--var ")
         kind = SETTING_FIELDS[name].metadata["kind"]
         parsed[name] = _coerce_text(name, text, kind)
@@ -354,11 +401,11 @@ def _coerce_text(name: str, text: str, kind: type) -> Any:
         lowered = text.strip().lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        raise SettingsError(f"--var {name}={text}: expected true or false")
+        raise SettingsError(f"--var {name}={_shown(text)}: expected true or false")
     if kind is int:
         if re.fullmatch(r"-?[0-9]+", text.strip()):
             return int(text)
-        raise SettingsError(f"--var {name}={text}: expected a whole number")
+        raise SettingsError(f"--var {name}={_shown(text)}: expected a whole number")
     return text
 
 
@@ -366,8 +413,8 @@ def _check_known(name: str, where: str) -> None:
     if name in SETTING_FIELDS:
         return
     close = difflib.get_close_matches(name, SETTING_FIELDS, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else "; see the variables table in README.md"
-    raise SettingsError(f"{where}unknown setting {name!r}{hint}")
+    hint = f"; did you mean {_shown(close[0])}?" if close else "; see the variables table in README.md"
+    raise SettingsError(f"{where}unknown setting {_shown(name)}{hint}")
 
 
 # ---------------------------------------------------------------------------
@@ -406,13 +453,17 @@ def _check_field(name: str, value: Any) -> Any:
             value = ""
         if not isinstance(value, str):
             raise SettingsError(f"{name}: expected a string, got {_describe(value)}")
+        control = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+        if control is not None:
+            raise SettingsError(f"{name}: {_shown(value)} contains the control character {control!r}; allowed: "
+                                "printable characters only (a trailing newline from a shell or a file included)")
     if kind is dict:
         if value is None:
             return None
         if not isinstance(value, dict):
             raise SettingsError(f"{name}: expected a mapping, got {_describe(value)}")
     if "choices" in meta and value not in meta["choices"]:
-        raise SettingsError(f"{name}: {value!r} is not allowed; allowed: {_list(meta['choices'])}")
+        raise SettingsError(f"{name}: {_shown(value)} is not allowed; allowed: {_list(meta['choices'])}")
     low, high = meta.get("min"), meta.get("max")
     if low is not None and value < low or high is not None and value > high:
         raise SettingsError(f"{name}: {value} is out of range; allowed: {low} to {high}")
@@ -429,12 +480,12 @@ def _check_names(s: Settings) -> None:
         value = getattr(s, name)
         if value == "":
             raise SettingsError(f"{name}: must not be empty; allowed: {allowed}, 1 to {limit} characters")
-        if not pattern.match(value):
-            raise SettingsError(f"{name}: {value!r} would make invalid AWS resource names; allowed: {allowed}")
+        if not pattern.fullmatch(value):
+            raise SettingsError(f"{name}: {_shown(value)} would make invalid AWS resource names; allowed: {allowed}")
         if len(value) > limit:
-            raise SettingsError(f"{name}: {value!r} is {len(value)} characters; at most {limit}")
-    if not REGION_RE.match(s.aws_region):
-        raise SettingsError(f"aws_region: {s.aws_region!r} is not an AWS region name such as us-east-1 or eu-west-1")
+            raise SettingsError(f"{name}: {_shown(value)} is {len(value)} characters; at most {limit}")
+    if not REGION_RE.fullmatch(s.aws_region):
+        raise SettingsError(f"aws_region: {_shown(s.aws_region)} is not an AWS region name such as us-east-1 or eu-west-1")
     check_name_lengths(s.prefix, s.aws_region)
 
 
@@ -444,7 +495,7 @@ def check_name_lengths(prefix: str, region: str, where: str = "aws_region") -> N
         length = len(prefix) + extra + len(region)
         if length > limit:
             raise SettingsError(
-                f"project_name and environment ({prefix!r}) make {what}'s name {length} characters in {region} "
+                f"project_name and environment ({_shown(prefix)}) make {what}'s name {length} characters in {region} "
                 f"({where}), over the {limit} AWS allows; shorten them by {length - limit} characters together")
 
 
@@ -455,10 +506,10 @@ def _check_network(s: Settings) -> None:
         detail = str(exc)
         if "host bits set" in detail:
             base = ipaddress.ip_network(s.vpc_cidr, strict=False)
-            raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} has host bits set; did you mean {str(base)!r}?") from None
-        raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} is not an IPv4 CIDR block such as 10.0.0.0/16") from None
+            raise SettingsError(f"vpc_cidr: {_shown(s.vpc_cidr)} has host bits set; did you mean {_shown(str(base))}?") from None
+        raise SettingsError(f"vpc_cidr: {_shown(s.vpc_cidr)} is not an IPv4 CIDR block such as 10.0.0.0/16") from None
     if vpc.version != 4:
-        raise SettingsError(f"vpc_cidr: {s.vpc_cidr!r} is IPv6; a VPC's primary block is IPv4 such as 10.0.0.0/16")
+        raise SettingsError(f"vpc_cidr: {_shown(s.vpc_cidr)} is IPv6; a VPC's primary block is IPv4 such as 10.0.0.0/16")
     low, high = VPC_PREFIX_RANGE
     if not low <= vpc.prefixlen <= high:
         raise SettingsError(f"vpc_cidr: /{vpc.prefixlen} is outside what a VPC allows (/{low} to /{high})")
@@ -471,7 +522,7 @@ def _check_network(s: Settings) -> None:
         )
     if not (vpc.is_private or vpc.subnet_of(ipaddress.ip_network("100.64.0.0/10"))):
         raise SettingsError(
-            f"vpc_cidr: {s.vpc_cidr!r} is publicly routable; use a private range "
+            f"vpc_cidr: {_shown(s.vpc_cidr)} is publicly routable; use a private range "
             "(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)"
         )
 
@@ -502,24 +553,24 @@ def _check_prediction_counts(s: Settings) -> None:
 
 
 def _check_optional_strings(s: Settings) -> None:
-    if s.alarm_email and not EMAIL_RE.match(s.alarm_email):
-        raise SettingsError(f"alarm_email: {s.alarm_email!r} is not an email address; leave it empty for none")
-    if s.image_tag and not IMAGE_TAG_RE.match(s.image_tag):
+    if s.alarm_email and not EMAIL_RE.fullmatch(s.alarm_email):
+        raise SettingsError(f"alarm_email: {_shown(s.alarm_email)} is not an email address; leave it empty for none")
+    if s.image_tag and not IMAGE_TAG_RE.fullmatch(s.image_tag):
         raise SettingsError(
-            f"image_tag: {s.image_tag!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
+            f"image_tag: {_shown(s.image_tag)} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
             "(not first), up to 128 characters, or empty before the first push"
         )
 
 
 def _check_security(s: Settings) -> None:
-    if s.kms_key not in ("", "create") and not KMS_KEY_ARN_RE.match(s.kms_key):
-        raise SettingsError(f"kms_key: {s.kms_key!r} is not a KMS key ARN; allowed: empty, create, or "
+    if s.kms_key not in ("", "create") and not KMS_KEY_ARN_RE.fullmatch(s.kms_key):
+        raise SettingsError(f"kms_key: {_shown(s.kms_key)} is not a KMS key ARN; allowed: empty, create, or "
                             "arn:aws:kms:REGION:ACCOUNT:key/KEY-ID")
-    if s.permissions_boundary and not POLICY_ARN_RE.match(s.permissions_boundary):
-        raise SettingsError(f"permissions_boundary: {s.permissions_boundary!r} is not an IAM policy ARN; allowed: "
+    if s.permissions_boundary and not POLICY_ARN_RE.fullmatch(s.permissions_boundary):
+        raise SettingsError(f"permissions_boundary: {_shown(s.permissions_boundary)} is not an IAM policy ARN; allowed: "
                             "empty or arn:aws:iam::ACCOUNT:policy/NAME")
-    if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.match(s.api_key_secret):
-        raise SettingsError(f"api_key_secret: {s.api_key_secret!r} is not a Secrets Manager secret ARN; allowed: "
+    if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.fullmatch(s.api_key_secret):
+        raise SettingsError(f"api_key_secret: {_shown(s.api_key_secret)} is not a Secrets Manager secret ARN; allowed: "
                             "empty, create, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
 
 
@@ -529,8 +580,8 @@ def _check_endpoint(s: Settings) -> None:
                             "set load_balancer: internal or public, or use rolling")
     if s.load_balancer != "none" and not s.enable_prediction_service:
         raise SettingsError("load_balancer: needs the prediction service (enable_prediction_service: true)")
-    if s.certificate_arn and not CERTIFICATE_ARN_RE.match(s.certificate_arn):
-        raise SettingsError(f"certificate_arn: {s.certificate_arn!r} is not an ACM certificate ARN; allowed: empty "
+    if s.certificate_arn and not CERTIFICATE_ARN_RE.fullmatch(s.certificate_arn):
+        raise SettingsError(f"certificate_arn: {_shown(s.certificate_arn)} is not an ACM certificate ARN; allowed: empty "
                             "or arn:aws:acm:REGION:ACCOUNT:certificate/ID")
     if s.certificate_arn and s.load_balancer == "none":
         raise SettingsError("certificate_arn: is used by the load balancer; set load_balancer too")
@@ -540,14 +591,14 @@ def _check_endpoint(s: Settings) -> None:
     if s.load_balancer == "public" and not s.certificate_arn:
         raise SettingsError("load_balancer: public needs certificate_arn (plain HTTP on the internet would carry the "
                             "API key in clear text); allowed: set certificate_arn, or load_balancer: internal")
-    if not HEALTH_PATH_RE.match(s.health_check_path):
-        raise SettingsError(f"health_check_path: {s.health_check_path!r} must start with / and hold URL "
+    if not HEALTH_PATH_RE.fullmatch(s.health_check_path):
+        raise SettingsError(f"health_check_path: {_shown(s.health_check_path)} must start with / and hold URL "
                             "path characters only")
 
 
 def _check_container_user(s: Settings) -> None:
-    if not CONTAINER_USER_RE.match(s.container_user):
-        raise SettingsError(f"container_user: {s.container_user!r} is not allowed; a UID[:GID] or user name, "
+    if not CONTAINER_USER_RE.fullmatch(s.container_user):
+        raise SettingsError(f"container_user: {_shown(s.container_user)} is not allowed; a UID[:GID] or user name, "
                             "not root (the containers run without root, with a read-only root filesystem)")
 
 
@@ -555,13 +606,13 @@ def _check_images(s: Settings) -> None:
     for repository, spec in (s.images or {}).items():
         if repository not in REPOSITORIES:
             close = difflib.get_close_matches(str(repository), REPOSITORIES, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SettingsError(f"images: unknown image {repository!r}{hint} (images: {', '.join(REPOSITORIES)})")
+            hint = f"; did you mean {_shown(close[0])}?" if close else ""
+            raise SettingsError(f"images: unknown image {_shown(repository)}{hint} (images: {', '.join(REPOSITORIES)})")
         if not isinstance(spec, dict):
             raise SettingsError(f"images.{repository}: expected a mapping with {', '.join(IMAGE_KEYS)}")
         for key, value in spec.items():
             if key not in IMAGE_KEYS:
-                raise SettingsError(f"images.{repository}: unknown key {key!r}; allowed: {', '.join(IMAGE_KEYS)}")
+                raise SettingsError(f"images.{repository}: unknown key {_shown(key)}; allowed: {', '.join(IMAGE_KEYS)}")
             if not isinstance(value, IMAGE_KEYS[key]) or isinstance(value, bool):
                 raise SettingsError(f"images.{repository}.{key}: expected a {IMAGE_KEYS[key].__name__}, "
                                     f"got {_describe(value)}")
@@ -575,10 +626,29 @@ def with_overrides(settings: Settings, **values: Any) -> Settings:
     return validate({**settings.as_dict(), **values}) if values else replace(settings)
 
 
+SHOWN_MAX = 80   # an echoed value is cut here: an error line must stay one line, whatever the input
+
+
+def _shown(value: Any) -> str:
+    """repr() of a value for an error message, at most SHOWN_MAX characters (a huge or deeply nested
+    value is never expanded in full)."""
+    text = reprlib_repr(value)
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 3] + "..."
+
+
+def reprlib_repr(value: Any) -> str:
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = SHOWN_MAX
+    shortener.maxlevel, shortener.maxlist, shortener.maxdict = 2, 4, 4
+    return shortener.repr(value)
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return f"string {value!r}"
-    return f"{_type_name(value)} {value!r}"
+        return f"string {_shown(value)}"
+    return f"{_type_name(value)} {_shown(value)}"
 
 
 def _type_name(value: Any) -> str:
