@@ -207,7 +207,9 @@ def cmd_upload(args) -> int:
     from .ops.data import check_prefix, scan_source, upload
 
     check_prefix(args.prefix)  # bad input before any request
-    local = scan_source(Path(args.source), args.exclude)
+    if args.delete_skipped and not args.delete:
+        raise UserError("--delete-skipped only goes with --delete")
+    local = scan_source(Path(args.source), args.exclude, args.delete, args.delete_skipped)
     upload(deployed(args), Path(args.source), args.prefix, args.exclude, args.delete, args.yes, local=local)
     return 0
 
@@ -403,6 +405,9 @@ def build_parser() -> Parser:
     p.add_argument("--prefix", default="data/", help="bucket prefix: data/, models/ or predictions/")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files (repeatable)")
     p.add_argument("--delete", action="store_true", help="delete objects under the prefix not in the directory")
+    p.add_argument("--delete-skipped", action="store_true",
+                   help="with --delete: go ahead although some local paths could not be read (their remote "
+                        "copies are kept)")
     p.add_argument("--yes", action="store_true", help="confirm --delete without a prompt")
 
     p = stack_verb(verbs, "download", "sync models/ or predictions/ from the bucket", cmd_download)

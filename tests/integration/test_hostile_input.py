@@ -7,6 +7,8 @@ import pytest
 
 from automl_cfn.cli import main
 
+BOMB = b"project_name: [&a [lol,lol,lol,lol,lol,lol,lol,lol,lol], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e], &g [*f,*f,*f,*f,*f,*f,*f,*f,*f], &h [*g,*g,*g,*g,*g,*g,*g,*g,*g], &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]]\n"
+
 # (settings file content, or None for config/dev.yaml; extra arguments; fragment of the message)
 CASES = [
     (b"environment: [dev\n", [], "YAML syntax error"),
@@ -38,6 +40,28 @@ CASES = [
     (b"environment: dev\ntrain_cpu: 256\ntrain_memory: 8192\n", [], "not offered by Fargate"),
     (b"environment: dev\nlog_retention_days: 0\n", [], "log_retention_days: 0 is not allowed"),
     (b"environment: dev\nimages: {trian: {}}\n", [], "unknown image 'trian'"),
+    # -- round two: expansion, duplicates, newlines and control characters, huge values ----------
+    (BOMB, [], "YAML anchors and aliases (&a / *a) are not allowed"),
+    (b"environment: dev\nbase: &x 1\n", [], "anchors and aliases (&x / *x) are not allowed"),
+    (b"environment: dev\naz_count: &n 2\n", [], "anchors and aliases (&n / *n)"),
+    (b"environment: dev\nlog_retention_days: 7\nlog_retention_days: 14\n", [], "given twice (lines 2 and 3)"),
+    (b"environment: dev\nenvironment: prod\n", [], "'environment' is given twice (lines 1 and 2)"),
+    (b"environment: dev\nimages: {train: {context: a, context: b}}\n", [], "'context' is given twice"),
+    (b"environment: dev\nproject_name: \"zz\\n\"\n", [], "contains the control character '\\n'"),
+    (b"environment: dev\nimage_tag: \"v1\\n\"\n", [], "image_tag: 'v1\\n' contains the control character"),
+    (b"environment: dev\nalarm_email: \"a@b.co\\r\"\n", [], "control character '\\r'"),
+    (b"environment: dev\nhealth_check_path: \"/health\\t\"\n", [], "control character '\\t'"),
+    (b"environment: dev\ncontainer_user: \"1000\\u0000\"\n", [], "control character '\\x00'"),
+    (b"environment: dev\nproject_name: " + b"a" * 5000 + b"\n", [], "..."),
+    (b"environment: dev\nproject_name: [" + b"x, " * 3000 + b"y]\n", [], "expected a string, got list"),
+    (b"environment: dev\naz_count: {" + b"".join(b"k%d: v, " % i for i in range(2000)) + b"z: w}\n", [],
+     "expected a whole number, got mapping"),
+    (None, ["--var", "image_tag=v1\n"], "image_tag: 'v1\\n' contains the control character '\\n'"),
+    (None, ["--var", "project_name=zz\n"], "contains the control character"),
+    (None, ["--var", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/"
+            "11111111-2222-3333-4444-555555555555\n"], "control character"),
+    (None, ["--var", "use_fargate_spot=" + "x" * 500], "expected true or false"),
+    (None, ["--var", "az_count=" + "9" * 500], "az_count: 9999999999999999"),
     (None, ["--var", "optimize_cpu"], "expected name=value"),
     (None, ["--var", "nope=1"], "unknown setting 'nope'"),
     (None, ["--var", "images=x"], "cannot be set with --var"),
@@ -62,6 +86,7 @@ def test_hostile_input_is_refused_before_any_request(aws, project_root, tmp_path
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("automl-cfn: error: ") and fragment in lines[0], err
+    assert len(lines[0]) < 400, "an echoed value is capped, whatever the input"
     assert "Traceback" not in err
     assert aws.requests() == 0
 
@@ -75,5 +100,38 @@ def test_missing_and_unreadable_settings_files(aws, project_root, tmp_path, caps
     assert aws.requests() == 0
 
 
-def test_at_least_thirty_hostile_cases():
-    assert len(CASES) >= 30
+def test_special_files_are_refused_without_waiting(aws, project_root, tmp_path, capsys):
+    """A FIFO would block open() until a writer came; /dev/zero never ends; a huge file is not settings."""
+    import os
+
+    fifo = tmp_path / "settings.fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"environment: dev\n" + b"# padding\n" * 200_000)
+    for path, fragment in ((fifo, "is not a regular file"), ("/dev/zero", "is not a regular file"),
+                           (big, "is larger than 1024 KiB")):
+        assert main(["deploy", "--project-dir", str(project_root), "--config", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert fragment in err and len(err.strip().splitlines()) == 1
+    assert aws.requests() == 0
+
+
+def test_a_bomb_is_refused_quickly_and_small(project_root, tmp_path):
+    """The 321-byte file that took minutes and 9 GB: one line, in a subprocess with a memory cap."""
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / "bomb.yaml"
+    path.write_bytes(BOMB)
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run([sys.executable, "-m", "automl_cfn.cli", "params", "--config", str(path)],
+                            capture_output=True, text=True, timeout=120, preexec_fn=cap, cwd=project_root)
+    assert result.returncode == 2 and len(result.stderr) < 300, result.stderr[:500]
+
+
+def test_at_least_fifty_five_hostile_cases():
+    assert len(CASES) >= 55

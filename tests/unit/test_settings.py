@@ -116,8 +116,8 @@ BAD = [
     ("environment: dev\nimage_tag: 'bad tag'\n", [], ["image_tag", "not a valid image tag"]),
     ("environment: dev\n", ["optimize_cpu"], ["expected name=value"]),
     ("environment: dev\n", ["nope=1"], ["unknown setting 'nope'"]),
-    ("environment: dev\n", ["az_count=two"], ["az_count=two", "whole number"]),
-    ("environment: dev\n", ["use_fargate_spot=yes"], ["use_fargate_spot=yes", "true or false"]),
+    ("environment: dev\n", ["az_count=two"], ["az_count='two'", "whole number"]),
+    ("environment: dev\n", ["use_fargate_spot=yes"], ["use_fargate_spot='yes'", "true or false"]),
     ("environment: [dev\n", [], ["YAML syntax error", "line 1"]),
     ("environment: dev\n  az_count: 2\nx: [\n", [], ["YAML syntax error", "line 2"]),
     ("- environment\n- dev\n", [], ["top level is a list", "mapping"]),
@@ -158,11 +158,11 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
     path = write(tmp_path, "environment: dev\n")
 
-    def denied(self):
+    def denied(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     # Tests run as root in CI, where chmod 0 would not stop a read.
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", denied)
     with pytest.raises(SettingsError, match="cannot read settings file \\(Permission denied\\)"):
         load_settings(config=path)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import ui
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, RefusedError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, RefusedError, UserError
 from ..parameters import parameter_values
 from . import artifacts, lock
 from .apply import latest_event_time
@@ -168,19 +168,24 @@ def purge(target: Target, found: list[Found]) -> int:
 
 
 def backup_bucket(s3, bucket: str, destination: Path) -> tuple[int, int]:
-    """Download the current version of every object, keeping the key layout."""
-    destination.mkdir(parents=True, exist_ok=True)
+    """Download the current version of every object, keeping the key layout.  Keys that cannot be files
+    here (keys.py) stop the destroy before anything is deleted: a backup is complete or it is not one."""
+    from ..keys import layout
+
+    if destination.exists() and not destination.is_dir():
+        raise UserError(f"--backup {destination}: is a file; expected a directory")
+    objects = {obj["Key"]: obj for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+               for obj in page.get("Contents", []) if not obj["Key"].endswith("/")}
+    where = layout(objects, destination)
+    if where.problems:
+        for line in where.lines():
+            ui.info(line)
+        raise AwsError(f"the backup of s3://{bucket} would be incomplete: {len(where.problems)} key(s) cannot be "
+                       f"files under {destination} (listed above); nothing was deleted")
     count = size = 0
-    root = destination.resolve()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for obj in page.get("Contents", []):
-            path = (destination / obj["Key"]).resolve()
-            if root not in path.parents:  # a key such as ../x must not escape the backup
-                raise AwsError(f"refusing to back up key {obj['Key']!r}: it would land outside {destination}")
-            if obj["Key"].endswith("/"):
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, obj["Key"], str(path))
-            count += 1
-            size += obj.get("Size", 0)
+    for key, path in where.paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(path))
+        count += 1
+        size += objects[key].get("Size", 0)
     return count, size

@@ -34,6 +34,18 @@ class Entry:
     size: int
     path: Path | None = None
     etag: str | None = None
+    mtime_ns: int = 0           # local files: to tell a file that changes while it is uploaded
+
+
+@dataclass
+class Source:
+    """A directory's files, and what could not be read (never mistaken for "gone")."""
+
+    files: dict[str, Entry] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)     # relative path -> why
+
+    def covers_skipped(self, relative: str) -> bool:
+        return any(relative == s or relative.startswith(s + "/") for s in self.skipped)
 
 
 @dataclass
@@ -59,14 +71,46 @@ def excluded(relative: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def local_files(root: Path, excludes: list[str]) -> dict[str, Entry]:
-    files = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+def local_files(root: Path, excludes: list[str]) -> Source:
+    """Every regular file under `root`; unreadable directories and files, symbolic links and special
+    files are recorded as skipped (os.walk's errors are not swallowed as rglob's are)."""
+    import os
+    import stat
+
+    source = Source()
+
+    def unreadable(error: OSError) -> None:
+        relative = Path(error.filename).relative_to(root).as_posix() if error.filename else "?"
+        source.skipped[relative] = f"cannot be read ({error.strerror})"
+
+    for directory, subdirectories, names in os.walk(root, onerror=unreadable):
+        here = Path(directory)
+        for name in sorted(subdirectories):
+            if (here / name).is_symlink():
+                source.skipped[(here / name).relative_to(root).as_posix()] = "is a symbolic link (not followed)"
+        for name in sorted(names):
+            path = here / name
             relative = path.relative_to(root).as_posix()
-            if not excluded(relative, excludes):
-                files[relative] = Entry(relative, path.stat().st_size, path=path)
-    return files
+            if excluded(relative, excludes):
+                continue
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                source.skipped[relative] = "is a symbolic link (not followed)"
+            elif not stat.S_ISREG(info.st_mode):
+                source.skipped[relative] = "is not a regular file"
+            elif not os.access(path, os.R_OK):
+                source.skipped[relative] = "cannot be read (permission denied)"
+            else:
+                source.files[relative] = Entry(relative, info.st_size, path=path, mtime_ns=info.st_mtime_ns)
+    return source
+
+
+def changed_since_scan(entry: Entry) -> bool:
+    try:
+        info = entry.path.stat()
+    except OSError:
+        return True
+    return (info.st_size, info.st_mtime_ns) != (entry.size, entry.mtime_ns)
 
 
 def remote_objects(s3, bucket: str, prefix: str, excludes: list[str]) -> dict[str, Entry]:
@@ -164,32 +208,41 @@ def summary(verb: str, plan: Plan, seconds: float, deleted: int = 0) -> str:
 # upload
 # ---------------------------------------------------------------------------
 
-def plan_upload(local: dict[str, Entry], remote: dict[str, Entry], delete: bool) -> Plan:
+def plan_upload(local: Source, remote: dict[str, Entry], delete: bool) -> Plan:
     plan = Plan()
-    for relative, entry in local.items():
+    for relative, entry in local.files.items():
         if relative in remote and same(entry, remote[relative]):
             plan.unchanged += 1
         else:
             plan.transfer.append(entry)
-    if delete:
-        plan.delete = sorted(set(remote) - set(local))
+    if delete:   # a remote key whose local side could not be read is never "gone"
+        plan.delete = sorted(r for r in set(remote) - set(local.files) if not local.covers_skipped(r))
     return plan
 
 
-def scan_source(source: Path, excludes: list[str]) -> dict[str, Entry]:
-    """The files to sync; bad input (no directory, nothing in it) stops here."""
+def scan_source(source: Path, excludes: list[str], delete: bool = False, delete_skipped: bool = False) -> Source:
+    """The files to sync; bad input (no directory, nothing in it, --delete over unread paths) stops here."""
     if not source.is_dir():
         raise UserError(f"--source {source}: no such directory")
     local = local_files(source, excludes)
-    if not local:
+    for relative, why in list(local.skipped.items())[:10]:
+        ui.info(f"skipped {source / relative}: {why}")
+    if len(local.skipped) > 10:
+        ui.info(f"skipped {len(local.skipped) - 10} more paths")
+    if delete and local.skipped and not delete_skipped:
+        first = next(iter(local.skipped))
+        raise RefusedError(f"--delete with {len(local.skipped)} path(s) that could not be read ({source / first}: "
+                           f"{local.skipped[first]}); fix them, or pass --delete-skipped to delete the rest (the "
+                           "remote copies of skipped paths are always kept)")
+    if not local.files:
         raise UserError(f"--source {source}: no files to upload" + (" after --exclude" if excludes else ""))
     return local
 
 
 def upload(deployed: Deployed, source: Path, prefix: str, excludes: list[str], delete: bool, yes: bool,
-           local: dict[str, Entry] | None = None) -> Plan:
+           local: Source | None = None) -> Plan:
     prefix = check_prefix(prefix)
-    local = local if local is not None else scan_source(source, excludes)
+    local = local if local is not None else scan_source(source, excludes, delete)
     s3, bucket = deployed.client("s3"), deployed.bucket
     started = time.perf_counter()
     plan = plan_upload(local, remote_objects(s3, bucket, prefix, excludes), delete)
@@ -204,6 +257,7 @@ def upload(deployed: Deployed, source: Path, prefix: str, excludes: list[str], d
                               extra_args={"ContentType": content_type}, subscribers=subscribers)
 
     run_transfers(s3, plan.transfer, start, f"upload to s3://{bucket}/{prefix}")
+    upload_again_what_changed(s3, plan, start, bucket, prefix)
     for batch_start in range(0, len(plan.delete), 1000):
         batch = plan.delete[batch_start:batch_start + 1000]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": prefix + r} for r in batch], "Quiet": True})
@@ -211,29 +265,55 @@ def upload(deployed: Deployed, source: Path, prefix: str, excludes: list[str], d
     return plan
 
 
+def upload_again_what_changed(s3, plan: Plan, start, bucket: str, prefix: str) -> None:
+    """A file written to while it was read gives a torn object (neither the old content nor the new):
+    upload it once more; if it keeps changing, fail and say which."""
+    for attempt in range(2):
+        changed = [e for e in plan.transfer if changed_since_scan(e)]
+        if not changed:
+            return
+        if attempt == 1:
+            raise AwsError(f"{changed[0].path} changed while it was uploaded ({len(changed)} file(s)); the object "
+                           f"s3://{bucket}/{prefix}{changed[0].relative} may be torn: run upload again once the files "
+                           "are quiet (the bucket keeps the earlier version)")
+        for entry in changed:
+            info = entry.path.stat()
+            entry.size, entry.mtime_ns = info.st_size, info.st_mtime_ns
+        ui.info(f"{len(changed)} file(s) changed while they were uploaded; uploading them again")
+        run_transfers(s3, changed, start, f"upload to s3://{bucket}/{prefix}")
+
+
 # ---------------------------------------------------------------------------
 # download
 # ---------------------------------------------------------------------------
 
 def download(deployed: Deployed, what: str, dest: Path, excludes: list[str]) -> Plan:
+    from ..keys import layout
+
     if what not in PREFIXES:
         raise UserError(f"download {what!r}: choose one of {', '.join(PREFIXES)}")
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"--dest {dest}: is a file; expected a directory to download into")
     prefix = PREFIXES[what]
     s3, bucket = deployed.client("s3"), deployed.bucket
     started = time.perf_counter()
     remote = remote_objects(s3, bucket, prefix, excludes)
-    root = dest.resolve()
+    where = layout(remote, dest)
     plan = Plan()
-    for relative, entry in remote.items():
-        path = (dest / relative).resolve()
-        if root != path and root not in path.parents:
-            raise AwsError(f"refusing to download {prefix}{relative}: it would land outside {dest}")
+    for relative, path in where.paths.items():
+        entry = remote[relative]
         entry.path = path
-        local = Entry(relative, path.stat().st_size, path=path) if path.is_file() else None
-        if local and same(local, entry):
-            plan.unchanged += 1
-        else:
-            plan.transfer.append(entry)
+        if path.is_file():
+            try:
+                local = Entry(relative, path.stat().st_size, path=path)
+                unchanged = same(local, entry)
+            except OSError as exc:
+                where.problems[relative] = f"the local copy {path} cannot be read ({exc.strerror})"
+                continue
+            if unchanged:
+                plan.unchanged += 1
+                continue
+        plan.transfer.append(entry)
     for entry in plan.transfer:
         entry.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -244,4 +324,9 @@ def download(deployed: Deployed, what: str, dest: Path, excludes: list[str]) -> 
     if not remote:
         ui.info(f"s3://{bucket}/{prefix} is empty: nothing to download")
     ui.out().print(summary("downloaded", plan, time.perf_counter() - started))
+    if where.problems:
+        for line in where.lines():
+            ui.info(line)
+        raise AwsError(f"{len(where.problems)} object(s) under s3://{bucket}/{prefix} were not downloaded: their "
+                       "keys cannot be files here (listed above); rename them in the bucket")
     return plan
