@@ -60,6 +60,7 @@ def target(args):
 
     aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
+    aws.check_region(f"config/{args.env}.yaml" if args.env else str(args.config))
     return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir),
                   file_settings=file_settings, var_names=frozenset(parse_overrides(args.var)))
 

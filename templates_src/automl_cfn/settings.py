@@ -510,16 +510,15 @@ def _check_network(s: Settings) -> None:
         raise SettingsError(f"vpc_cidr: {_shown(s.vpc_cidr)} is not an IPv4 CIDR block such as 10.0.0.0/16") from None
     if vpc.version != 4:
         raise SettingsError(f"vpc_cidr: {_shown(s.vpc_cidr)} is IPv6; a VPC's primary block is IPv4 such as 10.0.0.0/16")
-    low, high = VPC_PREFIX_RANGE
-    if not low <= vpc.prefixlen <= high:
-        raise SettingsError(f"vpc_cidr: /{vpc.prefixlen} is outside what a VPC allows (/{low} to /{high})")
-    subnet_prefix = vpc.prefixlen + SUBNET_SLOTS_BITS
-    if subnet_prefix > SUBNET_PREFIX_MAX:
-        largest = SUBNET_PREFIX_MAX - SUBNET_SLOTS_BITS
+    # One allowed range in every message: what a VPC takes (/16 to /28), narrowed by the subnets cut
+    # from it (each SUBNET_SLOTS_BITS longer, at most /28).
+    low, high = VPC_PREFIX_RANGE[0], min(VPC_PREFIX_RANGE[1], SUBNET_PREFIX_MAX - SUBNET_SLOTS_BITS)
+    if vpc.prefixlen < low:
+        raise SettingsError(f"vpc_cidr: /{vpc.prefixlen} is larger than a VPC can be; allowed: /{low} to /{high}")
+    if vpc.prefixlen > high:
         raise SettingsError(
-            f"vpc_cidr: /{vpc.prefixlen} is too small for its subnets (each would be /{subnet_prefix}, "
-            f"smaller than /{SUBNET_PREFIX_MAX}); use /{low} to /{largest}"
-        )
+            f"vpc_cidr: /{vpc.prefixlen} is too small for its subnets (each would be "
+            f"/{vpc.prefixlen + SUBNET_SLOTS_BITS}, smaller than /{SUBNET_PREFIX_MAX}); allowed: /{low} to /{high}")
     if not (vpc.is_private or vpc.subnet_of(ipaddress.ip_network("100.64.0.0/10"))):
         raise SettingsError(
             f"vpc_cidr: {_shown(s.vpc_cidr)} is publicly routable; use a private range "

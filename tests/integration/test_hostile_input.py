@@ -24,7 +24,9 @@ CASES = [
     (b"environment: dev\nenable_stepfunctions: 'true'\n", [], "write it unquoted"),
     (b"environment: dev\nvpc_cidr: 10.0.0.0/33\n", [], "not an IPv4 CIDR"),
     (b"environment: dev\nvpc_cidr: 10.0.0.0/27\n", [], "too small"),
-    (b"environment: dev\nvpc_cidr: 10.0.0.0/12\n", [], "outside what a VPC allows"),
+    (b"environment: dev\nvpc_cidr: 10.0.0.0/12\n", [], "larger than a VPC can be; allowed: /16 to /25"),
+    (b"environment: dev\nvpc_cidr: 10.0.0.0/8\n", [], "allowed: /16 to /25"),
+    (b"environment: dev\nvpc_cidr: 10.0.0.0/26\n", [], "allowed: /16 to /25"),
     (b"environment: dev\nvpc_cidr: 52.0.0.0/16\n", [], "publicly routable"),
     (b"environment: dev\nprediction_max_capacity: 99999999999\n", [], "out of range"),
     (b"environment: dev\nprediction_min_capacity: 3\nprediction_max_capacity: 2\n", [], "above"),
@@ -135,3 +137,45 @@ def test_a_bomb_is_refused_quickly_and_small(project_root, tmp_path):
 
 def test_at_least_fifty_five_hostile_cases():
     assert len(CASES) >= 55
+
+
+# (environment variables, arguments, fragment): flags and the environment, refused before any request.
+AMBIENT_CASES = [
+    ({"AWS_PROFILE": "nope"}, ["status", "--env", "dev"], "AWS_PROFILE=nope: no such profile"),
+    ({}, ["status", "--env", "dev", "--profile", "nope"], "--profile nope: no such profile"),
+    ({}, ["status", "--env", "dev", "--region", "us-east-9"], "--region 'us-east-9' is not an AWS region; did you mean"),
+    ({"AWS_REGION": "eu-west-1"}, ["status", "--env", "dev"],
+     "AWS_REGION is eu-west-1 but config/dev.yaml says aws_region: us-east-1"),
+    ({}, ["local-aws", "--port", "70000"], "--port 70000: not a TCP port"),
+    ({}, ["local-aws", "--port", "-1"], "--port -1: not a TCP port"),
+    ({}, ["upload", "--env", "dev", "--delete-skipped"], "--delete-skipped only goes with --delete"),
+    ({}, ["deploy-role", "--env", "dev", "--account", "12"], "not a 12-digit AWS account ID"),
+]
+
+
+@pytest.mark.parametrize("environment, args, fragment", AMBIENT_CASES, ids=[a[1][0] + str(i) for i, a in
+                                                                            enumerate(AMBIENT_CASES)])
+def test_flags_and_environment_are_refused_before_any_request(aws, project_root, capsys, monkeypatch, environment,
+                                                              args, fragment):
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    code = main(args + (["--project-dir", str(project_root)] if args[0] != "local-aws" else []))
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, err
+    assert aws.requests() == 0
+
+
+def test_a_taken_port_is_one_line_before_any_banner(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["local-aws", "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"--port {port}: already in use" in captured.err
+
+
+def test_every_case_counts():
+    assert len(CASES) + len(AMBIENT_CASES) >= 36 + 25

@@ -129,6 +129,16 @@ def test_run_takes_everything_from_the_outputs(aws, prod, cli, clients):
     assert "containerOverrides" not in task.get("overrides", {}) or not task["overrides"]["containerOverrides"]
 
 
+def test_run_without_an_image_tag_says_it_runs_latest(aws, prod, cli):
+    code, out, err = ops(cli, "run", "optimize")
+    assert code == 0 and "warning: no image_tag is deployed, so optimize runs the ':latest' image" in err
+
+
+def test_logs_say_when_there_is_nothing_to_show(aws, prod, cli):
+    code, out, err = ops(cli, "logs", "train")
+    assert code == 0 and out == "" and "no log events in /ecs/automl-prod-train since" in err
+
+
 def test_a_one_off_predict_scores_a_batch(aws, prod, cli, clients):
     code, out, err = ops(cli, "run", "predict")
     assert code == 0, err

@@ -87,7 +87,7 @@ BAD = [
     ("environment: dev\nproject_name: 42\n", [], ["project_name", "expected a string"]),
     ("environment: dev\nvpc_cidr: 10.0.0.300/16\n", [], ["vpc_cidr", "not an IPv4 CIDR"]),
     ("environment: dev\nvpc_cidr: 10.0.0.1/16\n", [], ["host bits", "10.0.0.0/16"]),
-    ("environment: dev\nvpc_cidr: 10.0.0.0/8\n", [], ["/8", "/16 to /28"]),
+    ("environment: dev\nvpc_cidr: 10.0.0.0/8\n", [], ["/8", "/16 to /25"]),
     ("environment: dev\nvpc_cidr: 10.0.0.0/27\n", [], ["too small", "/16 to /25"]),
     ("environment: dev\nvpc_cidr: 8.8.0.0/16\n", [], ["publicly routable"]),
     ("environment: dev\nvpc_cidr: 'fd00::/64'\n", [], ["vpc_cidr", "IPv6"]),

@@ -44,11 +44,32 @@ class Aws:
         try:
             return boto3.Session(profile_name=self.options.profile, region_name=self.region)
         except ProfileNotFound:
-            raise UserError(f"--profile {self.options.profile}: no such profile in the AWS config files") from None
+            raise profile_not_found(self.options.profile) from None
 
     @property
     def region(self) -> str:
-        return self.options.region or os.environ.get("AWS_REGION") or self.default_region
+        """--region, else the settings' aws_region: an exported AWS_REGION never moves an environment
+        silently (check_region refuses a mismatch that --region does not confirm)."""
+        return self.options.region or self.default_region
+
+    def check_region(self, source: str) -> None:
+        """The region is one AWS has, and an ambient AWS_REGION that disagrees was confirmed by --region."""
+        import difflib
+
+        import botocore.session
+
+        session = botocore.session.get_session()
+        known = {r for partition in session.get_available_partitions()
+                 for r in session.get_available_regions("cloudformation", partition)}
+        if known and self.region not in known:
+            close = difflib.get_close_matches(self.region, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            given = "--region" if self.options.region else f"aws_region in {source}"
+            raise UserError(f"{given} {self.region!r} is not an AWS region{hint}")
+        ambient = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not self.options.region and ambient and ambient != self.default_region:
+            raise UserError(f"AWS_REGION is {ambient} but {source} says aws_region: {self.default_region}; pass "
+                            f"--region {self.default_region} (or --region {ambient}) to say which, or unset AWS_REGION")
 
     @property
     def endpoint_url(self) -> str | None:
@@ -77,6 +98,13 @@ THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "R
              "SlowDown"}
 
 
+def profile_not_found(flag: str | None) -> UserError:
+    """Name the profile where the user set it: --profile, or AWS_PROFILE in the environment."""
+    given = f"--profile {flag}" if flag else \
+        f"AWS_PROFILE={os.environ.get('AWS_PROFILE') or os.environ.get('AWS_DEFAULT_PROFILE')}"
+    return UserError(f"{given}: no such profile in the AWS config files (aws configure list-profiles shows them)")
+
+
 def explain(exc: Exception, region: str | None = None) -> UserError:
     """A botocore failure as one line a person can act on (exit code 1)."""
     from botocore import exceptions as bx
@@ -86,7 +114,7 @@ def explain(exc: Exception, region: str | None = None) -> UserError:
         return AwsError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                         "or run 'aws configure' / 'aws sso login'")
     if isinstance(exc, bx.ProfileNotFound):
-        return UserError(f"AWS profile not found: {exc.kwargs.get('profile')}")
+        return profile_not_found(None)
     if isinstance(exc, (bx.TokenRetrievalError, bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError)):
         return AwsError("AWS SSO session has expired: run 'aws sso login' and try again")
     if isinstance(exc, bx.EndpointConnectionError):

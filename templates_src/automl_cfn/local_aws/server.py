@@ -139,11 +139,29 @@ def check_port(port: int) -> None:
         raise UserError(f"--port {port}: not a TCP port; allowed: {low} to {high}")
 
 
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Bind once before the banner, so a taken port is one line, not a banner and then a traceback."""
+    import errno
+    import socket
+
+    from ..errors import UserError
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"--port {port}: already in use on {host}; stop what listens there, or choose "
+                                "another port") from None
+            raise UserError(f"--port {port}: cannot listen on {host} ({exc.strerror})") from None
+
+
 def run(port: int, quiet: bool, strict: bool = True) -> None:
     from ..errors import UserError
     from .handle import environment
 
     check_port(port)
+    check_port_free(port)
     try:
         import moto  # noqa: F401
     except ImportError:

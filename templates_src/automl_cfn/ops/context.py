@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..deploy.read import require_stack, stack_outputs
 from ..deploy.target import Target
@@ -14,10 +14,16 @@ from ..model import REPOSITORIES, SERVICES, title
 class Deployed:
     target: Target
     outputs: dict[str, str]
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, target: Target) -> "Deployed":
-        return cls(target, stack_outputs(require_stack(target)))
+        stack = require_stack(target)
+        return cls(target, stack_outputs(stack),
+                   {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])})
+
+    def stack_parameter(self, key: str) -> str:
+        return self.parameters.get(key, "")
 
     def get(self, key: str) -> str:
         if key not in self.outputs:

@@ -57,8 +57,13 @@ def tail(deployed: Deployed, source: str, since: str, follow: bool, poll: float 
     logs = deployed.client("logs")
     seen: set[str] = set()
     start_ms = int(start.timestamp() * 1000)
+    shown = 0
     for event in fetch(logs, group, start_ms, seen):
         ui.out().print(line(event), markup=False)
+        shown += 1
+    if not shown:   # silence would look like a hang or a broken verb
+        ui.info(f"no log events in {group} since {start:%Y-%m-%d %H:%M} UTC" +
+                ("; waiting for new ones (Ctrl-C stops)" if follow else "; try a longer --since"))
     if not follow:
         return EXIT_OK
     try:

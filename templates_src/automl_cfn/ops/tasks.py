@@ -68,6 +68,11 @@ def request(deployed: Deployed, options: RunOptions) -> dict:
 def run(deployed: Deployed, options: RunOptions) -> int:
     check_service(options.service)
     ecs = deployed.client("ecs")
+    tag = deployed.stack_parameter("ImageTag")
+    if not tag:
+        ui.info(f"warning: no image_tag is deployed, so {options.service} runs the ':latest' image (whatever was "
+                f"pushed last, if anything); push a tag and deploy it: automl-cfn build {deployed.target.env_flag} "
+                "--push, then automl-cfn deploy --var image_tag=TAG")
     response = ecs.run_task(**request(deployed, options))
     if response.get("failures"):
         failure = response["failures"][0]
