@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = None
     try:
-        args = parser.parse_args(argv)
+        args = parse(parser, argv)
         return args.handler(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -490,6 +490,18 @@ def main(argv: list[str] | None = None) -> int:
         error = explain(exc)
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
+
+
+def parse(parser: Parser, argv: list[str] | None):
+    """parse_args, but an optional positional may follow the options too (`pipeline status --env prod
+    EXECUTION`, the command printed after Ctrl-C): argparse fills it with None before it sees the options."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "verb", None) == "pipeline" and args.execution is None and len(extra) == 1 \
+            and not extra[0].startswith("-"):
+        args.execution = extra[0]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def quiet_broken_pipe() -> int:

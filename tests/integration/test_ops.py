@@ -179,6 +179,33 @@ def test_pipeline_start_and_status(aws, prod, cli):
     assert code == 0 and "execution started" in out and "status: RUNNING" in out
 
 
+def test_pipeline_wait_ends_when_the_history_says_the_execution_ended(aws, prod, cli):
+    """The local endpoint's executions stay RUNNING while their history says they succeeded; the wait
+    ends on the history's last word (on AWS it can arrive first too).  A thread with a generous bound
+    shows it ends, without timing it."""
+    import threading
+
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(answer=ops(cli, "pipeline", "start", "--wait",
+                                                                       "--poll", "0")), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "pipeline start --wait did not end"
+    code, out, err = result["answer"]
+    assert code == 0 and "pipeline SUCCEEDED" in out and "execution succeeded" in err
+
+
+def test_pipeline_status_takes_the_execution_before_or_after_the_options(aws, prod, cli):
+    code, out, err = ops(cli, "pipeline", "start")
+    name = out.split("started ")[1].strip().rsplit(":", 1)[1]
+    for args in (("pipeline", "status", name, "--env", "prod", "--region", "us-east-1"),
+                 ("pipeline", "status", "--env", "prod", "--region", "us-east-1", name)):
+        code, out, err = cli(*args)
+        assert code == 0 and "execution started" in out, err
+    code, out, err = cli("pipeline", "status", "--env", "prod", "--region", "us-east-1", name, "extra")
+    assert code == 2 and "unrecognized arguments" in err
+
+
 def test_pipeline_not_enabled_is_a_clear_message(aws, cli):
     assert cli("deploy", "--env", "dev", "--yes")[0] == 0
     code, out, err = cli("pipeline", "start", "--env", "dev")

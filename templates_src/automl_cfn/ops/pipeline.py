@@ -76,6 +76,12 @@ def describe_event(event: dict) -> str:
     return f"{when}  {name + ' ' if name else ''}{what}" + (f": {cause[:200]}" if cause else "")
 
 
+# The history's last word on an execution: it can arrive before describe_execution's status changes
+# (and the local endpoint never changes that status at all).
+ENDINGS = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
+           "ExecutionTimedOut": "TIMED_OUT"}
+
+
 def follow(sfn, execution: str, poll: float) -> int:
     seen = 0
     while True:
@@ -84,6 +90,11 @@ def follow(sfn, execution: str, poll: float) -> int:
             ui.info(describe_event(event))
         seen = len(events)
         result = sfn.describe_execution(executionArn=execution)
+        ended = next((ENDINGS[e["type"]] for e in reversed(events) if e["type"] in ENDINGS), None)
+        if result["status"] == RUNNING and ended:
+            details = next((v for e in reversed(events) if e["type"] in ENDINGS
+                            for k, v in e.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+            result = {**result, "status": ended, **{k: details[k] for k in ("error", "cause") if k in details}}
         if result["status"] != RUNNING:
             return outcome(result)
         time.sleep(poll)
