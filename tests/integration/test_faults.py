@@ -38,13 +38,26 @@ def last_line(err: str) -> str:
 
 
 def test_endpoint_stalls_mid_deploy(aws, cli, deployed, monkeypatch):
-    monkeypatch.setattr(aws_module, "READ_TIMEOUT", 1)
+    """The endpoint really stops (SIGSTOP) after the upload.  Only requests sent after that get a short
+    read timeout: a request before the stall may take as long as a loaded machine makes it take, so the
+    test does not depend on the machine's speed."""
+    from botocore import httpsession
+    from urllib3 import Timeout
+
     monkeypatch.setattr(aws_module, "RETRIES", {"mode": "standard", "max_attempts": 2})
+    stalled = threading.Event()
+    real_timeout = httpsession.URLLib3Session._get_request_timeout
+
+    def short_once_stalled(self, request):
+        return Timeout(connect=10, read=1) if stalled.is_set() else real_timeout(self, request)
+
+    monkeypatch.setattr(httpsession.URLLib3Session, "_get_request_timeout", short_once_stalled)
     real_upload = plan.artifacts.upload
 
     def upload_then_stall(*args, **kwargs):
         result = real_upload(*args, **kwargs)
         os.kill(aws.process.pid, signal.SIGSTOP)  # the endpoint stops answering
+        stalled.set()
         return result
 
     monkeypatch.setattr(plan.artifacts, "upload", upload_then_stall)
@@ -57,6 +70,7 @@ def test_endpoint_stalls_mid_deploy(aws, cli, deployed, monkeypatch):
                               "lost: run the same command again to resume")
     assert deployed() == 7
     monkeypatch.setattr(plan.artifacts, "upload", real_upload)
+    stalled.clear()
     code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "log_retention_days=14")
     assert code == 0, err  # the same command again completes
     assert deployed() == 7

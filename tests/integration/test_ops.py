@@ -150,19 +150,24 @@ def test_a_one_off_predict_scores_a_batch(aws, prod, cli, clients):
 def test_run_wait_reports_how_the_task_ended(aws, prod, cli, clients):
     ecs = clients("ecs")
 
-    def stop_when_started():
-        for _ in range(100):
+    done = threading.Event()
+
+    def stop_when_started():   # however long the run takes to start the task on a loaded machine
+        while not done.is_set():
             tasks = ecs.list_tasks(cluster=prod["ClusterName"])["taskArns"]
             if tasks:
                 ecs.stop_task(cluster=prod["ClusterName"], task=tasks[0], reason="Essential container exited")
                 return
-            time.sleep(0.1)
+            done.wait(0.05)
 
     stopper = threading.Thread(target=stop_when_started)
     stopper.start()
-    code, out, err = ops(cli, "run", "optimize", "--wait", "--poll", "0.2", "--spot", "--cpu", "8192",
-                         "--memory", "16384")
-    stopper.join()
+    try:
+        code, out, err = ops(cli, "run", "optimize", "--wait", "--poll", "0.2", "--spot", "--cpu", "8192",
+                             "--memory", "16384")
+    finally:
+        done.set()
+        stopper.join()
     assert code == 0, err
     assert "optimize finished: exit code 0 (Essential container exited)" in out
     assert "STOPPED" in err
