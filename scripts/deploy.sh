@@ -41,7 +41,7 @@ case "$verb" in
   logs)     "$CLI" logs "${1:-optimize}" --env "$ENV" --follow "${@:2}" ;;
   destroy)  "$CLI" destroy --env "$ENV" "$@" ;;
   ""|-h|--help|help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     [ -n "$verb" ] || exit 2
     ;;
   *)

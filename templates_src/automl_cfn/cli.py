@@ -382,7 +382,8 @@ def build_parser() -> Parser:
     p.add_argument("--watch", action="store_true", help="follow an operation in progress until it ends")
 
     p = stack_verb(verbs, "outputs", "the stack's outputs", cmd_outputs)
-    p.add_argument("--format", choices=("table", "json", "env"), default="table")
+    p.add_argument("--format", choices=("table", "json", "env"), default="table",
+                   help="table (default), json, or env (NAME=value lines to source in a shell)")
 
     stack_verb(verbs, "drift", "detect and show drift on every stack", cmd_drift)
 
@@ -425,7 +426,8 @@ def build_parser() -> Parser:
     p.add_argument("--poll", type=float, default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
 
     p = stack_verb(verbs, "pipeline", "start or inspect the Step Functions pipeline", cmd_pipeline)
-    p.add_argument("action", choices=("start", "status"))
+    p.add_argument("action", choices=("start", "status"),
+                   help="start an execution, or show the recent ones (or one: name or ARN)")
     p.add_argument("execution", nargs="?", help="status of this execution (name or ARN)")
     p.add_argument("--wait", action="store_true", help="follow the execution to its end")
     p.add_argument("--input", metavar="JSON", help="execution input (a JSON object)")
@@ -449,13 +451,14 @@ def build_parser() -> Parser:
     add_common_options(p)
     add_settings_options(p)
     p.add_argument("--region", help="price region (default: the settings' aws_region)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.set_defaults(handler=cmd_cost)
 
     p = verbs.add_parser("diagram", help="architecture diagram drawn from the templates (offline)")
     add_common_options(p)
     add_settings_options(p)
-    p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
+    p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
+                   help="mermaid (default), dot, or svg (needs Graphviz)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.set_defaults(handler=cmd_diagram)
 
@@ -465,6 +468,9 @@ def build_parser() -> Parser:
     p.add_argument("--lenient", action="store_true",
                    help="plain moto (its defects patched) instead of strict CloudFormation rules")
     p.set_defaults(handler=cmd_local_aws)
+    # Each verb's --help page opens with the line the verb list shows.
+    for choice in verbs._choices_actions:
+        verbs.choices[choice.dest].description = choice.help[0].upper() + choice.help[1:] + "."
     return parser
 
 
@@ -510,7 +516,7 @@ def quiet_broken_pipe() -> int:
 
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):   # stdout is not a real file (tests capture it)
+    except (OSError, ValueError, AttributeError):   # stdout is not a real file (tests replace it)
         pass
     return 0
 

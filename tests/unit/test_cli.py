@@ -84,3 +84,39 @@ def test_deploy_verbs_do_not_import_troposphere(project_root):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_every_verb_and_option_explains_itself():
+    import argparse
+
+    from automl_cfn.cli import build_parser
+
+    verbs = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)][0]
+    for name, parser in verbs.choices.items():
+        assert parser.description, name
+        silent = [a.option_strings or a.dest for a in parser._actions
+                  if not a.help and not isinstance(a, argparse._HelpAction)]
+        assert silent == [], (name, silent)
+
+
+def test_a_broken_pipe_ends_quietly(project_root, monkeypatch, capsys):
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["params", "--env", "dev", "--project-dir", str(project_root)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_real_pipe_closed_early_leaves_no_traceback(project_root):
+    process = subprocess.Popen([sys.executable, "-m", "automl_cfn.cli", "cost", "--env", "prod", "--format",
+                                "json", "--project-dir", str(project_root)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.read(1)
+    process.stdout.close()       # `| head -c1`
+    _, err = process.communicate()
+    assert process.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err

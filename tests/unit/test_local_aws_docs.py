@@ -18,3 +18,11 @@ def test_each_patch_and_rule_names_an_existing_test():
         found = re.search(r"Test: (test_\w+)", " ".join((function.__doc__ or "").split()))
         assert found, f"{function.__name__} names no test"
         assert f"def {found.group(1)}(" in source, f"{function.__name__}: {found.group(1)} does not exist"
+
+
+def test_the_readme_export_line_sets_what_the_endpoint_prints(project_root):
+    """Plain boto3 needs AWS_DEFAULT_REGION too: the README's line is the banner's."""
+    from automl_cfn.local_aws.handle import environment
+
+    line = next(l for l in (project_root / "README.md").read_text().splitlines() if l.startswith("export AWS_ENDPOINT"))
+    assert dict(pair.split("=", 1) for pair in line.split()[1:]) == environment(4566)
