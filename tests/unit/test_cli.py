@@ -120,3 +120,16 @@ def test_a_real_pipe_closed_early_leaves_no_traceback(project_root):
     process.stdout.close()       # `| head -c1`
     _, err = process.communicate()
     assert process.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_ctrl_c_in_a_stack_verb_says_how_to_follow_what_goes_on(project_root, monkeypatch, capsys):
+    from automl_cfn.deploy import engine
+
+    def interrupted(target, options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "deploy", interrupted)
+    assert main(["deploy", "--env", "dev", "--yes", "--project-dir", str(project_root)]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == ("automl-cfn: interrupted; what CloudFormation started goes on: follow it with "
+                           "'automl-cfn status --env dev --watch'")
