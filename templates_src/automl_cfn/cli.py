@@ -113,7 +113,7 @@ def deploy_options(args):
         express=getattr(args, "express", None), output=args.output,
         allow_replace=tuple(getattr(args, "allow_replace", None) or ()), wait=getattr(args, "wait", False),
         skip_image_check=getattr(args, "skip_image_check", False), reset=getattr(args, "reset", False),
-        force_unlock=getattr(args, "force_unlock", False),
+        force_unlock=getattr(args, "force_unlock", False), force=getattr(args, "force", False),
     )
 
 
@@ -358,6 +358,8 @@ def build_parser() -> Parser:
                    help="deploy an image_tag without checking that ECR has it")
     p.add_argument("--reset", action="store_true",
                    help="return settings an earlier --var or release deployed to the settings file's values")
+    p.add_argument("--force", action="store_true",
+                   help="create a change set even when the stack already has these templates and values")
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
 

@@ -57,12 +57,19 @@ def test_unchanged_redeploy_is_a_no_op(aws, cli, clients):
     assert deploy(cli)[0] == 0
     cfn = clients("cloudformation")
     events_before = len(cfn.describe_stack_events(StackName="automl-dev")["StackEvents"])
+    before = aws.requests()
     code, out, err = deploy(cli)
     assert code == 0, err
-    assert "No changes: automl-dev is up to date." in out
-    assert "0 uploaded, 10 already there" in err
+    assert "No changes: automl-dev is up to date (templates, parameters and tags match; no change set" in out
+    assert aws.requests() - before <= 3     # known from DescribeStacks: no lock, no upload, no change set
     assert len(cfn.describe_stack_events(StackName="automl-dev")["StackEvents"]) == events_before
+    # --force goes through a change set, which CloudFormation finds empty.
+    code, out, err = deploy(cli, "--force")
+    assert code == 0 and "0 uploaded, 10 already there" in err and "No changes: automl-dev is up to date." in out
     assert pending_change_sets(cfn, "automl-dev") == []
+    # Any difference takes the full path: a tag, a parameter, termination protection.
+    code, out, err = deploy(cli, "--var", "alarm_cpu_threshold=81")
+    assert code == 0 and "AlarmCpuThreshold: '80' -> '81'" in out
 
 
 def test_a_var_change_updates_the_stack(aws, cli, clients):

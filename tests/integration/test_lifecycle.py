@@ -69,7 +69,7 @@ def test_deploy_destroy_deploy_brings_the_environment_back_with_its_data(aws, cl
     assert owner(clients, before["bucket"]).startswith("automl-dev-StorageStack-")
     assert owner(clients, "automl-dev-train").startswith("automl-dev-RegistryStack-")
     assert deploy(cli)[0] == 0   # and it is an ordinary environment again: nothing left to change
-    assert "No changes: automl-dev is up to date." in deploy(cli)[1]
+    assert "No changes: automl-dev is up to date" in deploy(cli)[1]
 
 
 def test_prod_comes_back_with_its_key_and_secret(aws, cli, clients):
@@ -276,14 +276,15 @@ def test_a_stale_lock_is_taken_over_and_force_unlock_says_what_it_breaks(aws, cl
     import json
 
     s3.put_object(Bucket=bucket, Key="locks/automl-dev.json", Body=json.dumps(live).encode())
-    code, out, err = deploy(cli)
+    # --force: an unchanged deploy would end before the lock, having nothing to do.
+    code, out, err = deploy(cli, "--force")
     assert code == 3 and "deploy by ci@runner-7 (pid 4242) since 2026-11-27T06:00:00+00:00 is in progress" in err
-    code, out, err = deploy(cli, "--force-unlock")
+    code, out, err = deploy(cli, "--force-unlock", "--force")
     assert code == 0, err
     assert "Breaking the lock of deploy by ci@runner-7 (pid 4242)" in err and "both now change automl-dev" in err
     expired = {**live, "expires": "2026-01-01T00:00:00+00:00"}
     s3.put_object(Bucket=bucket, Key="locks/automl-dev.json", Body=json.dumps(expired).encode())
-    code, out, err = deploy(cli)
+    code, out, err = deploy(cli, "--force")
     assert code == 0, err
     assert "Taking over the stale lock of deploy by ci@runner-7" in err
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="locks/")   # released afterwards

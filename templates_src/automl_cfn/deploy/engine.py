@@ -16,17 +16,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import ui
+from .. import synth, ui
 from ..errors import EXIT_OK, RefusedError
 from ..parameters import parameter_values
-from . import apply, artifacts, lock, plan, preflight, record
+from . import adopt, apply, artifacts, lock, plan, preflight, record
 from .recover import recover
-from .states import BROKEN, CONTINUE_ROLLBACK, RECREATE, ROLL_BACK_FIRST, in_progress
+from .states import BROKEN, CONTINUE_ROLLBACK, RECREATE, ROLL_BACK_FIRST, SUCCESS, in_progress
 from .target import DeployOptions, Target
 
 
 def deploy(target: Target, options: DeployOptions) -> int:
     target.files  # missing templates are bad input: found before any AWS request
+    if not options.force and options.release_tag is None and unchanged(target):
+        return EXIT_OK
     s3 = target.aws.client("s3")
     bucket = artifacts.bootstrap(target.aws, target.files[artifacts.ARTIFACTS_TEMPLATE])
     operation = "release" if options.release_tag is not None else "deploy"
@@ -64,6 +66,31 @@ def deploy(target: Target, options: DeployOptions) -> int:
         if code == EXIT_OK:
             record.write(s3, bucket, target.name, next_record(target, options, recorded))
         return code
+
+
+def unchanged(target: Target) -> bool:
+    """Nothing to do, known from one DescribeStacks and local work: the stack is stable, and its
+    templates (the content hash in TemplatesPrefix, names pinned as a deploy would pin them), parameters,
+    tags and termination protection are what this deploy would give it.  No lock, no change set."""
+    stack = target.describe()
+    if stack is None or stack["StackStatus"] not in SUCCESS:
+        return False
+    deployed = plan.deployed_values(stack)
+    values = parameter_values(target.settings)
+    if any(values.get(p) == "create" and deployed.get(p) != "create" for p in adopt.REFERENCES):
+        return False   # a retained key or secret may be adopted by ARN: the full path decides
+    account = stack["StackId"].split(":")[4]
+    pinned = adopt.pin_names(target.documents, values, target.aws.region, account)
+    files = {name: synth.render(doc) for name, doc in pinned.items() if name != artifacts.ARTIFACTS_TEMPLATE}
+    expected = {**values, "TemplatesBucket": deployed.get("TemplatesBucket", ""),
+                "TemplatesPrefix": artifacts.content_prefix(target.settings.project_name, files)}
+    tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+    if expected != deployed or tags != {t["Key"]: t["Value"] for t in target.tags()} or \
+            bool(stack.get("EnableTerminationProtection")) != target.settings.termination_protection:
+        return False
+    ui.out().print(f"No changes: {target.name} is up to date (templates, parameters and tags match; no change "
+                   "set was created; --force deploys through one anyway).")
+    return True
 
 
 def preflight_before(target: Target, stack: dict | None, options: DeployOptions) -> preflight.Context:

@@ -26,6 +26,7 @@ class DeployOptions:
     reset: bool = False                  # drop settings an earlier --var set, back to the settings file
     force_unlock: bool = False
     release_tag: str | None = None       # release: change only the image tag of what is deployed
+    force: bool = False                  # a change set even when nothing differs
     poll: float = 2.0
 
 
