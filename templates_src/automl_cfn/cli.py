@@ -68,10 +68,15 @@ def target(args):
 # -- verbs ------------------------------------------------------------------
 
 def cmd_templates(args) -> int:
-    from . import synth
+    from . import cache
 
     root = Path(args.project_dir)
     out = Path(args.out) if args.out else root / "generated"
+    if not args.out and not args.force and cache.generation_current(root, out):
+        print(f"{out}/ is up to date: nothing it is made from changed since it was written (--force regenerates)")
+        return 0
+    from . import synth
+
     files = synth.render_all(root, previous=out)
     changed = synth.write(out, files)
     if not args.out:
@@ -82,6 +87,8 @@ def cmd_templates(args) -> int:
     print(f"wrote {len(files)} files to {out}/ ({len(changed)} changed)")
     for rel in changed:
         print(f"  {rel}")
+    if not args.out:
+        cache.generation_done(root, out)
     return 0
 
 
@@ -102,7 +109,7 @@ def cmd_lint(args) -> int:
 
     root = Path(args.project_dir)
     paths = [Path(p) for p in args.templates] or sorted((root / "generated" / "templates").glob("*.json"))
-    return lint.run(paths, jobs=args.jobs, cwd=root)
+    return lint.run(paths, jobs=args.jobs, cwd=root, use_cache=not args.force)
 
 
 def deploy_options(args):
@@ -330,11 +337,14 @@ def build_parser() -> Parser:
     p = verbs.add_parser("templates", help="write generated/ (templates and parameters per environment)")
     add_common_options(p)
     p.add_argument("--out", metavar="DIR", help="output directory (default: generated/)")
+    p.add_argument("--force", action="store_true", help="regenerate even when nothing changed")
     p.set_defaults(handler=cmd_templates)
 
     p = verbs.add_parser("lint", help="cfn-lint every generated template (parallel, settings from .cfnlintrc)")
     add_common_options(p)
-    p.add_argument("--jobs", type=int, metavar="N", help="parallel cfn-lint processes (default: one per core)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="parallel cfn-lint processes (default: one per free core)")
+    p.add_argument("--force", action="store_true", help="lint every template, ignoring cached results")
     p.add_argument("templates", nargs="*", help="templates to lint (default: generated/templates/*.json)")
     p.set_defaults(handler=cmd_lint)
 

@@ -1,9 +1,11 @@
-"""Run cfn-lint over the generated templates, one process per core.
+"""Run cfn-lint over the generated templates: only those that changed, one process per free core.
 
 cfn-lint is single-threaded and spends most of its time validating each
 template against the resource schemas, so the templates are split into
-size-balanced batches that lint side by side.  Rules, regions and the
-informational level come from .cfnlintrc.
+size-balanced batches that lint side by side.  A template's findings are
+cached under its content hash (cache.py), so an unchanged template is not
+linted again.  Rules, regions and the informational level come from
+.cfnlintrc.
 """
 
 from __future__ import annotations
@@ -38,22 +40,68 @@ def batches(paths: list[Path], count: int) -> list[list[Path]]:
     return [sorted(g) for g in groups if g]
 
 
-def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path(".")) -> int:
+# Exit code bits cfn-lint uses, by the first letter of a rule.
+LEVEL_BITS = {"E": 2, "W": 4, "I": 8}
+ARGUMENTS = ["--format", "parseable"]
+# Every rule reads one template at a time except E3043, which opens the child templates a nested
+# stack's TemplateURL names when that URL is a local path.  These templates' TemplateURLs are S3 URLs
+# built with Fn::Sub (tests/unit/test_lint_cache.py fails if that changes), so a template's findings
+# depend on its own bytes alone and can be cached per template.
+CROSS_TEMPLATE_RULE = "E3043"
+
+
+def jobs_for(count: int) -> int:
+    """One process per free core (the load average's idle share), at least one: on a busy machine,
+    processes that fight for cores finish later than one alone."""
+    cores = os.cpu_count() or 1
+    try:
+        free = cores - os.getloadavg()[0]
+    except OSError:
+        free = cores
+    return max(1, min(count, cores, int(free + 0.5)))
+
+
+def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_cache: bool = True) -> int:
+    """Lint what changed since its last lint; print every template's findings, cached or fresh."""
+    from . import cache
+
     if not paths:
         raise UserError("no templates to lint; run 'automl-cfn templates' first")
-    command = cfn_lint_command()
-    jobs = jobs or os.cpu_count() or 1
+    project = cwd.resolve()
+    stored = cache.lint_results(project) if use_cache else {}
+    keys = {path: cache.lint_key(path, project, ARGUMENTS) for path in paths}
+    fresh = [p for p in paths if stored.get(str(p), {}).get("key") != keys[p]]
+    results = {str(p): stored[str(p)] for p in paths if p not in fresh}
+    if fresh:
+        command = cfn_lint_command()
+        workers = jobs or jobs_for(len(fresh))
 
-    def lint(group: list[Path]) -> subprocess.CompletedProcess:
-        return subprocess.run([command, "--", *map(str, group)], cwd=cwd, capture_output=True, text=True)
+        def lint(group: list[Path]) -> subprocess.CompletedProcess:
+            return subprocess.run([command, *ARGUMENTS, "--", *map(str, group)], cwd=cwd, capture_output=True,
+                                  text=True)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lint, batches(paths, jobs)))
-    worst = 0
-    for result in results:
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
-        worst = max(worst, result.returncode)
-    if worst == 0:
-        print(f"cfn-lint: {len(paths)} template{'s' if len(paths) != 1 else ''}, no findings")
-    return worst
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            runs = list(zip(batches(fresh, workers), pool.map(lint, batches(fresh, workers))))
+        for group, result in runs:
+            lines = result.stdout.splitlines()
+            crashed = result.returncode != 0 and not lines
+            for path in group:
+                mine = [line for line in lines if line.startswith(f"{path}:")]
+                results[str(path)] = {"key": keys[path], "findings": mine,
+                                      "error": result.stderr.strip() if crashed else ""}
+    if use_cache:
+        cache.save_lint_results(project, {k: v for k, v in results.items() if not v.get("error")})
+    code = 0
+    for path in paths:
+        result = results[str(path)]
+        if result.get("error"):
+            sys.stderr.write(result["error"] + "\n")
+            code |= 1
+        for line in result["findings"]:
+            print(line)
+            rule = line.split(":")[5] if line.count(":") >= 5 else "E"
+            code |= LEVEL_BITS.get(rule[:1], 2)
+    if code == 0:
+        linted = f"{len(fresh)} linted, {len(paths) - len(fresh)} unchanged since their last lint"
+        print(f"cfn-lint: {len(paths)} template{'s' if len(paths) != 1 else ''}, no findings ({linted})")
+    return code

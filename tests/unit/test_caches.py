@@ -1,0 +1,123 @@
+"""The inner loop's caches (cache.py): a hit changes nothing, and each part of each key invalidates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from automl_cfn import cache, lint
+from automl_cfn.cli import main
+
+
+@pytest.fixture
+def project(project_root, tmp_path):
+    """A copy of what `templates` reads and writes, so the tests may change it."""
+    copy = tmp_path / "project"
+    for part in ("config", "docs", "checks"):
+        shutil.copytree(project_root / part, copy / part)
+    shutil.copy(project_root / "README.md", copy / "README.md")
+    shutil.copy(project_root / ".cfnlintrc", copy / ".cfnlintrc")
+    return copy
+
+
+def generate(project, capsys, *extra) -> str:
+    assert main(["templates", "--project-dir", str(project), *extra]) == 0
+    return capsys.readouterr().out
+
+
+def test_generation_is_skipped_until_something_it_reads_changes(project, capsys, monkeypatch, tmp_path):
+    assert generate(project, capsys).startswith("wrote 17 files")
+    assert "is up to date" in generate(project, capsys)
+    assert generate(project, capsys, "--force").startswith("wrote 17 files")
+
+    def invalidates(change) -> bool:
+        assert "is up to date" in generate(project, capsys)
+        change()
+        return generate(project, capsys).startswith("wrote")
+
+    assert invalidates(lambda: (project / "config" / "dev.yaml").write_text(
+        (project / "config" / "dev.yaml").read_text().replace("log_retention_days: 7", "log_retention_days: 14")))
+    assert invalidates(lambda: (project / "generated" / "templates" / "iam.json").write_text("{}"))
+    assert invalidates(lambda: (project / "README.md").write_text((project / "README.md").read_text() + "\n"))
+    assert invalidates(lambda: (project / "checks" / "skips.yaml").write_text(
+        (project / "checks" / "skips.yaml").read_text() + "\n"))
+    assert invalidates(lambda: monkeypatch.setattr(cache, "version", lambda name: "9.9.9"))
+    assert invalidates(lambda: monkeypatch.setattr(cache, "python_version", lambda: "3.99.0"))
+    which = shutil.which
+    assert invalidates(lambda: monkeypatch.setattr(cache.shutil, "which", lambda name: None if name == "dot"
+                                                   else which(name)))
+    package = tmp_path / "package"
+    shutil.copytree(cache.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE", package)
+    generate(project, capsys)
+    assert invalidates(lambda: (package / "stacks" / "iam.py").write_text(
+        (package / "stacks" / "iam.py").read_text() + "\n# changed\n"))
+    # Deleting the cache forces a cold run.
+    assert invalidates(lambda: shutil.rmtree(project / ".cache"))
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many templates each cfn-lint process was given."""
+    calls = []
+    real = subprocess.run
+
+    def run(command, *args, **kwargs):
+        calls.append([c for c in command if c.endswith(".json")])
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(lint.subprocess, "run", run)
+    return calls
+
+
+def test_lint_runs_only_on_what_changed_and_keeps_findings(project, project_root, capsys, counted, monkeypatch):
+    templates = project / "t"
+    templates.mkdir()
+    for name in ("iam", "storage", "network"):
+        shutil.copy(project_root / "generated" / "templates" / f"{name}.json", templates / f"{name}.json")
+    bad = templates / "bad.json"
+    bad.write_text(json.dumps({"AWSTemplateFormatVersion": "2010-09-09",
+                               "Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"Foo": 1}}}}))
+    paths = sorted(templates.glob("*.json"))
+
+    def lint_all():
+        counted.clear()
+        code = lint.run(paths, cwd=project, jobs=1)
+        out = capsys.readouterr().out
+        return code, out, sum(len(c) for c in counted)
+
+    code, out, linted = lint_all()
+    assert (code, linted) == (2, 4) and "E3002" in out
+    code, out, linted = lint_all()
+    assert (code, linted) == (2, 0) and "E3002" in out          # cached findings are still reported
+
+    def invalidates(change, expected: int) -> None:
+        change()
+        assert lint_all()[2] == expected
+
+    invalidates(lambda: (templates / "iam.json").write_text((templates / "iam.json").read_text() + "\n"), 1)
+    invalidates(lambda: (project / ".cfnlintrc").write_text((project / ".cfnlintrc").read_text() + "\n"), 4)
+    invalidates(lambda: monkeypatch.setattr(lint, "ARGUMENTS", lint.ARGUMENTS + ["--non-zero-exit-code",
+                                                                                 "error"]), 4)
+    invalidates(lambda: monkeypatch.setattr(cache, "version", lambda name: "0.0.1"), 4)
+    invalidates(lambda: monkeypatch.setattr(cache, "python_version", lambda: "3.99.0"), 4)
+    invalidates(lambda: None, 0)
+
+
+def test_processes_follow_the_free_cores(monkeypatch):
+    monkeypatch.setattr(lint.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(lint.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert lint.jobs_for(11) == 2 and lint.jobs_for(1) == 1
+    monkeypatch.setattr(lint.os, "getloadavg", lambda: (3.5, 3.0, 2.0))   # busy: one process
+    assert lint.jobs_for(11) == 1
+
+
+def test_no_template_url_is_a_local_path(templates):
+    """Why a template's lint findings depend on its bytes alone: E3043, cfn-lint's one cross-template
+    rule, follows a nested stack's TemplateURL only when it is a local file."""
+    urls = [body["Properties"]["TemplateURL"] for doc in templates.values()
+            for body in doc.get("Resources", {}).values() if body["Type"] == "AWS::CloudFormation::Stack"]
+    assert urls and all(isinstance(u, dict) and "https://" in json.dumps(u) for u in urls)
