@@ -29,7 +29,7 @@ from typing import Iterable
 DIRECTORY = Path(".cache") / "automl-cfn"
 PACKAGE = Path(__file__).parent
 # Libraries whose version changes what `templates` writes.
-GENERATION_LIBRARIES = ("troposphere", "awacs", "orjson", "PyYAML")
+GENERATION_LIBRARIES = ("troposphere", "awacs", "PyYAML")
 
 
 def directory(project: Path) -> Path:
@@ -103,6 +103,17 @@ def generation_current(project: Path, out_dir: Path) -> bool:
 
 def generation_done(project: Path, out_dir: Path) -> None:
     save(project, "generate", {"key": generation_key(project), "outputs": outputs_digest(out_dir)})
+
+
+def compile_package() -> None:
+    """Write the package's bytecode once its sources changed: where PYTHONDONTWRITEBYTECODE is set,
+    Python reads .pyc files but never writes them, so every run would compile the sources again."""
+    import compileall
+
+    try:
+        compileall.compile_dir(str(PACKAGE), quiet=1)
+    except OSError:
+        pass
 
 
 # -- lint ------------------------------------------------------------------------

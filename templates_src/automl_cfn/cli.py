@@ -89,6 +89,7 @@ def cmd_templates(args) -> int:
         print(f"  {rel}")
     if not args.out:
         cache.generation_done(root, out)
+        cache.compile_package()
     return 0
 
 

@@ -1,5 +1,9 @@
 """One module per concern, each a function returning a StackTemplate; root wires them."""
 
+from ..lazy_imports import defer_troposphere_extras
+
+defer_troposphere_extras()   # before any module here imports troposphere
+
 # Build order: a child may consume outputs only of children before it.
 # storage precedes endpoint: the load balancer's log bucket policy must exist first.
 CHILDREN = ("security", "network", "storage", "endpoint", "registry", "monitoring", "iam", "compute", "pipeline")
