@@ -327,13 +327,41 @@ def stack_verb(verbs, name: str, help: str, handler):
     return p
 
 
-def build_parser() -> Parser:
+class _Unbuilt:
+    """Stands for the parser of a verb that this run does not use: its options are not built."""
+
+    def add_argument(self, *args, **kwargs) -> None:
+        return None
+
+    def add_argument_group(self, *args, **kwargs) -> "_Unbuilt":
+        return self
+
+    def set_defaults(self, **kwargs) -> None:
+        return None
+
+
+class _Verbs:
+    """The subparsers action, building only the verb in use (`only`), or every verb."""
+
+    def __init__(self, action, only: str | None):
+        self.action, self.only, self.names = action, only, []
+
+    def add_parser(self, name: str, **kwargs):
+        self.names.append(name)
+        if self.only is not None and name != self.only:
+            return _Unbuilt()
+        return self.action.add_parser(name, **kwargs)
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """Every verb's parser, or only `only`'s: a run builds the one it uses (the rest cost start-up time)."""
     parser = Parser(prog=PROG, description="Generate, check and deploy the AutoML pipeline's AWS infrastructure.")
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
-    verbs.required = True
+    action = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    action.required = True
+    verbs = _Verbs(action, only)
 
     p = verbs.add_parser("templates", help="write generated/ (templates and parameters per environment)")
     add_common_options(p)
@@ -482,13 +510,16 @@ def build_parser() -> Parser:
                    help="plain moto (its defects patched) instead of strict CloudFormation rules")
     p.set_defaults(handler=cmd_local_aws)
     # Each verb's --help page opens with the line the verb list shows.
-    for choice in verbs._choices_actions:
-        verbs.choices[choice.dest].description = choice.help[0].upper() + choice.help[1:] + "."
+    for choice in action._choices_actions:
+        action.choices[choice.dest].description = choice.help[0].upper() + choice.help[1:] + "."
+    if only is not None and only not in verbs.names:
+        return build_parser()   # not a verb: the full parser says so, with the list
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
     args = None
     try:
         args = parse(parser, argv)
