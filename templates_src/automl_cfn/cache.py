@@ -29,7 +29,7 @@ from typing import Iterable
 DIRECTORY = Path(".cache") / "automl-cfn"
 PACKAGE = Path(__file__).parent
 # Libraries whose version changes what `templates` writes.
-GENERATION_LIBRARIES = ("troposphere", "awacs", "PyYAML")
+GENERATION_LIBRARIES = ("troposphere", "awacs", "orjson", "PyYAML")
 
 
 def directory(project: Path) -> Path:

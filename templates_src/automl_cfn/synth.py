@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import json
+import orjson
 
 from .parameters import as_cli_parameters, parameter_values
 from .settings import Settings, load_settings
@@ -17,9 +17,9 @@ from .settings import Settings, load_settings
 
 def render(document) -> bytes:
     """Sorted keys, two-space indent, UTF-8, trailing newline: the same bytes every run."""
-    # The json module, not orjson: the bytes are the same, and importing orjson (dataclasses, inspect,
-    # uuid, platform) costs more than it saves on these few hundred kilobytes.
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    # orjson: the json module's indenting encoder is pure Python (about 12 ms for these templates);
+    # orjson's import costs a quarter of that once the settings have loaded dataclasses and inspect.
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def build_templates() -> dict[str, dict]:
@@ -132,7 +132,7 @@ def read_generated(out_dir: Path) -> dict[str, bytes]:
 
 
 def parse_documents(files: dict[str, bytes]) -> dict[str, dict]:
-    return {name: json.loads(body) for name, body in files.items()}
+    return {name: orjson.loads(body) for name, body in files.items()}
 
 
 def read_generated_documents(out_dir: Path) -> dict[str, dict]:
