@@ -59,6 +59,11 @@ PATTERNS = {
                              "empty or an IAM policy ARN"),
     "api_key_secret": (r"^$|^create$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
                        "empty, create, or a Secrets Manager secret ARN"),
+    "existing_vpc_id": (r"^$|^vpc-[0-9a-f]{8}([0-9a-f]{9})?$", "empty, or a VPC ID"),
+    "existing_private_subnet_ids": (r"^$|^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,2}$",
+                                    "empty, or one to three subnet IDs, comma-separated"),
+    "existing_public_subnet_ids": (r"^$|^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,2}$",
+                                   "empty, or one to three subnet IDs, comma-separated"),
 }
 MAX_LENGTHS = {"project_name": 16, "environment": 8}
 
@@ -97,7 +102,8 @@ def _from_setting(name: str) -> ParamSpec:
     spec["max_length"] = MAX_LENGTHS.get(name)
     default = SETTING_FIELDS[name].default
     if default != "" or name in ("alarm_email", "image_tag", "kms_key", "permissions_boundary", "api_key_secret",
-                                 "certificate_arn"):
+                                 "certificate_arn", "existing_vpc_id", "existing_private_subnet_ids",
+                                 "existing_public_subnet_ids"):
         spec["default"] = default
     return ParamSpec(**spec)
 
@@ -115,6 +121,12 @@ def _derived() -> list[ParamSpec]:
             lambda s: "IMMUTABLE" if s.image_tag_immutable else "MUTABLE",
             allowed_values=("IMMUTABLE", "MUTABLE"), default="IMMUTABLE", setting="image_tag_immutable",
             as_setting=lambda value: "true" if value == "IMMUTABLE" else "false",
+        ),
+        ParamSpec(
+            "ExistingVpcCidr", "Network", "Existing VPC CIDR",
+            "CIDR block of existing_vpc_id (the deploy reads it from EC2); empty when automl-cfn creates the VPC",
+            None, allowed_pattern=r"^$|^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$", constraint="empty, or an IPv4 CIDR block",
+            default="",
         ),
         ParamSpec(
             "TemplatesBucket", "Template location", "Templates bucket",

@@ -71,7 +71,7 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # Every optional feature on, over config/dev.yaml: what `make scan`, the region and name tests
 # and the lifecycle tests judge besides the environments in config/.
 FULL_FEATURED: dict[str, Any] = {
-    "az_count": 3, "nat_gateways": "per_az", "enable_flow_logs": True,
+    "az_count": 3, "nat_gateways": "per_az", "enable_flow_logs": True, "private_endpoints": True,
     "load_balancer": "public", "certificate_arn":
         "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
     "deployment_strategy": "blue_green", "enable_lb_access_logs": True, "enable_access_logging": True,
@@ -128,6 +128,14 @@ class Settings:
         choices=NAT_GATEWAY_MODES,
     )
     enable_flow_logs: bool = setting(False, bool, "Network", "VPC flow logs to CloudWatch Logs")
+    private_endpoints: bool = setting(
+        False, bool, "Network", "VPC interface endpoints for every AWS API the tasks call; with nat_gateways: none "
+        "the tasks run in private subnets with no route to the internet")
+    existing_vpc_id: str = setting("", str, "Network", "Deploy into this VPC (vpc-...) instead of creating one")
+    existing_private_subnet_ids: str = setting(
+        "", str, "Network", "With existing_vpc_id: the private subnets the tasks run in, one per AZ, comma-separated")
+    existing_public_subnet_ids: str = setting(
+        "", str, "Network", "With existing_vpc_id and a public load balancer: its public subnets, one per AZ")
     flow_log_retention_days: int = setting(90, int, "Network", "Days VPC flow logs are kept (a value CloudWatch accepts)",
                                            choices=LOG_RETENTION_DAYS)
     # -- task sizes --------------------------------------------------------
@@ -430,6 +438,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     settings = Settings(**checked)
     _check_names(settings)
     _check_network(settings)
+    _check_existing_vpc(settings)
     _check_task_sizes(settings)
     _check_prediction_counts(settings)
     _check_optional_strings(settings)
@@ -497,6 +506,47 @@ def check_name_lengths(prefix: str, region: str, where: str = "aws_region") -> N
             raise SettingsError(
                 f"project_name and environment ({_shown(prefix)}) make {what}'s name {length} characters in {region} "
                 f"({where}), over the {limit} AWS allows; shorten them by {length - limit} characters together")
+
+
+VPC_ID_RE = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+SUBNET_ID_RE = re.compile(r"subnet-[0-9a-f]{8}([0-9a-f]{9})?")
+
+
+def subnet_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _check_existing_vpc(s: Settings) -> None:
+    """An existing VPC brings its own subnets, routes and egress: the settings that would build them
+    describe a VPC automl-cfn does not own."""
+    if not s.existing_vpc_id:
+        for name in ("existing_private_subnet_ids", "existing_public_subnet_ids"):
+            if getattr(s, name):
+                raise SettingsError(f"{name}: goes with existing_vpc_id (the VPC they belong to); set it, or leave "
+                                    f"{name} empty to create a VPC")
+        return
+    if not VPC_ID_RE.fullmatch(s.existing_vpc_id):
+        raise SettingsError(f"existing_vpc_id: {_shown(s.existing_vpc_id)} is not a VPC ID; allowed: empty, or "
+                            "vpc- and 8 or 17 hexadecimal digits")
+    for name, wanted in (("existing_private_subnet_ids", True), ("existing_public_subnet_ids",
+                                                                 s.load_balancer == "public")):
+        ids = subnet_ids(getattr(s, name))
+        bad = next((i for i in ids if not SUBNET_ID_RE.fullmatch(i)), None)
+        if bad is not None:
+            raise SettingsError(f"{name}: {_shown(bad)} is not a subnet ID; allowed: subnet- and 8 or 17 "
+                                "hexadecimal digits, comma-separated")
+        if len(set(ids)) != len(ids):
+            raise SettingsError(f"{name}: a subnet is listed twice; give one subnet per availability zone")
+        if wanted and len(ids) != s.az_count:
+            raise SettingsError(f"{name}: {len(ids)} subnet(s) for az_count: {s.az_count}; give one subnet in each "
+                                "of az_count availability zones" + (" (a public load balancer needs public subnets)"
+                                                                    if "public" in name else ""))
+    for name, value, allowed in (("nat_gateways", s.nat_gateways != "none", "nat_gateways: none"),
+                                 ("enable_flow_logs", s.enable_flow_logs, "enable_flow_logs: false"),
+                                 ("private_endpoints", s.private_endpoints, "private_endpoints: false")):
+        if value:
+            raise SettingsError(f"{name}: describes the VPC automl-cfn creates; existing_vpc_id's egress, endpoints "
+                                f"and flow logs are its owner's. Set {allowed} with existing_vpc_id")
 
 
 def _check_network(s: Settings) -> None:

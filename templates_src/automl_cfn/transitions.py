@@ -31,6 +31,9 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shared/api-key-AbCdEf"
 BOUNDARY = "arn:aws:iam::123456789012:policy/automl-boundary"
+# An existing VPC and one subnet per AZ (the integration matrix creates them and maps these to theirs).
+VPC_ID = "vpc-0123456789abcdef0"
+SUBNET_IDS = "subnet-0123456789abcdef1,subnet-0123456789abcdef2"
 BASES: dict[str, dict[str, Any]] = {
     "dev": {},
     "endpoint": {"load_balancer": "internal"},
@@ -53,10 +56,20 @@ class Transition:
     outcome: str
     note: str
     base: str = "dev"
+    also: tuple[tuple[str, Any, Any], ...] = ()   # settings that must change with this one: (name, start, to)
 
     @property
     def change(self) -> str:
-        return f"{_show(self.start)} -> {_show(self.to)}"
+        together = "".join(f", {name} {_show(a)} -> {_show(b)}" for name, a, b in self.also)
+        return f"{_show(self.start)} -> {_show(self.to)}{together}"
+
+    @property
+    def before(self) -> dict[str, Any]:
+        return {self.setting: self.start, **{name: a for name, a, _ in self.also}}
+
+    @property
+    def after(self) -> dict[str, Any]:
+        return {self.setting: self.to, **{name: b for name, _, b in self.also}}
 
 
 def _show(value: Any) -> str:
@@ -70,6 +83,14 @@ def _show(value: Any) -> str:
 
 TABLE: tuple[Transition, ...] = (
     # -- network -------------------------------------------------------------
+    Transition("existing_vpc_id", "", VPC_ID, REFUSED,
+               "existing_vpc_id is fixed when an environment is created: its subnets, security groups and load "
+               "balancer live in one VPC, and moving them replaces resources whose names CloudFormation cannot "
+               "reuse; create a new environment with existing_vpc_id set instead (and destroy this one)",
+               also=(("existing_private_subnet_ids", "", SUBNET_IDS), ("existing_public_subnet_ids", "", SUBNET_IDS))),
+    Transition("private_endpoints", False, True, IN_PLACE,
+               "adds interface endpoints for the AWS APIs the tasks call; with nat_gateways: none the tasks move to "
+               "the private subnets without public IPs"),
     Transition("vpc_cidr", "10.0.0.0/16", "10.1.0.0/16", REFUSED,
                "vpc_cidr is fixed when an environment is created: a new range replaces the VPC, its subnets and the "
                "task security group, whose name CloudFormation cannot reuse; create a new environment instead"),

@@ -9,6 +9,7 @@ import pytest
 from automl_cfn import transitions
 
 from .conftest import import_certificate, pending_change_sets, push_images
+from .test_networks import existing_vpc
 
 GROUPS = sorted({t.base for t in transitions.TABLE})
 
@@ -28,7 +29,9 @@ def existing_resources(clients) -> dict[str, str]:
     clients("iam").create_policy(PolicyName="automl-boundary", PolicyDocument='{"Version": "2012-10-17", '
                                  '"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
     key = clients("kms").create_key(Description="an existing key the table names")["KeyMetadata"]["Arn"]
-    return {transitions.CERTIFICATE: import_certificate(clients), transitions.KEY_ARN: key}
+    vpc = existing_vpc(clients)
+    return {transitions.CERTIFICATE: import_certificate(clients), transitions.KEY_ARN: key,
+            transitions.VPC_ID: vpc["vpc"], transitions.SUBNET_IDS: ",".join(vpc["private"])}
 
 
 def root_status(clients) -> str:
@@ -43,11 +46,11 @@ def test_every_transition_there_and_back(aws, cli, clients, group):
     assert code == 0, err[-3000:]
     push_images(clients, "dev", "v1")
     for row in (t for t in transitions.TABLE if t.base == group):
-        start = {**base, row.setting: row.start}
+        start = {**base, **row.before}
         code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(start, real))
         assert code == 0, (row, err)
         before = root_status(clients)
-        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables({**start, row.setting: row.to}, real))
+        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables({**start, **row.after}, real))
         if row.outcome == transitions.REFUSED:
             assert code == 3, (row, err)
             assert err.strip().splitlines()[-1] == f"automl-cfn: error: {row.note}", row

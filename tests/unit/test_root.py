@@ -5,7 +5,7 @@ from __future__ import annotations
 from automl_cfn.evaluate import Evaluation
 from automl_cfn.parameters import PARAMETERS, parameter_values
 from automl_cfn.settings import with_overrides
-from automl_cfn.stacks import CHILDREN
+from automl_cfn.stacks import CHILD_CONDITIONS, CHILD_FALLBACKS, CHILDREN
 
 OPERATOR_OUTPUTS = {
     "ClusterName", "TaskSubnets", "PrivateSubnets", "PublicSubnets", "TaskSecurityGroupId", "AssignPublicIp",
@@ -39,15 +39,22 @@ def test_every_child_parameter_is_wired(templates):
         for param, value in passed.items():
             if param in PARAMETERS:
                 assert value == {"Ref": param}
-            else:
-                producer, attribute = value["Fn::GetAtt"]
-                assert attribute == f"Outputs.{param}" and param in outputs_so_far, (name, param)
+                continue
+            if "Fn::If" in value:   # a conditional producer: its output, or the fallback where it is absent
+                condition, value, fallback = value["Fn::If"]
+                producer_name = value["Fn::GetAtt"][0].removesuffix("Stack").lower()
+                assert condition == CHILD_CONDITIONS[producer_name]
+                kind, what = CHILD_FALLBACKS[producer_name][param]
+                assert fallback == ({"Ref": what} if kind == "parameter" else what)
+            producer, attribute = value["Fn::GetAtt"]
+            assert attribute == f"Outputs.{param}" and param in outputs_so_far, (name, param)
         outputs_so_far |= set(child.get("Outputs", {}))
 
 
-def test_compute_runs_in_the_network_stacks_subnets(templates):
+def test_compute_runs_in_the_network_stacks_subnets_or_the_existing_ones(templates, dev):
     passed = templates["root"]["Resources"]["ComputeStack"]["Properties"]["Parameters"]
-    assert passed["TaskSubnets"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.TaskSubnets"]}
+    assert passed["TaskSubnets"] == {"Fn::If": ["CreatesVpc", {"Fn::GetAtt": ["NetworkStack", "Outputs.TaskSubnets"]},
+                                                {"Ref": "ExistingPrivateSubnetIds"}]}
     assert passed["ExecutionRoleArn"] == {"Fn::GetAtt": ["IamStack", "Outputs.ExecutionRoleArn"]}
 
 

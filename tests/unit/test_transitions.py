@@ -10,7 +10,8 @@ from automl_cfn.settings import SETTING_FIELDS, with_overrides
 
 
 def test_every_setting_has_a_row():
-    covered = {t.setting for t in transitions.TABLE} | set(transitions.ELSEWHERE_SETTINGS)
+    covered = {t.setting for t in transitions.TABLE} | set(transitions.ELSEWHERE_SETTINGS) | {
+        name for t in transitions.TABLE for name, _, _ in t.also}
     assert sorted(set(SETTING_FIELDS) - covered) == []
 
 
@@ -56,8 +57,8 @@ def outcome(templates, context, old, new) -> str:
 
 @pytest.mark.parametrize("row", transitions.TABLE, ids=lambda t: f"{t.setting}:{t.change}")
 def test_the_planner_agrees_with_the_table(templates, context, dev, row):
-    base = with_overrides(dev, **{**transitions.BASES[row.base], row.setting: row.start})
-    changed = with_overrides(base, **{row.setting: row.to})
+    base = with_overrides(dev, **{**transitions.BASES[row.base], **row.before})
+    changed = with_overrides(base, **row.after)
     assert outcome(templates, context, base, changed) == row.outcome
     if row.outcome != transitions.DEPLOY:   # and the way back is the same kind of change
         assert outcome(templates, context, changed, base) in (row.outcome, transitions.IN_PLACE,
@@ -83,8 +84,8 @@ def test_only_endpoint_settings_rewrite_the_production_listener_rule(templates, 
 
     touching = set()
     for row in transitions.TABLE:
-        base = with_overrides(dev, **{**transitions.BASES[row.base], row.setting: row.start})
-        if base.load_balancer != "none" and touches(base, with_overrides(base, **{row.setting: row.to})):
+        base = with_overrides(dev, **{**transitions.BASES[row.base], **row.before})
+        if base.load_balancer != "none" and touches(base, with_overrides(base, **row.after)):
             touching.add(row.setting)
     assert touching == {"load_balancer", "predict_container_port", "certificate_arn", "deployment_strategy"}
     shifting = with_overrides(dev, **transitions.BASES["canary"])

@@ -76,7 +76,7 @@ def unchanged(target: Target) -> bool:
     if stack is None or stack["StackStatus"] not in SUCCESS:
         return False
     deployed = plan.deployed_values(stack)
-    values = parameter_values(target.settings)
+    values = dict(target.values)
     if any(values.get(p) == "create" and deployed.get(p) != "create" for p in adopt.REFERENCES):
         return False   # a retained key or secret may be adopted by ARN: the full path decides
     account = stack["StackId"].split(":")[4]

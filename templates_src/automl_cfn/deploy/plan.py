@@ -24,7 +24,7 @@ from .. import planner, synth, transitions, ui
 from ..errors import AwsError, RefusedError, UserError
 from ..intrinsics import TemplateError
 from ..model import title
-from ..parameters import as_cli_parameters, parameter_values
+from ..parameters import as_cli_parameters
 from . import adopt, artifacts, review as reviews
 from .aws import error_code
 from .retained import retained_in
@@ -73,7 +73,7 @@ def prepare(target: Target, stack: dict | None, options: DeployOptions, bucket: 
     deployed = deployed_values(stack)
     if options.release_tag is not None:
         return _release_change_set(target, stack, deployed, options.release_tag, account)
-    values = parameter_values(target.settings)
+    values = dict(target.values)
     adoption = adopt.Adoption(references=adopt.references(target.aws, target.documents, values, deployed, region,
                                                           account))
     for parameter, found in adoption.references.items():

@@ -152,8 +152,8 @@ def mappings_check(ctx: Context) -> list[Check]:
 # ---------------------------------------------------------------------------
 
 def zones_check(ctx: Context) -> list[Check]:
-    if not ctx.touches("AzCount"):
-        return []
+    if not ctx.touches("AzCount") or ctx.settings.existing_vpc_id:
+        return []   # an existing VPC's zones are its subnets' (existing_vpc_check)
     zones = sorted((z for z in ctx.target.aws.client("ec2").describe_availability_zones()["AvailabilityZones"]
                     if z.get("State", "available") == "available"
                     and z.get("ZoneType", "availability-zone") == "availability-zone"),
@@ -171,6 +171,70 @@ def zones_check(ctx: Context) -> list[Check]:
                       f"{', '.join(sorted(offered))})", "lower az_count, or deploy to another region")]
     shown = ", ".join(f"{z['ZoneName']} ({z.get('ZoneId', '?')})" for z in chosen)
     return [Check("zones", PASS, f"{wanted} of {len(zones)} zones, all offering Fargate: {shown}")]
+
+
+# What the tasks must reach from a private subnet without NAT: the interface endpoints they need.
+NEEDED_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "sts")
+
+
+def existing_vpc_check(ctx: Context) -> list[Check]:
+    """The subnets are the VPC's, one per zone, in zones that offer Fargate, and the private ones reach
+    AWS: a default route through a NAT gateway, or interface endpoints for what the tasks call."""
+    from ..settings import subnet_ids
+
+    s = ctx.settings
+    if not s.existing_vpc_id or not ctx.touches("ExistingVpcId", "ExistingPrivateSubnetIds",
+                                                "ExistingPublicSubnetIds"):
+        return []
+    ec2 = ctx.target.aws.client("ec2")
+    private, public = subnet_ids(s.existing_private_subnet_ids), subnet_ids(s.existing_public_subnet_ids)
+    try:
+        found = {n["SubnetId"]: n for n in ec2.describe_subnets(SubnetIds=sorted(set(private + public)))["Subnets"]}
+    except Exception as exc:
+        if error_code(exc) not in ("InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"):
+            raise
+        return [Check("existing-vpc", FAIL, f"a subnet of existing_private_subnet_ids or existing_public_subnet_ids "
+                      f"does not exist in {ctx.region} ({error_message(exc)})", "check the subnet IDs")]
+    checks = []
+    for kind, ids in (("private", private), ("public", public)):
+        outside = [i for i in ids if found[i]["VpcId"] != s.existing_vpc_id]
+        if outside:
+            checks.append(Check("existing-vpc", FAIL, f"{kind} subnet {outside[0]} is in {found[outside[0]]['VpcId']}, "
+                                f"not in {s.existing_vpc_id}", f"use subnets of {s.existing_vpc_id}"))
+        zones = [found[i]["AvailabilityZone"] for i in ids]
+        if len(set(zones)) != len(zones):
+            twice = next(z for z in zones if zones.count(z) > 1)
+            checks.append(Check("existing-vpc", FAIL, f"two {kind} subnets are in {twice}",
+                                "give one subnet in each of az_count availability zones"))
+        offered = FARGATE_ZONE_IDS.get(ctx.region)
+        without = [i for i in ids if offered is not None and found[i].get("AvailabilityZoneId") not in offered]
+        if kind == "private" and without:
+            checks.append(Check("existing-vpc", FAIL, f"subnet {without[0]} is in a zone without Fargate",
+                                "use subnets in zones that offer Fargate"))
+    if not checks:
+        checks += _private_egress(ec2, s.existing_vpc_id, private)
+    return checks or [Check("existing-vpc", PASS, f"{len(private)} private subnet(s) of {s.existing_vpc_id} in "
+                            f"{len(private)} zones, each reaching AWS")]
+
+
+def _private_egress(ec2, vpc_id: str, subnets: list[str]) -> list[Check]:
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    main = next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
+    endpoints = {e["ServiceName"].split(".", 3)[-1]   # com.amazonaws.REGION.ecr.api -> ecr.api
+                 for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+                 if e.get("VpcEndpointType") == "Interface"}
+    missing = [n for n in NEEDED_ENDPOINTS if n not in endpoints]
+    for subnet in subnets:
+        table = next((t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))), main)
+        routes = (table or {}).get("Routes", [])
+        if any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and (r.get("NatGatewayId") or r.get("TransitGatewayId"))
+               for r in routes):
+            continue
+        if missing:
+            return [Check("existing-vpc", FAIL, f"private subnet {subnet} has no default route through a NAT or transit "
+                          f"gateway, and the VPC lacks interface endpoints for {', '.join(missing)}: the tasks could "
+                          "not pull images or write logs", "add a NAT route or those endpoints to the VPC")]
+    return []
 
 
 def _find_role(aws, name):
@@ -309,7 +373,8 @@ def _quotas(ctx: Context) -> list[Check]:
         else:
             checks.append(Check("quotas", PASS, f"{what}: {taken}{need:g} needed, quota {limit:g}"))
 
-    judge(VPCS, "VPCs", 1 if first else 0, len(ec2.describe_vpcs()["Vpcs"]), "delete an unused VPC")
+    judge(VPCS, "VPCs", 1 if first and not s.existing_vpc_id else 0, len(ec2.describe_vpcs()["Vpcs"]),
+          "delete an unused VPC")
     if nat_wanted:
         judge(ELASTIC_IPS, "Elastic IPs", nat_wanted if first else 0, len(ec2.describe_addresses()["Addresses"]),
               "use nat_gateways: single")
@@ -477,7 +542,7 @@ def _physical_id(cfn, stack: str, logical_id: str) -> str | None:
 
 
 OFFLINE = (settings_check, names_check, mappings_check)
-LIVE = (zones_check, quotas_check, certificate_check, kms_key_check, boundary_check, images_check)
+LIVE = (zones_check, existing_vpc_check, quotas_check, certificate_check, kms_key_check, boundary_check, images_check)
 AFTER_PREDICTION = (existing_check, traffic_check)
 
 

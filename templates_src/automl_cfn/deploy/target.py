@@ -69,6 +69,29 @@ class Target:
     def account(self) -> str:
         return self.aws.account_id()
 
+    @cached_property
+    def values(self) -> dict[str, str]:
+        """The template parameters for these settings, with what only the account knows filled in: an
+        existing VPC's CIDR block (the load balancer's security group admits that range)."""
+        from ..errors import RefusedError
+        from ..parameters import parameter_values
+        from .aws import error_code
+
+        values = parameter_values(self.settings)
+        vpc_id = self.settings.existing_vpc_id
+        if vpc_id:
+            try:
+                vpcs = self.aws.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+            except Exception as exc:
+                if error_code(exc) not in ("InvalidVpcID.NotFound", "InvalidVpcID.Malformed"):
+                    raise
+                vpcs = []
+            if not vpcs:
+                raise RefusedError(f"existing_vpc_id {vpc_id} does not exist in {self.aws.region}; check the ID and "
+                                   "the region")
+            values["ExistingVpcCidr"] = vpcs[0]["CidrBlock"]
+        return values
+
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "Project", "Value": self.settings.project_name},
                 {"Key": "Environment", "Value": self.settings.environment},

@@ -9,7 +9,21 @@ defer_troposphere_extras()   # before any module here imports troposphere
 CHILDREN = ("security", "network", "storage", "endpoint", "registry", "monitoring", "iam", "compute", "pipeline")
 
 # Children created only under a root condition.
-CHILD_CONDITIONS = {"pipeline": "StepFunctionsEnabled"}
+CHILD_CONDITIONS = {"pipeline": "StepFunctionsEnabled", "network": "CreatesVpc"}
+
+# What a conditional child's outputs are where the child does not exist: the root wires these instead
+# (an existing VPC's IDs come in as parameters; its tasks run in its private subnets).
+CHILD_FALLBACKS = {
+    "network": {
+        "VpcId": ("parameter", "ExistingVpcId"),
+        "VpcCidrBlock": ("parameter", "ExistingVpcCidr"),
+        "PublicSubnets": ("parameter", "ExistingPublicSubnetIds"),
+        "PrivateSubnets": ("parameter", "ExistingPrivateSubnetIds"),
+        "TaskSubnets": ("parameter", "ExistingPrivateSubnetIds"),
+        "AssignPublicIp": ("value", "DISABLED"),
+        "EndpointSecurityGroupId": ("value", "none"),
+    },
+}
 
 
 def build_children() -> dict:

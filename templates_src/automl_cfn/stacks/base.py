@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from troposphere import (
-    And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Output, Parameter, Ref, Tags, Template,
+    And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Or, Output, Parameter, Ref, Tags, Template,
 )
 
 from ..model import MANAGED_BY, MAX_AZS, NONE
@@ -36,6 +36,11 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "HasNat": lambda st: Not(Equals(Ref(st.parameter("NatGateways")), "none")),
     "NatPerAz": lambda st: Equals(Ref(st.parameter("NatGateways")), "per_az"),
     "FlowLogsEnabled": _flag("EnableFlowLogs"),
+    "CreatesVpc": lambda st: Equals(Ref(st.parameter("ExistingVpcId")), ""),
+    "PrivateEndpoints": _flag("PrivateEndpoints"),
+    # Tasks stay in private subnets when they can reach AWS from there: through NAT, or endpoints.
+    "TasksInPrivateSubnets": lambda st: Or(Condition(st.condition("HasNat")),
+                                           Condition(st.condition("PrivateEndpoints"))),
     "TerminationProtected": _flag("TerminationProtection"),
     "SpotByDefault": _flag("UseFargateSpot"),
     "PredictionServiceEnabled": _flag("EnablePredictionService"),

@@ -9,12 +9,12 @@ wait on tasks that cannot pull an image.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
 
 from ..model import (DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SCRATCH_PATH, SERVICES,
                      title)
 from . import names, traffic
-from .base import StackTemplate
+from .base import NONE, StackTemplate
 
 SCRATCH_VOLUME = "scratch"
 HTTPS = 443
@@ -40,6 +40,11 @@ def build() -> StackTemplate:
         SourceSecurityGroupId=Ref(st.input("LoadBalancerSecurityGroupId", "Load balancer security group, or none")),
         Description="only the load balancer reaches the prediction tasks",
     ), condition="HasLoadBalancer")
+    endpoints = Ref(st.input("EndpointSecurityGroupId", "Security group of the interface endpoints, or none"))
+    st.add(ec2.SecurityGroupIngress(
+        "EndpointIngressFromTasks", GroupId=endpoints, IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS,
+        SourceSecurityGroupId=Ref(security_group), Description="the tasks, and only they, reach the endpoints",
+    ), condition=st.add_condition("HasInterfaceEndpoints", Not(Equals(endpoints, NONE))))
 
     st.output("ClusterName", Ref(cluster), "ECS cluster name")
     st.output("ClusterArn", GetAtt(cluster, "Arn"), "ECS cluster ARN")

@@ -92,7 +92,7 @@ def redirect_to_https() -> elb.Action:
 
 def lb_security_group(st: StackTemplate) -> ec2.SecurityGroup:
     """Clients in (the internet for a public balancer, the VPC for an internal one); only tasks out."""
-    vpc_cidr = Ref(st.input("VpcCidr", "VPC CIDR block"))
+    vpc_cidr = Ref(st.input("VpcCidrBlock", "CIDR block of the VPC (ours, or the existing one)"))
     clients = If(st.condition("PublicLoadBalancer"), "0.0.0.0/0", vpc_cidr)
     return ec2.SecurityGroup(
         "LoadBalancerSecurityGroup",

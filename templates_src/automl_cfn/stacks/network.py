@@ -7,6 +7,18 @@ without renumbering the others.  NatGateways picks per_az (one per AZ, each
 private route table uses its own), single (one in the first AZ, shared) or
 none (private subnets keep only the S3 endpoint; tasks run in the public
 subnets with public IPs).
+
+PrivateEndpoints adds an interface endpoint (private DNS, in the private
+subnets) for every AWS API the tasks and the service call: ECR (API and
+registry), CloudWatch Logs and metrics, STS, ECS, and Secrets Manager, KMS
+and Step Functions where the environment uses them.  Their security group
+admits HTTPS from the task security group only (compute adds that rule: the
+task group is compute's).  With NatGateways none the tasks then run in the
+private subnets with no public IP and no route to the internet; with NAT,
+the endpoints carry the AWS traffic NAT would have charged for.
+
+Not created at all with ExistingVpcId: the root wires the existing VPC's
+IDs in its place (stacks.CHILD_FALLBACKS).
 """
 
 from __future__ import annotations
@@ -16,9 +28,19 @@ from troposphere import (
 )
 from troposphere import ec2, iam, logs
 
-from ..model import MAX_AZS
+from ..model import MAX_AZS, NONE
 from . import names, policies
 from .base import StackTemplate, az_condition
+
+# Interface endpoints: the service name's last part -> the condition it needs beyond PrivateEndpoints.
+INTERFACE_ENDPOINTS = {
+    "ecr.api": None, "ecr.dkr": None,          # image manifests and layers' locations (layers: S3 gateway)
+    "logs": None, "monitoring": None,          # awslogs driver; the app's metrics
+    "sts": None, "ecs": None,                  # task role credentials; the service and ECS exec
+    "secretsmanager": "HasApiKeySecret",       # the API key, injected at start
+    "kms": "HasKmsKey",                        # the customer-managed key
+    "states": "StepFunctionsEnabled",          # the pipeline
+}
 
 SUBNET_SLOTS = 8
 PUBLIC, PRIVATE = "Public", "Private"
@@ -46,20 +68,24 @@ def build() -> StackTemplate:
         private_default_route(st, index, table, nat_gateways)
 
     st.add(s3_gateway_endpoint(vpc, public_table, private_tables))
+    endpoint_group = add_interface_endpoints(st, vpc, private_subnets)
     add_flow_logs(st, vpc)
 
     st.output("VpcId", Ref(vpc), "VPC ID")
-    st.output("VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC CIDR block")
+    st.output("VpcCidrBlock", GetAtt(vpc, "CidrBlock"), "VPC CIDR block")
     st.output("PublicSubnets", join_in_use(public_subnets), "Public subnet IDs, comma-separated")
     st.output("PrivateSubnets", join_in_use(private_subnets), "Private subnet IDs, comma-separated")
+    private = st.condition("TasksInPrivateSubnets")
     st.output(
-        "TaskSubnets", If(st.condition("HasNat"), join_in_use(private_subnets), join_in_use(public_subnets)),
-        "Subnets tasks run in: private behind NAT, or public when NatGateways is none",
+        "TaskSubnets", If(private, join_in_use(private_subnets), join_in_use(public_subnets)),
+        "Subnets tasks run in: private behind NAT or endpoints, else public",
     )
     st.output(
-        "AssignPublicIp", If(st.condition("HasNat"), "DISABLED", "ENABLED"),
+        "AssignPublicIp", If(private, "DISABLED", "ENABLED"),
         "Whether tasks need a public IP to reach ECR and the internet",
     )
+    st.output("EndpointSecurityGroupId", If(st.condition("PrivateEndpoints"), Ref(endpoint_group), NONE),
+              "Security group of the interface endpoints, or none")
     return st
 
 
@@ -150,6 +176,36 @@ def s3_gateway_endpoint(vpc, public_table, private_tables) -> ec2.VPCEndpoint:
         ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
         RouteTableIds=[Ref(public_table)] + in_use(private_tables),
     )
+
+
+def add_interface_endpoints(st: StackTemplate, vpc, private_subnets) -> ec2.SecurityGroup:
+    """One interface endpoint per API in the private subnets; their group admits no one by itself."""
+    wanted = "PrivateEndpoints"
+    group = st.add(ec2.SecurityGroup(
+        "EndpointSecurityGroup",
+        GroupDescription="automl-cfn interface endpoints: HTTPS from the tasks only (compute adds the rule)",
+        VpcId=Ref(vpc),
+        SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32",
+                                                   Description="no egress: endpoints only answer")],
+    ), condition=wanted)
+    for service, extra in INTERFACE_ENDPOINTS.items():
+        condition = wanted if extra is None else st.add_condition(
+            f"{title_of(service)}EndpointWanted", And(Condition(st.condition(wanted)), Condition(st.condition(extra))))
+        st.add(ec2.VPCEndpoint(
+            f"{title_of(service)}Endpoint",
+            VpcId=Ref(vpc),
+            VpcEndpointType="Interface",
+            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+            PrivateDnsEnabled=True,
+            SubnetIds=in_use(private_subnets),
+            SecurityGroupIds=[Ref(group)],
+        ), condition=condition)
+    return group
+
+
+def title_of(service: str) -> str:
+    """ecr.api -> EcrApi: a logical ID part."""
+    return "".join(part.capitalize() for part in service.replace("-", ".").split("."))
 
 
 def add_flow_logs(st: StackTemplate, vpc) -> None:

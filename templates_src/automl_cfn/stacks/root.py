@@ -9,11 +9,11 @@ deploy verb and taskcat can each host the children where they like.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Join, Ref, Sub, cloudformation
+from troposphere import GetAtt, If, Join, Ref, Sub, cloudformation
 
 from ..model import LOG_SOURCES, REPOSITORIES, SERVICES, title
 from ..parameters import PARAMETERS
-from . import CHILD_CONDITIONS
+from . import CHILD_CONDITIONS, CHILD_FALLBACKS
 from .base import StackTemplate
 
 # Child outputs the root re-exports: what operators and the verbs read.
@@ -49,13 +49,26 @@ def build(children: dict) -> StackTemplate:
     return st
 
 
+def wired(st: StackTemplate, producer: str, stack, output: str):
+    """An earlier child's output; where that child is conditional, its fallback when it does not exist."""
+    value = GetAtt(stack, f"Outputs.{output}")
+    if producer not in CHILD_CONDITIONS:
+        return value
+    fallbacks = CHILD_FALLBACKS.get(producer, {})
+    if output not in fallbacks:
+        raise WiringError(f"output {output} of the conditional stack {producer} has no fallback (CHILD_FALLBACKS)")
+    kind, what = fallbacks[output]
+    return If(st.condition(CHILD_CONDITIONS[producer]), value, Ref(st.parameter(what)) if kind == "parameter"
+              else what)
+
+
 def nested_stack(st: StackTemplate, name: str, child: StackTemplate, produced: dict) -> cloudformation.Stack:
     values = {}
     for param in child.template.parameters:
         if param in PARAMETERS:
             values[param] = Ref(st.parameter(param))
         elif param in produced:
-            values[param] = GetAtt(produced[param][1], f"Outputs.{param}")
+            values[param] = wired(st, produced[param][0], produced[param][1], param)
         else:
             raise WiringError(f"parameter {param} of {name} is neither a root parameter nor an earlier output")
     return cloudformation.Stack(
@@ -73,12 +86,15 @@ def add_outputs(st: StackTemplate, children: dict, stacks: dict) -> None:
         child_outputs = children[name].template.outputs
         for output in outputs:
             source = child_outputs[output]
+            if name in CHILD_FALLBACKS:   # present either way: the child's value, or the fallback
+                st.output(output, wired(st, name, stacks[name], output), source.Description)
+                continue
             condition = getattr(source, "Condition", None) or CHILD_CONDITIONS.get(name)
             if condition:
                 st.condition(condition)
             st.output(output, GetAtt(stacks[name], f"Outputs.{output}"), source.Description, condition=condition)
     for service in SERVICES:
-        st.output(f"{title(service)}RunTaskCommand", run_task_command(stacks, service),
+        st.output(f"{title(service)}RunTaskCommand", run_task_command(st, stacks, service),
                   f"Run the {service} task by hand (AWS CLI)")
     st.output("QuickStartCommands", quick_start_commands(stacks), "Commands to upload data and follow the logs")
 
@@ -87,7 +103,7 @@ def child_output(stacks: dict, child: str, output: str) -> GetAtt:
     return GetAtt(stacks[child], f"Outputs.{output}")
 
 
-def run_task_command(stacks: dict, service: str) -> Sub:
+def run_task_command(st: StackTemplate, stacks: dict, service: str) -> Sub:
     """The seed's `aws ecs run-task`, with subnets and security group filled in.
     No --launch-type: the cluster's default capacity provider (Spot or not) applies."""
     return Sub(
@@ -96,9 +112,9 @@ def run_task_command(stacks: dict, service: str) -> Sub:
         'assignPublicIp=${PublicIp}}"',
         Cluster=child_output(stacks, "compute", "ClusterName"),
         Family=child_output(stacks, "compute", f"{title(service)}TaskFamily"),
-        Subnets=child_output(stacks, "network", "TaskSubnets"),
+        Subnets=wired(st, "network", stacks["network"], "TaskSubnets"),
         Group=child_output(stacks, "compute", "TaskSecurityGroupId"),
-        PublicIp=child_output(stacks, "network", "AssignPublicIp"),
+        PublicIp=wired(st, "network", stacks["network"], "AssignPublicIp"),
     )
 
 
