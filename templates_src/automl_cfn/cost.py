@@ -60,23 +60,30 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
     stacks = nested_stacks(documents, parameters)
     values = Evaluation(documents["root"], parameters).parameters   # the settings, as root parameters
     spot = values["UseFargateSpot"] == "true"
-    public_ip_tasks = values["NatGateways"] == "none"
+    # Tasks get public IPs only in a VPC of ours with neither NAT nor endpoints.
+    public_ip_tasks = values["NatGateways"] == "none" and values.get("PrivateEndpoints") != "true" and \
+        not values.get("ExistingVpcId")
     lines: list[Line] = []
 
     def add(item, quantity, unit, price, assumption):
         if quantity:
             lines.append(Line(item, round(quantity, 4), unit, price, assumption))
 
-    network = stacks["network"]
+    network = stacks.get("network") or Evaluation({"Resources": {}})   # none of ours in an existing VPC
     nat = len(network.of_type("AWS::EC2::NatGateway"))
-    add("NAT gateway hours", nat * hours, "hour", p["nat_gateway_hour"], f"{nat} gateway(s) around the clock")
-    add("NAT gateway data", settings.nat_data_gb if nat else 0, "GB", p["nat_gateway_gb"],
-        f"nat_data_gb={settings.nat_data_gb}")
-    eips = len(network.of_type("AWS::EC2::EIP"))
-    add("Public IPv4 (NAT gateways)", eips * hours, "hour", p["public_ipv4_hour"], "one address per NAT gateway")
     interface = [e for e in network.of_type("AWS::EC2::VPCEndpoint").values()
                  if e["Properties"].get("VpcEndpointType") == "Interface"]
-    add("VPC interface endpoints", len(interface) * hours, "hour", p["interface_endpoint_hour"], "per endpoint")
+    # The tasks' traffic is AWS APIs (ECR, logs, metrics ...): with endpoints it leaves NAT for them.
+    through_nat = 0 if interface else settings.nat_data_gb
+    add("NAT gateway hours", nat * hours, "hour", p["nat_gateway_hour"], f"{nat} gateway(s) around the clock")
+    add("NAT gateway data", through_nat if nat else 0, "GB", p["nat_gateway_gb"], f"nat_data_gb={settings.nat_data_gb}")
+    eips = len(network.of_type("AWS::EC2::EIP"))
+    add("Public IPv4 (NAT gateways)", eips * hours, "hour", p["public_ipv4_hour"], "one address per NAT gateway")
+    zones = sum(len(e["Properties"].get("SubnetIds", [])) for e in interface)
+    add("VPC interface endpoints", zones * hours, "AZ-hour", p["interface_endpoint_hour"],
+        f"{len(interface)} endpoint(s), one network interface per AZ each")
+    add("VPC interface endpoint data", settings.nat_data_gb if interface else 0, "GB", p["interface_endpoint_gb"],
+        f"nat_data_gb={settings.nat_data_gb} of AWS API traffic, through the endpoints instead of NAT")
 
     compute = stacks["compute"]
     kind = "Fargate Spot" if spot else "Fargate"

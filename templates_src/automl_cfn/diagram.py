@@ -44,11 +44,20 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     stacks = nested_stacks(documents, parameters)
     values = Evaluation(documents["root"], parameters).parameters   # the settings, as root parameters
     g = Graph()
-    network = stacks["network"].resources()
-    vpc = g.group("vpc", f"VPC {values['VpcCidr']}")
-    g.node("igw", "Internet gateway")
-    azs = sorted({k[-1] for k in network if re.fullmatch(r"(Public|Private)Subnet\d", k)})
-    for az in azs:
+    network = stacks["network"].resources() if "network" in stacks else {}
+    existing = values.get("ExistingVpcId", "")
+    vpc = g.group("vpc", f"existing VPC {existing}" if existing else f"VPC {values['VpcCidr']}")
+    if existing:   # its subnets, routes and egress are its owner's
+        private = [s for s in values.get("ExistingPrivateSubnetIds", "").split(",") if s]
+        azs = [str(i + 1) for i in range(len(private))]
+        for az, subnet in zip(azs, private):
+            zone = g.group(f"az{az}", f"AZ {az}")
+            g.node(f"private{az}", f"private subnet {subnet}", zone)
+            g.groups[vpc][1].append(zone)
+    else:
+        g.node("igw", "Internet gateway")
+        azs = sorted({k[-1] for k in network if re.fullmatch(r"(Public|Private)Subnet\d", k)})
+    for az in ([] if existing else azs):
         zone = g.group(f"az{az}", f"AZ {az}")
         g.node(f"public{az}", f"Public subnet {az}", zone)
         g.edge(f"public{az}", "igw", "0.0.0.0/0")
@@ -61,13 +70,21 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
             target = route["Properties"]["NatGatewayId"]["Ref"][-1]
             g.edge(f"private{az}", f"nat{target}", "0.0.0.0/0")
         g.groups[vpc][1].append(zone)
-    g.node("s3endpoint", "S3 gateway endpoint", vpc)
+    if not existing:
+        g.node("s3endpoint", "S3 gateway endpoint", vpc)
+    interface = sorted(k.removesuffix("Endpoint") for k, v in network.items()
+                       if v["Type"] == "AWS::EC2::VPCEndpoint" and v["Properties"].get("VpcEndpointType") == "Interface")
+    if interface:
+        g.node("endpoints", f"interface endpoints ({', '.join(interface)})", vpc)
+        for az in azs:
+            g.edge(f"private{az}", "endpoints", "HTTPS, no internet")
     if "VpcFlowLog" in network:
         g.node("flowlogs", "VPC flow logs", vpc)
 
     compute = stacks["compute"].resources()
     ecs = g.group("ecs", "ECS cluster (Fargate" + (" Spot)" if values["UseFargateSpot"] == "true" else ")"))
-    task_tier = "public" if values["NatGateways"] == "none" else "private"
+    task_tier = "public" if values["NatGateways"] == "none" and values.get("PrivateEndpoints") != "true" and \
+        not existing else "private"
     for service in SERVICES:
         cpu, memory = values[f"{title(service)}Cpu"], values[f"{title(service)}Memory"]
         g.node(f"task_{service}", f"{service} task {int(cpu) / 1024:g} vCPU / {int(memory) / 1024:g} GB", ecs)
@@ -89,7 +106,8 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     if "AccessLogsBucket" in storage:
         g.node("accesslogs", "access-logs bucket")
         g.edge("prefix_data", "accesslogs", "access logs")
-    g.edge("s3endpoint", "prefix_data", "private path")
+    if not existing:
+        g.edge("s3endpoint", "prefix_data", "private path")
 
     if "pipeline" in stacks:
         g.node("statemachine", "Step Functions pipeline")

@@ -89,8 +89,8 @@ def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_c
                 mine = [line for line in lines if line.startswith(f"{path}:")]
                 results[str(path)] = {"key": keys[path], "findings": mine,
                                       "error": result.stderr.strip() if crashed else ""}
-    if use_cache:
-        cache.save_lint_results(project, {k: v for k, v in results.items() if not v.get("error")})
+    if use_cache:   # what else was linted before stays: a run over some templates keeps the others' results
+        cache.save_lint_results(project, {**stored, **{k: v for k, v in results.items() if not v.get("error")}})
     code = 0
     for path in paths:
         result = results[str(path)]

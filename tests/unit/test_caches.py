@@ -121,3 +121,16 @@ def test_no_template_url_is_a_local_path(templates):
     urls = [body["Properties"]["TemplateURL"] for doc in templates.values()
             for body in doc.get("Resources", {}).values() if body["Type"] == "AWS::CloudFormation::Stack"]
     assert urls and all(isinstance(u, dict) and "https://" in json.dumps(u) for u in urls)
+
+
+def test_linting_some_templates_keeps_the_others_results(project, project_root, capsys, counted):
+    templates = project / "t"
+    templates.mkdir()
+    for name in ("iam", "storage"):
+        shutil.copy(project_root / "generated" / "templates" / f"{name}.json", templates / f"{name}.json")
+    both = sorted(templates.glob("*.json"))
+    lint.run(both, cwd=project, jobs=1)
+    lint.run(both[:1], cwd=project, jobs=1)
+    counted.clear()
+    lint.run(both, cwd=project, jobs=1)
+    assert counted == []
