@@ -151,3 +151,33 @@ def render(estimate: Estimate) -> None:
     if estimate.price_region != estimate.region:
         ui.info(f"note: no prices for {estimate.region} in data/prices.json; the estimate uses "
                 f"{estimate.price_region} prices")
+
+
+# The tasks' three ways out, for the README's table: the settings each takes.
+EGRESS_SHAPES = (
+    ("NAT gateway per AZ", {"nat_gateways": "per_az", "private_endpoints": False},
+     "private subnets; internet egress that survives a zone outage"),
+    ("One NAT gateway", {"nat_gateways": "single", "private_endpoints": False},
+     "private subnets; internet egress through one zone"),
+    ("Endpoints only", {"nat_gateways": "none", "private_endpoints": True},
+     "private subnets, no route to the internet: AWS APIs only, through interface endpoints"),
+)
+NETWORK_ITEMS = ("NAT gateway", "Public IPv4", "VPC interface endpoint")
+
+
+def egress_markdown(documents: Mapping[str, dict], environments: Mapping[str, Settings]) -> str:
+    """Monthly network cost of each egress shape at each environment's sizes (README, "What it costs")."""
+    from .parameters import parameter_values
+    from .settings import with_overrides
+
+    names = list(environments)
+    lines = ["| Egress | " + " | ".join(names) + " | What the tasks can reach |",
+             "|---|" + "---|" * len(names) + "---|"]
+    for label, overrides, reach in EGRESS_SHAPES:
+        cells = []
+        for settings in environments.values():
+            shaped = with_overrides(settings, **overrides)
+            lines_ = estimate(documents, parameter_values(shaped), shaped).lines
+            cells.append(f"${sum(l.monthly for l in lines_ if l.item.startswith(NETWORK_ITEMS)):,.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {reach} |")
+    return "\n".join(lines) + "\n"

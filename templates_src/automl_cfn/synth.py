@@ -85,12 +85,22 @@ def readme_with_diagram(readme: str, mermaid_text: str) -> str:
     return readme_with_block(readme, README_DIAGRAM, f"```mermaid\n{mermaid_text}```\n")
 
 
-def readme_generated(readme: str, files: dict[str, bytes]) -> str:
-    """README.md with every generated block current: the dev diagram and the lifecycle table."""
+README_EGRESS = ("<!-- egress:start -->", "<!-- egress:end -->")
+
+
+def readme_generated(readme: str, files: dict[str, bytes], root: Path | None = None) -> str:
+    """README.md with every generated block current: the dev diagram, the lifecycle table and (given the
+    project) the egress cost table."""
     from .transitions import markdown
 
     if "diagrams/dev.mmd" in files:
         readme = readme_with_diagram(readme, files["diagrams/dev.mmd"].decode())
+    if root is not None and README_EGRESS[0] in readme:
+        from .cost import egress_markdown
+
+        documents = parse_documents({name.removeprefix("templates/").removesuffix(".json"): body
+                                     for name, body in files.items() if name.startswith("templates/")})
+        readme = readme_with_block(readme, README_EGRESS, egress_markdown(documents, environment_settings(root)))
     return readme_with_block(readme, README_LIFECYCLE, markdown())
 
 
@@ -107,7 +117,7 @@ def security_generated(text: str, root: Path) -> str:
 def documents_generated(root: Path, files: dict[str, bytes]) -> dict[str, tuple[str, str]]:
     """Hand-written documents with generated blocks: path -> (text now, text with every block current)."""
     result = {}
-    for relative, update in (("README.md", lambda text: readme_generated(text, files)),
+    for relative, update in (("README.md", lambda text: readme_generated(text, files, root)),
                              ("docs/SECURITY.md", lambda text: security_generated(text, root))):
         path = root / relative
         if path.exists():
