@@ -23,6 +23,8 @@ from pathlib import Path
 from .errors import AwsError, UserError
 
 PROJECT_PREFIX = "tCaT-automl-cfn-"
+# Stacks a test needs before it runs (Quick Start style): template -> stack name, in every region.
+FIXTURES = {"tests/taskcat/fixtures/existing-vpc.json": "automl-cfn-taskcat-existing-vpc"}
 TASKCAT_VENV = ".venv-taskcat"
 OFFLINE_WRAPPER = "scripts/taskcat/offline.py"
 # What every test's root stack must output, and what only the pipeline adds.
@@ -104,6 +106,24 @@ def check_outputs(config: dict, endpoint_env: dict[str, str]) -> list[Result]:
     return results
 
 
+def deploy_fixtures(project: Path, regions: list[str], client) -> None:
+    """Create (or keep) every fixture stack in every region, and wait for it."""
+    for template, name in FIXTURES.items():
+        body = (project / template).read_text()
+        for region in regions:
+            cfn = client("cloudformation", region)
+            try:
+                status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+            except Exception as exc:   # not there yet
+                if "does not exist" not in str(exc):
+                    raise
+                status = None
+            if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+                continue
+            cfn.create_stack(StackName=name, TemplateBody=body, Tags=[{"Key": "Purpose", "Value": "taskcat"}])
+            cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+
+
 def run_local(project: Path, output_dir: Path | None = None) -> list[Result]:
     """Every .taskcat.yml test against a fresh local endpoint; returns the checked results."""
     from .local_aws import LocalAws
@@ -114,6 +134,11 @@ def run_local(project: Path, output_dir: Path | None = None) -> list[Result]:
     with LocalAws() as endpoint:
         env = {**os.environ, **endpoint.env, "AWS_DEFAULT_REGION": endpoint.region}
         env.pop("AWS_PROFILE", None)
+        import boto3
+
+        deploy_fixtures(project, config["project"]["regions"], lambda service, region: boto3.client(
+            service, region_name=region, endpoint_url=endpoint.url, aws_access_key_id=endpoint.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=endpoint.env["AWS_SECRET_ACCESS_KEY"]))
         command = [str(python), str(project / OFFLINE_WRAPPER), "test", "run",
                    "--no-delete",          # keep the stacks for the output check below
                    "--enable-sig-v2",      # no SigV2-deny bucket policy: the endpoint cannot evaluate it
@@ -144,7 +169,9 @@ def run_real(project: Path) -> int:
         raise UserError(f"'make taskcat' deploys into a real AWS account and needs credentials "
                         f"({type(exc).__name__}); set AWS_PROFILE or keys, or run 'make taskcat-local' "
                         "to test offline") from None
-    print(f"taskcat: testing in account {account}", flush=True)
+    print(f"taskcat: testing in account {account}; fixtures first", flush=True)
+    deploy_fixtures(project, load_config(project)["project"]["regions"],
+                    lambda service, region: boto3.client(service, region_name=region))
     return subprocess.run([str(python), "-m", "taskcat", "test", "run"], cwd=project).returncode
 
 
