@@ -48,7 +48,7 @@ def test_taskcat_runs_every_test_offline_and_outputs_are_present(project_root, t
     assert len(results) == 15   # five tests in three regions
     failed = [(r.test, r.region, r.status, r.missing) for r in results if not r.passed]
     assert failed == []
-    # The existing-VPC test ran in the fixture's VPC: its task subnets are the fixture's.
-    assert {r.test for r in results} >= {"existing-vpc"}
+    # The existing-VPC test deployed (its VPC and subnets came from the fixture stack, through SSM).
+    assert {(r.test, r.status) for r in results if r.test == "existing-vpc"} == {("existing-vpc", "CREATE_COMPLETE")}
     report = (tmp_path / "taskcat_outputs" / "index.html").read_text()
     assert "test-green" in report and "tCaT-automl-cfn-prod-full" in report
