@@ -106,3 +106,14 @@ def test_the_egress_table_prices_each_shape(templates, dev, prod):
     items = {line.item: line for line in endpoints.lines}
     assert items["VPC interface endpoints"].quantity == 6 * 2 * 730     # six endpoints, two zones each
     assert "NAT gateway hours" not in items and "Public IPv4 (prediction tasks)" not in items
+
+
+def test_the_diagram_draws_each_shape(templates, dev):
+    from automl_cfn import diagram
+
+    existing = with_overrides(dev, existing_vpc_id=VPC, existing_private_subnet_ids=SUBNETS)
+    text = diagram.mermaid(diagram.build(templates, parameter_values(existing), existing))
+    assert f"existing VPC {VPC}" in text and "subnet-0123456789abcdef1" in text and "Internet gateway" not in text
+    private = with_overrides(dev, private_endpoints=True)
+    text = diagram.mermaid(diagram.build(templates, parameter_values(private), private))
+    assert "interface endpoints (EcrApi, EcrDkr, Ecs, Logs, Monitoring, Sts)" in text and "no internet" in text
