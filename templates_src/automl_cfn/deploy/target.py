@@ -77,7 +77,7 @@ class Target:
         from ..parameters import parameter_values
         from .aws import error_code
 
-        values = parameter_values(self.settings)
+        values = {**parameter_values(self.settings), "ExistingVpcCidr": ""}
         vpc_id = self.settings.existing_vpc_id
         if vpc_id:
             try:
