@@ -68,10 +68,10 @@ def target(args):
 # -- verbs ------------------------------------------------------------------
 
 def cmd_templates(args) -> int:
-    from . import cache
-
     root = Path(args.project_dir)
     out = Path(args.out) if args.out else root / "generated"
+    if not args.out:
+        from . import cache   # the cache is generated/'s; --out writes elsewhere, uncached
     if not args.out and not args.force and cache.generation_current(root, out):
         print(f"{out}/ is up to date: nothing it is made from changed since it was written (--force regenerates)")
         return 0

@@ -9,8 +9,6 @@ Graphviz's `dot` when it is installed.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -186,10 +184,15 @@ def dot(g: Graph) -> str:
 
 
 def has_dot() -> bool:
+    import shutil   # here, not at the top: generation runs these once, start-up every time
+
     return shutil.which("dot") is not None
 
 
 def svg(g: Graph) -> bytes:
+    import shutil
+    import subprocess
+
     binary = shutil.which("dot")
     if not binary:
         raise UserError("SVG needs Graphviz's dot: install it (Debian/Ubuntu: apt-get install graphviz; "

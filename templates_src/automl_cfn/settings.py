@@ -10,6 +10,7 @@ module re-validates.
 from __future__ import annotations
 
 import difflib
+import os
 import ipaddress
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -277,10 +278,12 @@ def load_settings(
             raise SettingsError("no environment given: pass --env NAME (reads config/NAME.yaml) or --config FILE")
         path = Path(root) / "config" / f"{env}.yaml"
         shown = f"config/{env}.yaml"
+        parsed = Path(root) / ".cache" / "automl-cfn" / "settings"   # a project's own files: parses kept
     else:
         path = Path(config)
         shown = str(config)
-    values = read_settings_file(path, shown)
+        parsed = None
+    values = read_settings_file(path, shown, parsed)
     source = {name: shown for name in values}
     for name, value in parse_overrides(overrides).items():
         values[name] = value
@@ -301,10 +304,10 @@ def load_settings(
 SETTINGS_FILE_MAX = 1024 * 1024   # bytes; a settings file is a few hundred
 
 
-def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
+def read_settings_file(path: Path, shown: str, parsed: Path | None = None) -> dict[str, Any]:
+    """The file's settings, checked.  With `parsed` (a directory), the parse of these exact bytes is
+    kept there as JSON, so an unchanged file costs no YAML parser import (about 8 ms of start-up)."""
     import stat
-
-    import yaml  # only settings loading pays for the YAML parser
 
     try:
         kind = path.stat().st_mode   # stat, not open: opening a FIFO would wait for a writer
@@ -328,6 +331,26 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
                             "hundred bytes")
     if b"\0" in raw:
         raise SettingsError(f"{shown}: is a binary file, expected a YAML settings file")
+    kept = _kept_parse(parsed, raw)
+    data = kept if kept is not None else _parse(raw, shown)
+    if kept is None:
+        _keep_parse(parsed, raw, data)
+    if data is None:
+        raise SettingsError(f"{shown}: is empty, expected a mapping of settings such as 'environment: dev'")
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"{shown}: top level is a {_type_name(data)}, expected a mapping of settings such as 'environment: dev'"
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise SettingsError(f"{shown}: setting name {_shown(key)} is a {_type_name(key)}, expected a name")
+        _check_known(key, where=f"{shown}: ")
+    return dict(data)
+
+
+def _parse(raw: bytes, shown: str) -> Any:
+    import yaml  # only a changed settings file pays for the YAML parser
+
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -344,17 +367,38 @@ def read_settings_file(path: Path, shown: str) -> dict[str, Any]:
         if context and start and mark and start.line != mark.line:
             problem += f" ({context} that starts at line {start.line + 1})"
         raise SettingsError(f"{shown}: YAML syntax error{where}: {problem}") from None
-    if data is None:
-        raise SettingsError(f"{shown}: is empty, expected a mapping of settings such as 'environment: dev'")
-    if not isinstance(data, dict):
-        raise SettingsError(
-            f"{shown}: top level is a {_type_name(data)}, expected a mapping of settings such as 'environment: dev'"
-        )
-    for key in data:
-        if not isinstance(key, str):
-            raise SettingsError(f"{shown}: setting name {_shown(key)} is a {_type_name(key)}, expected a name")
-        _check_known(key, where=f"{shown}: ")
-    return dict(data)
+    return data
+
+
+def _kept_parse(parsed: Path | None, raw: bytes) -> Any:
+    import hashlib
+    import json
+
+    if parsed is None:
+        return None
+    try:
+        return json.loads((parsed / f"{hashlib.sha256(raw).hexdigest()}.json").read_text())["data"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _keep_parse(parsed: Path | None, raw: bytes, data: Any) -> None:
+    import hashlib
+    import json
+
+    if parsed is None or not isinstance(data, dict):
+        return
+    try:
+        text = json.dumps({"data": data})
+        if json.loads(text)["data"] != data:   # YAML types JSON cannot hold (dates ...): parse every time
+            return
+        parsed.mkdir(parents=True, exist_ok=True)
+        target = parsed / f"{hashlib.sha256(raw).hexdigest()}.json"
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text)
+        temporary.replace(target)
+    except (OSError, TypeError, ValueError):
+        pass
 
 
 class RefusedYaml(Exception):

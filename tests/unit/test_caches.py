@@ -134,3 +134,23 @@ def test_linting_some_templates_keeps_the_others_results(project, project_root, 
     counted.clear()
     lint.run(both, cwd=project, jobs=1)
     assert counted == []
+
+
+def test_an_unchanged_settings_file_is_not_parsed_again(project):
+    """config/<env>.yaml's parse is kept by content: the second load imports no YAML parser."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from automl_cfn.settings import load_settings; "
+            f"s = load_settings(env='dev', root={str(project)!r}); print(s.environment, 'yaml' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert first == ["dev", "True"] and second == ["dev", "False"]
+    dev = project / "config" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("log_retention_days: 7", "log_retention_days: 14"))
+    changed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert changed == ["dev", "True"]
+    dev.write_text(dev.read_text() + "log_retention_days: 30\n")   # a duplicate key: never kept, always refused
+    for _ in range(2):
+        refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert refused.returncode != 0 and "given twice" in refused.stderr
