@@ -184,9 +184,11 @@ def dot(g: Graph) -> str:
 
 
 def has_dot() -> bool:
-    import shutil   # here, not at the top: generation runs these once, start-up every time
+    """Graphviz's dot on PATH (shutil.which, without importing shutil on every generation)."""
+    import os
 
-    return shutil.which("dot") is not None
+    return any(os.access(os.path.join(folder, "dot"), os.X_OK)
+               for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
 
 
 def svg(g: Graph) -> bytes:
