@@ -206,10 +206,10 @@ def svg(g: Graph) -> bytes:
 def svg_cached(g: Graph, existing) -> bytes:
     """The SVG, reusing `existing` when it was drawn from the same DOT source
     (running Graphviz is most of the time `automl-cfn templates` takes)."""
-    import hashlib
+    from .digest import sha256_hex
 
     source = dot(g)
-    stamp = f"<!-- automl-cfn dot sha256:{hashlib.sha256(source.encode()).hexdigest()} -->\n".encode()
+    stamp = f"<!-- automl-cfn dot sha256:{sha256_hex(source.encode())} -->\n".encode()
     try:
         current = existing.read_bytes()
     except OSError:

@@ -370,28 +370,23 @@ def _parse(raw: bytes, shown: str) -> Any:
     return data
 
 
-def _digest(raw: bytes) -> str:
-    """SHA-256 of the bytes; the built-in module when there is one (hashlib loads OpenSSL: 2 ms)."""
-    try:
-        from _sha256 import sha256
-    except ImportError:
-        from hashlib import sha256
-    return sha256(raw).hexdigest()
-
-
 def _kept_parse(parsed: Path | None, raw: bytes) -> Any:
     import json
+
+    from .digest import sha256_hex
 
     if parsed is None:
         return None
     try:
-        return json.loads((parsed / f"{_digest(raw)}.json").read_text())["data"]
+        return json.loads((parsed / f"{sha256_hex(raw)}.json").read_text())["data"]
     except (OSError, ValueError, KeyError):
         return None
 
 
 def _keep_parse(parsed: Path | None, raw: bytes, data: Any) -> None:
     import json
+
+    from .digest import sha256_hex
 
     if parsed is None or not isinstance(data, dict):
         return
@@ -400,7 +395,7 @@ def _keep_parse(parsed: Path | None, raw: bytes, data: Any) -> None:
         if json.loads(text)["data"] != data:   # YAML types JSON cannot hold (dates ...): parse every time
             return
         parsed.mkdir(parents=True, exist_ok=True)
-        target = parsed / f"{_digest(raw)}.json"
+        target = parsed / f"{sha256_hex(raw)}.json"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(text)
         temporary.replace(target)
