@@ -9,7 +9,6 @@ module re-validates.
 
 from __future__ import annotations
 
-import difflib
 import os
 import ipaddress
 import re
@@ -466,7 +465,7 @@ def _coerce_text(name: str, text: str, kind: type) -> Any:
 def _check_known(name: str, where: str) -> None:
     if name in SETTING_FIELDS:
         return
-    close = difflib.get_close_matches(name, SETTING_FIELDS, n=1, cutoff=0.6)
+    close = _closest(name, SETTING_FIELDS)
     hint = f"; did you mean {_shown(close[0])}?" if close else "; see the variables table in README.md"
     raise SettingsError(f"{where}unknown setting {_shown(name)}{hint}")
 
@@ -700,7 +699,7 @@ def _check_container_user(s: Settings) -> None:
 def _check_images(s: Settings) -> None:
     for repository, spec in (s.images or {}).items():
         if repository not in REPOSITORIES:
-            close = difflib.get_close_matches(str(repository), REPOSITORIES, n=1)
+            close = _closest(str(repository), REPOSITORIES)
             hint = f"; did you mean {_shown(close[0])}?" if close else ""
             raise SettingsError(f"images: unknown image {_shown(repository)}{hint} (images: {', '.join(REPOSITORIES)})")
         if not isinstance(spec, dict):
@@ -722,6 +721,13 @@ def with_overrides(settings: Settings, **values: Any) -> Settings:
 
 
 SHOWN_MAX = 80   # an echoed value is cut here: an error line must stay one line, whatever the input
+
+
+def _closest(word: str, choices: Iterable[str]) -> list[str]:
+    """The one choice closest to a misspelt word, if any (difflib is imported only for a mistake)."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
 
 
 def _shown(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,8 +12,10 @@ import pytest
 from automl_cfn.cli import main
 
 
-def run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "automl_cfn.cli", *args], cwd=cwd, capture_output=True, text=True)
+def run(*args, cwd, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "automl_cfn.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env)
 
 
 def test_params_prints_the_resolved_parameters(project_root, capsys):
@@ -70,6 +73,25 @@ def test_generating_templates_does_not_import_boto3_or_deploy_code(project_root)
         result = subprocess.run([sys.executable, "-c", code, out], cwd=project_root, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_generating_templates_leaves_out_modules_only_mistakes_need(project_root, tmp_path):
+    """difflib serves did-you-mean hints; shutil came in through argparse's terminal-width lookup.
+    (Drawing an SVG anew uses a temporary directory, and with it shutil: the drawings are copied in.)"""
+    import shutil
+
+    shutil.copytree(project_root / "generated", tmp_path, dirs_exist_ok=True)
+    code = ("import sys; from automl_cfn.cli import main; main(['templates', '--out', sys.argv[1]]);"
+            "print(sorted(m for m in ('difflib', 'shutil') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=project_root, capture_output=True,
+                            text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_help_wraps_at_the_terminal_width_it_is_given(project_root):
+    narrow = run("templates", "--help", cwd=project_root, env_extra={"COLUMNS": "50"})
+    wide = run("templates", "--help", cwd=project_root, env_extra={"COLUMNS": "200"})
+    assert max(map(len, narrow.stdout.splitlines())) <= 50 < max(map(len, wide.stdout.splitlines()))
 
 
 def test_params_does_not_import_troposphere(project_root):
