@@ -71,7 +71,7 @@ MAX_LENGTHS = {"project_name": 16, "environment": 8}
 PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 
 # Settings that shape the deploy itself rather than the templates.
-NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images",
+NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images", "adopted_names",
                   "expected_task_hours", "expected_storage_gb", "expected_log_gb", "expected_flow_log_gb",
                   "expected_image_gb", "nat_data_gb"}
 
@@ -143,9 +143,28 @@ def _derived() -> list[ParamSpec]:
     ]
 
 
+def adopted_parameter(kind: str, key: str | None = None) -> str:
+    """AdoptedDataBucketName, AdoptedTrainRepositoryName, AdoptedPipelineLogGroupName."""
+    noun = {"data_bucket": "DataBucket", "repositories": "Repository", "log_groups": "LogGroup"}[kind]
+    return f"Adopted{title(key) if key else ''}{noun}Name"
+
+
+def _adopted() -> list[ParamSpec]:
+    """One parameter per name a migration keeps from Terraform; empty: the name automl-cfn derives."""
+    from .settings import ADOPTED_NAME_RULES
+
+    return [
+        ParamSpec(adopted_parameter(kind, key), "Migration", f"Adopted {kind.replace('_', ' ')} name",
+                  f"Name kept from the Terraform deployment ({what}); empty: automl-cfn names it",
+                  lambda s, kind=kind, key=key: s.adopted_name(kind, key), allowed_pattern=f"^$|^{pattern}$",
+                  constraint=f"empty, or {what}", default="", setting="adopted_names")
+        for kind, (keys, pattern, what) in ADOPTED_NAME_RULES.items() for key in (keys or (None,))
+    ]
+
+
 def _build_specs() -> dict[str, ParamSpec]:
     specs = [_from_setting(name) for name in SETTING_FIELDS if name not in NOT_PARAMETERS]
-    specs += _derived()
+    specs += _derived() + _adopted()
     return {spec.name: spec for spec in specs}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import UserError
-from .model import REPOSITORIES, SERVICES
+from .model import LOG_SOURCES, REPOSITORIES, SERVICES
 
 
 class SettingsError(UserError, ValueError):
@@ -217,6 +217,12 @@ class Settings:
     images: dict = setting(None, dict, "Images",
                            "Per image: context, dockerfile, build_args, platform (see 'Images' in README.md)")
 
+    # -- migration -------------------------------------------------------
+    adopted_names: dict = setting(None, dict, "Migration",
+                                  "Names kept from a Terraform deployment: data_bucket, repositories, log_groups "
+                                  "(written by 'automl-cfn migrate apply'; see 'Migrating from the Terraform "
+                                  "deployment' in README.md)")
+
     def image(self, repository: str) -> "ImageBuild":
         """How to build one repository's image (defaults filled in)."""
         given = (self.images or {}).get(repository, {})
@@ -243,6 +249,16 @@ class Settings:
     def subnet_cidr_bits(self) -> int:
         """Host bits of each subnet (Fn::Cidr's cidrBits)."""
         return 32 - (ipaddress.ip_network(self.vpc_cidr).prefixlen + SUBNET_SLOTS_BITS)
+
+    def adopted_name(self, kind: str, key: str | None = None) -> str:
+        """The name an adopted resource keeps from Terraform, or "" where automl-cfn names it."""
+        given = (self.adopted_names or {}).get(kind)
+        if key is None:
+            return given or ""
+        return (given or {}).get(key, "")
+
+    def repository_name(self, repository: str) -> str:
+        return self.adopted_name("repositories", repository) or f"{self.prefix}-{repository}"
 
     def cpu(self, service: str) -> int:
         return getattr(self, f"{service}_cpu")
@@ -488,6 +504,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_prediction_counts(settings)
     _check_optional_strings(settings)
     _check_images(settings)
+    _check_adopted_names(settings)
     _check_security(settings)
     _check_container_user(settings)
     _check_endpoint(settings)
@@ -721,6 +738,32 @@ def with_overrides(settings: Settings, **values: Any) -> Settings:
 
 
 SHOWN_MAX = 80   # an echoed value is cut here: an error line must stay one line, whatever the input
+
+
+# Adopted names, as the provider schemas cfn-lint ships allow them (a unit test compares).
+ADOPTED_NAME_RULES = {
+    "data_bucket": (None, r"(?=.{3,63}\Z)[a-z0-9][a-z0-9.-]*[a-z0-9]", "an S3 bucket name (3 to 63 lowercase "
+                                                                         "letters, digits, '.' and '-')"),
+    "repositories": (REPOSITORIES, r"(?=.{2,256}\Z)([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)"
+                                   r"[a-z0-9]+)*)*)", "an ECR repository name"),
+    "log_groups": (LOG_SOURCES, r"[.\-_/#A-Za-z0-9]{1,512}", "a log group name (letters, digits and ._-/#)"),
+}
+
+
+def _check_adopted_names(s: Settings) -> None:
+    for kind, given in (s.adopted_names or {}).items():
+        if kind not in ADOPTED_NAME_RULES:
+            raise SettingsError(f"adopted_names: unknown key {_shown(kind)}; allowed: {', '.join(ADOPTED_NAME_RULES)}")
+        keys, pattern, what = ADOPTED_NAME_RULES[kind]
+        names = {None: given} if keys is None else given
+        if keys is not None and not isinstance(given, dict):
+            raise SettingsError(f"adopted_names.{kind}: expected a mapping of {', '.join(keys)} to names")
+        for key, name in names.items():
+            where = f"adopted_names.{kind}" + (f".{key}" if key is not None else "")
+            if keys is not None and key not in keys:
+                raise SettingsError(f"adopted_names.{kind}: unknown key {_shown(key)}; allowed: {', '.join(keys)}")
+            if not isinstance(name, str) or not re.fullmatch(pattern, name):
+                raise SettingsError(f"{where}: {_shown(name)} is not {what}")
 
 
 def _closest(word: str, choices: Iterable[str]) -> list[str]:

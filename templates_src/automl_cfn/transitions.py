@@ -179,6 +179,11 @@ TABLE: tuple[Transition, ...] = (
                "turns stack termination protection and the load balancer's deletion protection on or off",
                base="endpoint"),
     Transition("express_deploys", True, False, DEPLOY, "chooses CloudFormation's deployment mode"),
+    # -- migration -----------------------------------------------------------
+    Transition("adopted_names", None, {"data_bucket": "automl-legacy-data"}, REFUSED,
+               "adopted names are fixed when 'automl-cfn migrate apply' creates an environment around resources "
+               "Terraform made: another name replaces a named, retained resource, which CloudFormation refuses; "
+               "create a new environment instead (or migrate it from the Terraform state)"),
 )
 
 # Settings that never reach this environment's stacks.
@@ -196,12 +201,33 @@ ELSEWHERE_SETTINGS = {
 }
 
 
+# Settings an environment keeps for its life: a deploy that changes them is refused before any change
+# set runs, whatever CloudFormation would do (a new adopted name would make a new, empty data bucket).
+FIXED_SETTINGS = ("adopted_names",)
+
+
+def fixed_refusal(parameters: dict[str, tuple[Any, Any]]) -> str | None:
+    """The note of the fixed setting whose parameters these (deployed, wanted) pairs change, if any."""
+    from .parameters import PARAMETERS
+
+    for name, (deployed, wanted) in parameters.items():
+        spec = PARAMETERS.get(name)
+        if spec and spec.setting in FIXED_SETTINGS and deployed != wanted:
+            return next(t.note for t in TABLE if t.setting == spec.setting)
+    return None
+
+
 def refusal_for(changed_parameters: dict[str, tuple[Any, Any]]) -> str | None:
     """The note of the refused row whose setting this change touches, if any."""
     from .parameters import PARAMETER_NAMES
     from .model import title
 
-    by_parameter = {PARAMETER_NAMES.get(t.setting, title(t.setting)): t for t in TABLE if t.outcome == REFUSED}
+    from .parameters import PARAMETERS
+
+    refused = [t for t in TABLE if t.outcome == REFUSED]
+    by_parameter = {PARAMETER_NAMES.get(t.setting, title(t.setting)): t for t in refused}
+    by_parameter.update({spec.name: t for t in refused for spec in PARAMETERS.values() if spec.setting == t.setting
+                         and spec.name not in by_parameter})
     for parameter in changed_parameters:
         if parameter in by_parameter:
             return by_parameter[parameter].note

@@ -4,6 +4,8 @@ runs with the row's note as its one line.  One base deploy per group; the endpoi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from automl_cfn import transitions
@@ -11,6 +13,7 @@ from automl_cfn import transitions
 from .conftest import import_certificate, pending_change_sets, push_images
 from .test_networks import existing_vpc
 
+ROOT = Path(__file__).resolve().parents[2]
 GROUPS = sorted({t.base for t in transitions.TABLE})
 
 
@@ -19,8 +22,20 @@ def text(value) -> str:
 
 
 def variables(settings: dict, real: dict) -> list[str]:
-    return [arg for name, value in settings.items()
-            for arg in ("--var", f"{name}={real.get(text(value), text(value))}")]
+    """--var for each setting; a mapping (which --var cannot carry) through a settings file: dev's, plus it.
+    None is a mapping setting's default: nothing to pass."""
+    mappings = {name: value for name, value in settings.items() if isinstance(value, dict)}
+    where = ["--env", "dev"]
+    if mappings:
+        import tempfile
+
+        import yaml
+
+        path = Path(tempfile.mkdtemp()) / "dev.yaml"
+        path.write_text((ROOT / "config" / "dev.yaml").read_text() + "\n" + yaml.safe_dump(mappings))
+        where = ["--config", str(path)]
+    return where + [arg for name, value in settings.items() if name not in mappings and value is not None
+                    for arg in ("--var", f"{name}={real.get(text(value), text(value))}")]
 
 
 def existing_resources(clients) -> dict[str, str]:
@@ -42,15 +57,15 @@ def root_status(clients) -> str:
 def test_every_transition_there_and_back(aws, cli, clients, group):
     base = transitions.BASES[group]
     real = existing_resources(clients)
-    code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(base, real))
+    code, out, err = cli("deploy", "--yes", *variables(base, real))
     assert code == 0, err[-3000:]
     push_images(clients, "dev", "v1")
     for row in (t for t in transitions.TABLE if t.base == group):
         start = {**base, **row.before}
-        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(start, real))
+        code, out, err = cli("deploy", "--yes", *variables(start, real))
         assert code == 0, (row, err)
         before = root_status(clients)
-        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables({**start, **row.after}, real))
+        code, out, err = cli("deploy", "--yes", *variables({**start, **row.after}, real))
         if row.outcome == transitions.REFUSED:
             assert code == 3, (row, err)
             assert err.strip().splitlines()[-1] == f"automl-cfn: error: {row.note}", row
@@ -60,7 +75,7 @@ def test_every_transition_there_and_back(aws, cli, clients, group):
             assert root_status(clients) in ("UPDATE_COMPLETE", "CREATE_COMPLETE"), row
             replaced = "[REPLACE]" in out
             assert replaced is (row.outcome == transitions.REPLACES), (row, out[-3000:])
-        code, out, err = cli("deploy", "--env", "dev", "--yes", *variables(start, real))
+        code, out, err = cli("deploy", "--yes", *variables(start, real))
         assert code == 0, (row, "back", err[-3000:])
         if row.setting == "termination_protection":
             protected = clients("cloudformation").describe_stacks(StackName="automl-dev")["Stacks"][0]

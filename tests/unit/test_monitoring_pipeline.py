@@ -25,8 +25,14 @@ def test_a_retained_log_group_per_source_with_retention(stack, sfn):
         assert retained(group)
 
 
-def test_log_group_names_match_the_seed(templates):
-    groups = templates["monitoring"]["Resources"]
+def test_log_group_names_match_the_seed(stack):
+    groups = stack("monitoring").resources()
+    assert groups["OptimizeLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/ecs/${ProjectName}-${Environment}-optimize"}
+
+
+def test_an_adopted_log_group_keeps_its_terraform_name(stack):
+    groups = stack("monitoring", adopted_names={"log_groups": {"train": "/ecs/automl-train"}}).resources()
+    assert groups["TrainLogGroup"]["Properties"]["LogGroupName"] == "/ecs/automl-train"
     assert groups["OptimizeLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/ecs/${ProjectName}-${Environment}-optimize"}
 
 

@@ -35,9 +35,17 @@ def test_tag_mutability_follows_the_setting(stack):
     assert {r["Properties"]["ImageTagMutability"] for r in repos.values()} == {"MUTABLE"}
 
 
-def test_repository_names_use_the_environment_prefix(templates):
-    repo = templates["registry"]["Resources"]["OptimizeRepository"]["Properties"]
+def test_repository_names_use_the_environment_prefix(stack):
+    repo = stack("registry").resources()["OptimizeRepository"]["Properties"]
     assert repo["RepositoryName"] == {"Fn::Sub": "${ProjectName}-${Environment}-optimize"}
+
+
+def test_adopted_names_keep_the_terraform_repository_and_bucket(stack):
+    adopted = {"repositories": {"predict": "automl-predict"}, "data_bucket": "automl-data-123456789012"}
+    repos = stack("registry", adopted_names=adopted).resources()
+    assert repos["PredictRepository"]["Properties"]["RepositoryName"] == "automl-predict"
+    assert repos["TrainRepository"]["Properties"]["RepositoryName"] == {"Fn::Sub": "${ProjectName}-${Environment}-train"}
+    assert bucket(stack, adopted_names=adopted)["DataBucket"]["Properties"]["BucketName"] == "automl-data-123456789012"
 
 
 def bucket(stack, **overrides):

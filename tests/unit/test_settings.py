@@ -189,3 +189,24 @@ def test_overrides_are_typed_by_the_setting():
 def test_defaults_are_valid():
     validate({"environment": "dev"})
     assert Settings().project_name == "automl"
+
+
+def test_adopted_name_rules_are_the_provider_schemas_patterns():
+    """The settings check adopted names as CloudFormation will (cfn-lint's provider schemas)."""
+    import re
+
+    from automl_cfn import providers
+    from automl_cfn.settings import ADOPTED_NAME_RULES
+
+    samples = {"data_bucket": ("AWS::S3::Bucket", "BucketName", ["automl-data-1", "a.b-c", "ab", "-ab", "A-b", "x" * 64]),
+               "repositories": ("AWS::ECR::Repository", "RepositoryName",
+                                ["automl-train", "team/automl__x", "a", "Upper", "x-", "x" * 257]),
+               "log_groups": ("AWS::Logs::LogGroup", "LogGroupName", ["/ecs/automl-train", "a#b", "", "a b", "x" * 513])}
+    for kind, (resource_type, prop, names) in samples.items():
+        spec = providers.schema(resource_type)["properties"][prop]
+        for name in names:
+            schema_ok = (re.search(spec["pattern"], name) is not None
+                         and spec.get("minLength", 1) <= len(name) <= spec["maxLength"])
+            if kind == "data_bucket":
+                schema_ok = schema_ok and len(name) >= 3   # S3's own minimum, which the schema leaves out
+            assert (re.fullmatch(ADOPTED_NAME_RULES[kind][1], name) is not None) == schema_ok, (kind, name)

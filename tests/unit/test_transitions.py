@@ -47,6 +47,9 @@ def outcome(templates, context, old, new) -> str:
         values = {**parameter_values(settings), "TemplatesBucket": "b", "TemplatesPrefix": "p/"}
         return planner.StackInput(templates["root"], values)
 
+    before, after = parameter_values(old), parameter_values(new)
+    if transitions.fixed_refusal({k: (before.get(k, ""), v) for k, v in after.items()}):
+        return transitions.REFUSED   # the deploy refuses these before it asks the planner
     plan = planner.plan(inputs(old), inputs(new), context, stack_name="automl-dev")
     if plan.refused_replacements():
         return transitions.REFUSED

@@ -271,7 +271,13 @@ def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
 # ---------------------------------------------------------------------------
 
 def refuse_unsafe(target: Target, change_set: ChangeSet, options: DeployOptions) -> None:
-    """Custom-named replacements (CloudFormation would fail half way), then the stateful guard."""
+    """Settings fixed for an environment's life, custom-named replacements (CloudFormation would fail half
+    way), then the stateful guard."""
+    if change_set.deployed:
+        fixed = transitions.fixed_refusal({k: (change_set.deployed.get(k, ""), v) for k, v in change_set.values.items()})
+        if fixed:
+            discard(target, change_set)
+            raise RefusedError(fixed)
     kept = change_set.prediction.refused_replacements() if change_set.prediction else []
     if kept:
         discard(target, change_set)

@@ -28,7 +28,7 @@ from typing import Callable
 
 from .. import regional, ui
 from ..errors import RefusedError
-from ..model import REPOSITORIES, SERVICES
+from ..model import SERVICES
 from ..parameters import parameter_values
 from .aws import error_code, error_message
 from .retained import KINDS, owner
@@ -474,7 +474,7 @@ def images_check(ctx: Context) -> list[Check]:
     tag = ctx.settings.image_tag if ctx.image_tag is None else ctx.image_tag
     if not tag or not ctx.touches("ImageTag"):
         return [] if tag else [Check("images", SKIP, "no image_tag yet: services start once one is pushed")]
-    missing = missing_images(ctx.target.aws.client("ecr"), ctx.settings.prefix, tag, SERVICES)
+    missing = missing_images(ctx.target.aws.client("ecr"), [ctx.settings.repository_name(s) for s in SERVICES], tag)
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         return [Check("images", FAIL, f"image tag {tag!r} is not in ECR repository {missing[0]}{more}",
@@ -482,11 +482,10 @@ def images_check(ctx: Context) -> list[Check]:
     return [Check("images", PASS, f"{tag!r} is in every repository a task runs from")]
 
 
-def missing_images(ecr, prefix: str, tag: str, repositories=REPOSITORIES) -> list[str]:
-    """Repositories named `<prefix>-<repository>` that do not hold `tag`."""
+def missing_images(ecr, names: list[str], tag: str) -> list[str]:
+    """The repositories of these names that do not hold `tag`."""
     missing = []
-    for repository in repositories:
-        name = f"{prefix}-{repository}"
+    for name in names:
         try:
             ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
         except Exception as exc:

@@ -139,6 +139,12 @@ class StackTemplate:
     def ref(self, name: str) -> Ref:
         return Ref(self.parameter(name))
 
+    def adopted_or(self, parameter: str, derived):
+        """The name a migration kept from Terraform when `parameter` is set, else the name automl-cfn derives.
+        Either way it is fixed for the environment's life: changing it replaces a named, retained resource."""
+        given = self.add_condition(f"{parameter}Given", Not(Equals(self.ref(parameter), "")))
+        return If(given, Ref(parameter), derived)
+
     # -- conditions ------------------------------------------------------------
     def condition(self, name: str) -> str:
         """Declare (once) a named condition and return its name."""

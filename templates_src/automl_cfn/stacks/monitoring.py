@@ -14,6 +14,7 @@ import json
 from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
 
 from ..model import LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
+from ..parameters import adopted_parameter
 from . import names, traffic
 from .base import StackTemplate
 
@@ -57,7 +58,8 @@ def add_log_group(st: StackTemplate, source: str) -> logs.LogGroup:
     """Retained with the data: logs explain what produced a model."""
     condition = "StepFunctionsEnabled" if source == "pipeline" else None
     group = st.add(logs.LogGroup(
-        f"{title(source)}LogGroup", LogGroupName=names.log_group_name(source),
+        f"{title(source)}LogGroup",
+        LogGroupName=st.adopted_or(adopted_parameter("log_groups", source), names.log_group_name(source)),
         RetentionInDays=st.ref("LogRetentionDays"),
         KmsKeyId=st.kms_or(st.kms_key_arn()),
     ), stateful=True, condition=condition)

@@ -12,6 +12,7 @@ import json
 from troposphere import GetAtt, Sub, ecr
 
 from ..model import REPOSITORIES, title
+from ..parameters import adopted_parameter
 from . import names
 from .base import StackTemplate
 
@@ -30,7 +31,7 @@ def build() -> StackTemplate:
 def repository(st: StackTemplate, repo: str) -> ecr.Repository:
     return ecr.Repository(
         f"{title(repo)}Repository",
-        RepositoryName=names.repository_name(repo),
+        RepositoryName=st.adopted_or(adopted_parameter("repositories", repo), names.repository_name(repo)),
         ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
         ImageTagMutability=st.ref("ImageTagMutability"),
         # Encryption is fixed at creation: changing kms_key replaces the

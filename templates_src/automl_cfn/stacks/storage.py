@@ -14,6 +14,7 @@ from awacs import s3 as s3_actions
 from troposphere import And, Condition as ConditionRef, Equals, FindInMap, GetAtt, If, Not, NoValue, Or, Ref, Sub, s3
 
 from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX
+from ..parameters import adopted_parameter
 from . import names, policies
 from .base import NONE, StackTemplate
 
@@ -44,7 +45,7 @@ def build() -> StackTemplate:
 def data_bucket(st: StackTemplate, access_logs) -> s3.Bucket:
     return s3.Bucket(
         "DataBucket",
-        BucketName=names.bucket_name("data"),
+        BucketName=st.adopted_or(adopted_parameter("data_bucket"), names.bucket_name("data")),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         BucketEncryption=st.kms_or(kms_encryption(st.kms_key_arn()), default_encryption()),
         LoggingConfiguration=If(st.condition("AccessLoggingEnabled"), s3.LoggingConfiguration(
