@@ -308,6 +308,37 @@ def cmd_cost(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    import json
+
+    from . import ui
+    from .migrate.plan import plan, settings_for
+    from .migrate.tfstate import read_state
+    from .parameters import parameter_values
+
+    settings = load(args)
+    state = read_state(Path(args.tfstate))
+    rows = plan(state, generated_documents(args.project_dir), parameter_values(settings), settings.aws_region,
+                data_bucket=args.data_bucket)
+    if args.format == "json":
+        print(json.dumps({"terraform_version": state.terraform_version, "source": state.source,
+                          "rows": [{"address": r.address, "stack": r.stack, "logical_id": r.logical_id,
+                                    "action": r.action, "differences": r.differences} for r in rows],
+                          "settings": settings_for(rows)}, indent=2))
+        return 0
+    ui.table(["Terraform address", "Stack", "Logical ID", "Action", "Differs (Terraform -> automl-cfn)"],
+             [[r.address, r.stack, r.logical_id, r.action, "; ".join(r.differences)] for r in rows],
+             title=f"migrate plan: {args.tfstate} ({state.source}, Terraform {state.terraform_version}) -> "
+                   f"{settings.stack_name} in {settings.aws_region}")
+    counts = {action: sum(r.action == action for r in rows) for action in ("adopt", "replace", "unknown")}
+    print(", ".join(f"{n} {action}" for action, n in counts.items()))
+    wanted = settings_for(rows)
+    if wanted:
+        print("settings the move writes into the settings file:")
+        print(json.dumps(wanted, indent=2))
+    return 0
+
+
 def cmd_diagram(args) -> int:
     from . import diagram
     from .parameters import parameter_values
@@ -513,6 +544,16 @@ def build_parser(only: str | None = None) -> Parser:
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
     p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="how often to ask ECS")
+
+    p = verbs.add_parser("migrate", help="plan moving a Terraform deployment of the seed into automl-cfn (offline)")
+    add_common_options(p)
+    add_settings_options(p)
+    p.add_argument("step", choices=("plan",), help="plan: each Terraform resource and what happens to it")
+    p.add_argument("--tfstate", required=True, metavar="FILE",
+                   help="terraform.tfstate (format version 4) or 'terraform show -json' output")
+    p.add_argument("--data-bucket", metavar="ADDRESS", help="the aws_s3_bucket to adopt when several look like it")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+    p.set_defaults(handler=cmd_migrate)
 
     p = verbs.add_parser("cost", help="monthly cost estimate from the templates and settings (offline)")
     add_common_options(p)

@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "templates_src" / "automl_cfn"
 FLOORS = {
     "cli": 5,
-    "ops": 4, "deploy": 4, "local_aws": 4,
+    "ops": 4, "deploy": 4, "migrate": 4, "local_aws": 4,
     "taskcat_run": 4,
     "synth": 3, "evaluate": 3, "cost": 3, "diagram": 3, "lint": 3, "scan": 3, "skips": 3,
     "planner": 3, "intrinsics": 3, "providers": 3, "keys": 3, "cache": 3, "transitions": 3, "regional": 3, "deploy_role": 3,

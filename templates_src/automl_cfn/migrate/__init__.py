@@ -1,0 +1,1 @@
+"""automl-cfn migrate: adopt a running Terraform deployment of the seed in place."""
