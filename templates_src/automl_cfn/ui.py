@@ -24,7 +24,8 @@ def out():
     from rich.console import Console
 
     # No file= argument: rich then writes to whatever sys.stdout is at the time.
-    return Console(highlight=False, soft_wrap=True,
+    # No emoji codes: a secret's ARN (...:secret:name) would print as a picture.
+    return Console(highlight=False, soft_wrap=True, emoji=False,
                    no_color=not is_tty(sys.stdout) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stdout) else False)
 
@@ -34,7 +35,7 @@ def err():
     """Console for progress and prompts (stderr)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True,
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False,
                    no_color=not is_tty(sys.stderr) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stderr) else False)
 

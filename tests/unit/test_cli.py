@@ -155,3 +155,16 @@ def test_ctrl_c_in_a_stack_verb_says_how_to_follow_what_goes_on(project_root, mo
     err = capsys.readouterr().err
     assert err.strip() == ("automl-cfn: interrupted; what CloudFormation started goes on: follow it with "
                            "'automl-cfn status --env dev --watch'")
+
+
+def test_output_prints_arns_as_they_are(capsys):
+    """rich would turn ':secret:' in a Secrets Manager ARN into an emoji."""
+    from automl_cfn import ui
+
+    ui.reset_consoles()
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:automl/api-key-AbCdEf"
+    ui.info(arn)
+    ui.out().print(arn)
+    captured = capsys.readouterr()
+    ui.reset_consoles()
+    assert captured.err.strip() == arn and captured.out.strip() == arn
