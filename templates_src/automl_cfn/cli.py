@@ -309,10 +309,19 @@ def cmd_cost(args) -> int:
 
 
 def cmd_migrate(args) -> int:
+    """plan (offline), apply (the move), check (nothing adopted is still Terraform's)."""
+    if args.step == "apply":
+        from .deploy import engine
+        from .migrate.apply import Request, run
+
+        settings_path = Path(args.config) if args.config else Path(args.project_dir) / "config" / f"{args.env}.yaml"
+        out = Path(args.out) if args.out else Path(args.tfstate).resolve().parent
+        return run(Request(Path(args.tfstate), settings_path, out, args.data_bucket), lambda: target(args),
+                   lambda t: engine.deploy(t, deploy_options(args)))
     import json
 
     from . import ui
-    from .migrate.plan import plan, settings_for
+    from .migrate.plan import ADOPT, plan, settings_for
     from .migrate.tfstate import read_state
     from .parameters import parameter_values
 
@@ -320,6 +329,13 @@ def cmd_migrate(args) -> int:
     state = read_state(Path(args.tfstate))
     rows = plan(state, generated_documents(args.project_dir), parameter_values(settings), settings.aws_region,
                 data_bucket=args.data_bucket)
+    if args.step == "check":
+        still = [row.address for row in rows if row.action == ADOPT]
+        for address in still:
+            print(f"still managed by Terraform: {address}")
+        print(f"{len(still)} adopted resource(s) still in {args.tfstate}" if still else
+              f"none of the adopted resources is in {args.tfstate}: 'terraform destroy' may remove the rest")
+        return 1 if still else 0
     if args.format == "json":
         print(json.dumps({"terraform_version": state.terraform_version, "source": state.source,
                           "rows": [{"address": r.address, "stack": r.stack, "logical_id": r.logical_id,
@@ -334,7 +350,7 @@ def cmd_migrate(args) -> int:
     print(", ".join(f"{n} {action}" for action, n in counts.items()))
     wanted = settings_for(rows)
     if wanted:
-        print("settings the move writes into the settings file:")
+        print("settings 'migrate apply' writes into the settings file:")
         print(json.dumps(wanted, indent=2))
     return 0
 
@@ -545,15 +561,20 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
     p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="how often to ask ECS")
 
-    p = verbs.add_parser("migrate", help="plan moving a Terraform deployment of the seed into automl-cfn (offline)")
-    add_common_options(p)
-    add_settings_options(p)
-    p.add_argument("step", choices=("plan",), help="plan: each Terraform resource and what happens to it")
+    p = stack_verb(verbs, "migrate", "move a running Terraform deployment of the seed into automl-cfn, data in place",
+                   cmd_migrate)
+    p.add_argument("step", choices=("plan", "apply", "check"),
+                   help="plan: each Terraform resource and what happens to it (offline); apply: adopt the stateful "
+                        "ones in place and write the Terraform side; check: is anything adopted still in this "
+                        "state (offline)")
     p.add_argument("--tfstate", required=True, metavar="FILE",
                    help="terraform.tfstate (format version 4) or 'terraform show -json' output")
     p.add_argument("--data-bucket", metavar="ADDRESS", help="the aws_s3_bucket to adopt when several look like it")
-    p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
-    p.set_defaults(handler=cmd_migrate)
+    p.add_argument("--format", choices=("table", "json"), default="table", help="plan: table (default) or json")
+    p.add_argument("--yes", action="store_true", help="apply: deploy without asking")
+    p.add_argument("--out", metavar="DIR",
+                   help="apply: where the removed blocks and state rm script go (default: the state file's folder)")
+    p.set_defaults(output="text")
 
     p = verbs.add_parser("cost", help="monthly cost estimate from the templates and settings (offline)")
     add_common_options(p)

@@ -166,3 +166,11 @@ def test_data_bucket_chooses_among_lookalikes(project_root, tmp_path, capsys):
                  "--data-bucket", "aws_s3_bucket.data_copy", "--format", "json"]) == 0
     rows = {r["address"]: r["action"] for r in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["aws_s3_bucket.data_copy"] == ADOPT and rows["aws_s3_bucket.data"] == UNKNOWN
+
+
+def test_the_readme_lists_every_terraform_type_and_its_action(project_root):
+    from automl_cfn.migrate.plan import types_markdown
+
+    readme = (project_root / "README.md").read_text()
+    block = readme.split("<!-- migrate-types:start -->\n", 1)[1].split("<!-- migrate-types:end -->", 1)[0]
+    assert block == types_markdown()

@@ -317,10 +317,10 @@ def existing_check(ctx: Context) -> list[Check]:
             checks.append(Check("existing", FAIL, f"{label} {name.value} belongs to stack {holder}",
                                 "delete it there, or choose another project_name or environment"))
         elif fix is None and providers.get(name.type).importable_by_name:
-            checks.append(Check("existing", WARN, f"{label} {name.value} exists, retained by an earlier deploy",
+            checks.append(Check("existing", WARN, f"{label} {name.value} exists and no stack holds it (retained by an earlier deploy, or being migrated)",
                                 f"nothing: '{command(ctx, 'deploy')}' adopts it (import) with its data"))
         elif fix is None:
-            checks.append(Check("existing", WARN, f"{label} {name.value} exists, retained by an earlier deploy",
+            checks.append(Check("existing", WARN, f"{label} {name.value} exists and no stack holds it (retained by an earlier deploy, or being migrated)",
                                 "nothing: the deploy uses it by ARN"))
         else:
             checks.append(Check("existing", FAIL, f"{label} {name.value} exists and belongs to no stack",

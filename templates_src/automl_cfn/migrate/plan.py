@@ -72,7 +72,9 @@ class Row:
     action: str
     name: str = ""                                   # the physical name an adopted resource keeps
     differences: list[str] = field(default_factory=list)
+    drifts: list[str] = field(default_factory=list)   # differences only a replacement could make
     kind: tuple[str, str | None] | None = None       # (adopted_names kind, key) for an adopted resource
+    resource: str = ""                               # the address without instance keys
 
 
 def plan(state: State, documents: Mapping[str, dict], values: Mapping[str, str], region: str,
@@ -97,6 +99,7 @@ def plan(state: State, documents: Mapping[str, dict], values: Mapping[str, str],
         if rows[i] is None:
             rows[i] = _part(instance, adopted_by_name, ours) or _replaced(instance, ours) or \
                 Row(instance.address, "", "", UNKNOWN)
+        rows[i].resource = instance.resource_address
     return rows
 
 
@@ -138,8 +141,13 @@ def _adopted(instance: Instance, bucket: Instance | None, ours: dict) -> Row | N
         kind = ("repositories" if instance.type == "aws_ecr_repository" else "log_groups", key)
         logical_id = pattern.format(title(key))
     row = Row(instance.address, stack, logical_id, ADOPT, name=name, kind=kind)
-    properties = ours.get(stack, {}).get(logical_id, {}).get("Properties", {})
+    return _compared(row, instance, ours)
+
+
+def _compared(row: Row, instance: Instance, ours: dict) -> Row:
+    properties = ours.get(row.stack, {}).get(row.logical_id, {}).get("Properties", {})
     row.differences = [line for compare in COMPARISONS.get(instance.type, ()) for line in compare(instance, properties)]
+    row.drifts = [line for line in row.differences if line.endswith(CREATE_ONLY)]
     return row
 
 
@@ -160,10 +168,7 @@ def _part(instance: Instance, adopted: dict[str, Row], ours: dict) -> Row | None
     owner = adopted.get(str(instance.attributes.get(reference, "")))
     if owner is None:
         return None
-    row = Row(instance.address, owner.stack, owner.logical_id, ADOPT, name=owner.name)
-    properties = ours.get(owner.stack, {}).get(owner.logical_id, {}).get("Properties", {})
-    row.differences = [line for compare in COMPARISONS.get(instance.type, ()) for line in compare(instance, properties)]
-    return row
+    return _compared(Row(instance.address, owner.stack, owner.logical_id, ADOPT, name=owner.name), instance, ours)
 
 
 def _replaced(instance: Instance, ours: dict) -> Row | None:
@@ -184,12 +189,26 @@ def _replaced(instance: Instance, ours: dict) -> Row | None:
 
 # -- what differs: Terraform's recorded value -> the template's ---------------
 
-def _differs(label: str, recorded: Any, wanted: Any, instance: Instance, path: str) -> list[str]:
-    if instance.is_sensitive(path):
-        return [f"{label}: (sensitive) -> {wanted}"]
+# An import takes the resource as it is.  A create-only property CloudFormation never changes in place, so
+# the resource keeps Terraform's value and drifts from the template (until a change would replace it).
+CREATE_ONLY = " (create-only: it keeps Terraform's value and drifts from the template; match the setting instead)"
+
+
+def _differs(label: str, recorded: Any, wanted: Any, instance: Instance, path: str,
+             create_only: str | None = None) -> list[str]:
+    """One line when Terraform's value and the template's differ; `create_only` names the CloudFormation
+    type/property, marked when the provider schema says a change replaces the resource."""
     if recorded is None or str(recorded).lower() == str(wanted).lower():
         return []
-    return [f"{label}: {recorded} -> {wanted}"]
+    shown = "(sensitive)" if instance.is_sensitive(path) else recorded
+    line = f"{label}: {shown} -> {wanted}"
+    if create_only:
+        from .. import providers
+
+        resource_type, prop = create_only.split("/", 1)
+        if prop in providers.get(resource_type).create_only:
+            line += CREATE_ONLY
+    return [line]
 
 
 def _versioning(instance: Instance, properties: dict) -> list[str]:
@@ -233,7 +252,7 @@ def _repository(instance: Instance, properties: dict) -> list[str]:
                       instance, "image_tag_mutability")
     encryption = (properties.get("EncryptionConfiguration") or {}).get("EncryptionType")
     lines += _differs("encryption", instance.value("encryption_configuration.0.encryption_type"), encryption,
-                      instance, "encryption_configuration")
+                      instance, "encryption_configuration", "AWS::ECR::Repository/EncryptionConfiguration")
     return lines
 
 
@@ -268,3 +287,14 @@ def settings_for(rows: list[Row]) -> dict[str, Any]:
         else:
             names.setdefault(kind, {})[key] = row.name
     return {"adopted_names": names, **settings} if names else settings
+
+
+def types_markdown() -> str:
+    """The README's table: each Terraform type the seed's deployment uses, and what the move does with it."""
+    lines = ["| Terraform type | Action | automl-cfn resource |", "|---|---|---|"]
+    lines += [f"| `{t}` | {ADOPT} | {stack}/{logical.format('<Name>')} |" for t, (stack, logical) in ADOPTED_TYPES.items()]
+    lines.append(f"| `aws_secretsmanager_secret` | {ADOPT} (by ARN) | `api_key_secret` setting |")
+    lines += [f"| `{t}` | {ADOPT}, with the resource its `{ref}` names | (its configuration) |" for t, ref in PARTS.items()]
+    lines += [f"| `{t}` | {REPLACE} | {stack}: `{cfn}` |" for t, (stack, cfn) in REPLACED_TYPES.items()]
+    lines.append(f"| anything else | {UNKNOWN} | left alone, listed |")
+    return "\n".join(lines) + "\n"
