@@ -37,6 +37,8 @@ def terraform_made(clients) -> dict:
     for source in SOURCES:
         logs.create_log_group(logGroupName=f"/ecs/automl-{source}")
         logs.create_log_stream(logGroupName=f"/ecs/automl-{source}", logStreamName="ecs/old-task")
+        logs.put_log_events(logGroupName=f"/ecs/automl-{source}", logStreamName="ecs/old-task",
+                            logEvents=[{"timestamp": 1_700_000_000_000, "message": f"{source} ran"}])
     secret = clients("secretsmanager").create_secret(Name="automl/api-key", SecretString="hunter2-do-not-print")
     arns["secret"] = secret["ARN"]
     return arns
@@ -90,7 +92,9 @@ def counts(clients) -> dict:
     versions = s3.list_object_versions(Bucket=BUCKET).get("Versions", [])
     return {"versions": len(versions), "objects": sum(v["IsLatest"] for v in versions),
             **{r: len(ecr.list_images(repositoryName=f"automl-{r}")["imageIds"]) for r in REPOSITORIES},
-            **{s: len(logs.describe_log_streams(logGroupName=f"/ecs/automl-{s}")["logStreams"]) for s in SOURCES}}
+            **{s: [e["message"] for e in logs.get_log_events(logGroupName=f"/ecs/automl-{s}",
+                                                             logStreamName="ecs/old-task")["events"]]
+               for s in SOURCES}}
 
 
 def migrate(project, state, *extra):
@@ -155,3 +159,25 @@ def test_apply_refuses_what_the_account_does_not_have(aws, clients, project, tmp
                             "('terraform apply -refresh-only') and run the migration again")
     assert (project / "config" / "dev.yaml").read_text() == original
     assert "automl-dev" not in stack_names(clients("cloudformation"))
+
+
+def test_an_environment_deployed_with_its_own_names_is_not_renamed(aws, clients, cli, project, tmp_path, capsys):
+    assert main(["deploy", "--env", "dev", "--yes", "--project-dir", str(project)]) == 0
+    arns = terraform_made(clients)
+    state = tmp_path / "terraform.tfstate"
+    state.write_text(json.dumps(state_document(arns, aws.region)))
+    original = (project / "config" / "dev.yaml").read_text()
+    capsys.readouterr()
+    assert migrate(project, state) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("automl-cfn: error: automl-dev already exists with other names than the Terraform "
+                              "deployment's: adopted names are fixed"), err[-1]
+    assert (project / "config" / "dev.yaml").read_text() == original
+
+
+def test_a_bad_state_stops_apply_before_any_request(aws, project, tmp_path, capsys):
+    state = tmp_path / "terraform.tfstate"
+    state.write_text('{"version": 4, "terraform_version": "1.7.5", "resources": [{"mode": "managed", "ty')
+    assert migrate(project, state) == 2
+    assert "not JSON (line 1)" in capsys.readouterr().err
+    assert aws.requests() == 0

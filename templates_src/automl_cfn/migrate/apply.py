@@ -52,6 +52,7 @@ def run(request: Request, make_target: Callable, deploy: Callable) -> int:
                            f" (region {target.settings.aws_region}); refresh the state ('terraform apply "
                            "-refresh-only') and run the migration again")
     refuse_foreign_owners(target, adopted)
+    refuse_other_names(target, rows)
 
     text = request.settings_path.read_text()
     if settings_file.write(request.settings_path,
@@ -131,6 +132,22 @@ def refuse_foreign_owners(target, adopted: list[Row]) -> None:
         if holder and not holder.startswith(f"{target.name}-"):
             raise RefusedError(f"{row.name} already belongs to stack {holder}; it cannot be adopted by "
                                f"{target.name} too")
+
+
+def refuse_other_names(target, rows: list[Row]) -> None:
+    """An environment that exists already keeps the names it has: refuse before the settings file changes."""
+    from .. import transitions
+    from ..deploy.plan import deployed_values
+    from ..settings import with_overrides
+
+    stack = target.describe()
+    if not stack:
+        return
+    deployed = deployed_values(stack)
+    wanted = parameter_values(with_overrides(target.settings, **settings_for(rows)))
+    fixed = transitions.fixed_refusal({k: (deployed.get(k, ""), v) for k, v in wanted.items()})
+    if fixed:
+        raise RefusedError(f"{target.name} already exists with other names than the Terraform deployment's: {fixed}")
 
 
 def verify(target, adopted: list[Row], before: dict) -> list[str]:
