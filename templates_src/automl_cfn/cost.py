@@ -125,6 +125,15 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
         "metric-math alarms are billed per metric they read")
     add("CloudWatch dashboard", len(monitoring.of_type("AWS::CloudWatch::Dashboard")), "dashboard",
         p["dashboard_month"], "beyond the account's 3 free dashboards")
+    pipeline = stacks.get("pipeline")
+    if pipeline and pipeline.of_type("AWS::Scheduler::Schedule"):
+        from .schedule import runs_per_month
+
+        runs = runs_per_month(settings.pipeline_schedule)
+        add("EventBridge Scheduler invocations", runs / 1e6, "million", p["scheduler_invocation_million"],
+            f"{runs} a month ({settings.pipeline_schedule}); the first 14 million a month are free per account")
+        add("Step Functions state transitions (scheduled runs)", runs * STATE_TRANSITIONS_PER_RUN / 1000, "thousand",
+            p["states_transition_thousand"], f"{runs} runs of about {STATE_TRANSITIONS_PER_RUN} transitions")
     security = stacks.get("security")
     if security:
         add("KMS customer-managed key", len(security.of_type("AWS::KMS::Key")), "key", p["kms_key_month"],
@@ -132,6 +141,10 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
         add("Secrets Manager secret", len(security.of_type("AWS::SecretsManager::Secret")), "secret",
             p["secret_month"], "the generated API key")
     return Estimate(region, price_region, table["date"], lines)
+
+
+# Gate, choice, three tasks (each with a retry at most), quality read and choice, end.
+STATE_TRANSITIONS_PER_RUN = 10
 
 
 def to_json(estimate: Estimate) -> str:

@@ -108,11 +108,24 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
         g.edge("s3endpoint", "prefix_data", "private path")
 
     if "pipeline" in stacks:
-        g.node("statemachine", "Step Functions pipeline")
+        g.node("statemachine", "Step Functions pipeline (one run at a time)")
+        gated = "ModelQualityAlarm" in stacks["monitoring"].resources()
         previous = "statemachine"
         for service in SERVICES:
+            if gated and service == "predict":
+                g.node("quality", f"quality gate: {values['ModelQualityMetric']} >= {values['ModelQualityMin']}")
+                g.edge(previous, "quality", "then")
+                previous = "quality"
             g.edge(previous, f"task_{service}", "runTask.sync" if previous == "statemachine" else "then")
             previous = f"task_{service}"
+        schedule = stacks["pipeline"].of_type("AWS::Scheduler::Schedule")
+        for body in schedule.values():
+            props = body["Properties"]
+            g.node("schedule", f"EventBridge Scheduler {props['ScheduleExpression']} "
+                               f"({props['ScheduleExpressionTimezone']})")
+            g.edge("schedule", "statemachine", "starts")
+        g.node("manual", "automl-cfn pipeline start")
+        g.edge("manual", "statemachine", "starts")
     g.node("logs", "CloudWatch logs, alarms, dashboard")
 
     iam = g.group("iam", "IAM roles")

@@ -64,6 +64,9 @@ PATTERNS = {
                                     "empty, or one to three subnet IDs, comma-separated"),
     "existing_public_subnet_ids": (r"^$|^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,2}$",
                                    "empty, or one to three subnet IDs, comma-separated"),
+    "pipeline_schedule": (r"^$|^(rate|cron)\([^()]+\)$", "empty, or a rate(...) or cron(...) expression"),
+    "pipeline_schedule_timezone": (r"^[A-Za-z0-9_+/-]{1,50}$", "an IANA time zone name"),
+    "model_quality_metric": (r"^$|^[A-Za-z0-9_.\-/:]{1,255}$", "empty, or a CloudWatch metric name"),
 }
 MAX_LENGTHS = {"project_name": 16, "environment": 8}
 
@@ -89,6 +92,9 @@ def _from_setting(name: str) -> ParamSpec:
     }
     if kind is bool:
         spec["allowed_values"] = ("true", "false")
+    elif kind is float:
+        spec["type"] = "Number"
+        spec["min_value"], spec["max_value"] = meta.get("min"), meta.get("max")
     elif kind is int:
         spec["type"] = "Number"
         if "choices" in meta:
@@ -103,7 +109,7 @@ def _from_setting(name: str) -> ParamSpec:
     default = SETTING_FIELDS[name].default
     if default != "" or name in ("alarm_email", "image_tag", "kms_key", "permissions_boundary", "api_key_secret",
                                  "certificate_arn", "existing_vpc_id", "existing_private_subnet_ids",
-                                 "existing_public_subnet_ids"):
+                                 "existing_public_subnet_ids", "pipeline_schedule", "model_quality_metric"):
         spec["default"] = default
     return ParamSpec(**spec)
 

@@ -199,6 +199,15 @@ class Settings:
                                   "User the containers run as (UID[:GID] or name; never root)")
     # -- pipeline ----------------------------------------------------------
     enable_stepfunctions: bool = setting(False, bool, "Pipeline", "Step Functions pipeline optimize -> train -> predict")
+    pipeline_schedule: str = setting("", str, "Pipeline",
+                                     "EventBridge Scheduler expression that starts the pipeline: empty (none), "
+                                     "rate(...) or cron(...)")
+    pipeline_schedule_timezone: str = setting("UTC", str, "Pipeline", "IANA time zone pipeline_schedule is read in")
+    model_quality_metric: str = setting("", str, "Pipeline",
+                                        "Metric train publishes to the environment's namespace; empty: no quality gate")
+    model_quality_min: float = setting(0.0, float, "Pipeline",
+                                       "Lowest model_quality_metric that reaches predict and keeps a release",
+                                       min=-1_000_000_000, max=1_000_000_000)
     # -- deploy ------------------------------------------------------------
     termination_protection: bool = setting(False, bool, "Deploy",
                                            "Stack termination protection, and deletion protection on the load balancer")
@@ -475,6 +484,10 @@ def _coerce_text(name: str, text: str, kind: type) -> Any:
         if re.fullmatch(r"-?[0-9]+", text.strip()):
             return int(text)
         raise SettingsError(f"--var {name}={_shown(text)}: expected a whole number")
+    if kind is float:
+        if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text.strip()):
+            return float(text)
+        raise SettingsError(f"--var {name}={_shown(text)}: expected a number, e.g. 0.8")
     return text
 
 
@@ -506,6 +519,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_images(settings)
     _check_adopted_names(settings)
     _check_security(settings)
+    _check_pipeline(settings)
     _check_container_user(settings)
     _check_endpoint(settings)
     return settings
@@ -519,6 +533,10 @@ def _check_field(name: str, value: Any) -> Any:
         raise SettingsError(f"{name}: expected true or false, got {_describe(value)}{quoted}")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise SettingsError(f"{name}: expected a whole number, got {_describe(value)}")
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise SettingsError(f"{name}: expected a number, got {_describe(value)}")
+        value = float(value)
     if kind is str:
         if value is None:
             value = ""
@@ -671,6 +689,33 @@ def _check_optional_strings(s: Settings) -> None:
             f"image_tag: {_shown(s.image_tag)} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
             "(not first), up to 128 characters, or empty before the first push"
         )
+
+
+METRIC_NAME_RE = re.compile(r"[A-Za-z0-9_.\-/:]{1,255}")
+
+
+def _check_pipeline(s: Settings) -> None:
+    from .schedule import ScheduleError, check
+
+    if s.pipeline_schedule:
+        if not s.enable_stepfunctions:
+            raise SettingsError("pipeline_schedule starts the Step Functions pipeline: set enable_stepfunctions: true, "
+                                "or leave pipeline_schedule empty")
+        try:
+            check(s.pipeline_schedule)
+        except ScheduleError as exc:
+            raise SettingsError(f"pipeline_schedule: {_shown(s.pipeline_schedule)}: {exc}") from None
+    if s.pipeline_schedule_timezone != "UTC":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(s.pipeline_schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"pipeline_schedule_timezone: {_shown(s.pipeline_schedule_timezone)} is not an IANA "
+                                "time zone; allowed: names such as UTC, Europe/Berlin, America/New_York") from None
+    if s.model_quality_metric and not METRIC_NAME_RE.fullmatch(s.model_quality_metric):
+        raise SettingsError(f"model_quality_metric: {_shown(s.model_quality_metric)} is not a CloudWatch metric name; "
+                            "allowed: 1 to 255 letters, digits and . _ - / :")
 
 
 def _check_security(s: Settings) -> None:

@@ -41,6 +41,9 @@ BASES: dict[str, dict[str, Any]] = {
     "canary": {"load_balancer": "internal", "deployment_strategy": "canary"},
     "linear": {"load_balancer": "internal", "deployment_strategy": "linear"},
     "flow-logs": {"enable_flow_logs": True},
+    "pipeline": {"enable_stepfunctions": True},
+    "scheduled": {"enable_stepfunctions": True, "pipeline_schedule": "cron(0 3 ? * MON *)",
+                  "model_quality_metric": "validation_accuracy", "model_quality_min": 0.8},
 }
 
 KMS_FIXED = ("kms_key is fixed when an environment is created: the repositories are encrypted at creation, and "
@@ -174,6 +177,18 @@ TABLE: tuple[Transition, ...] = (
     # -- pipeline ----------------------------------------------------------------------------
     Transition("enable_stepfunctions", False, True, IN_PLACE,
                "adds the pipeline stack and its log group; off again keeps the log group, on again adopts it"),
+    Transition("pipeline_schedule", "", "rate(7 days)", IN_PLACE,
+               "adds the schedule that starts the pipeline, its role and its dead-letter queue; back removes them",
+               base="pipeline"),
+    Transition("pipeline_schedule", "cron(0 3 ? * MON *)", "rate(1 day)", IN_PLACE, "updates the schedule",
+               base="scheduled"),
+    Transition("pipeline_schedule_timezone", "UTC", "Europe/Berlin", IN_PLACE, "updates the schedule",
+               base="scheduled"),
+    Transition("model_quality_metric", "", "validation_accuracy", IN_PLACE,
+               "adds the quality alarm, the check between train and predict (the state machine is updated in "
+               "place) and the alarm to the service's release alarms", base="pipeline"),
+    Transition("model_quality_min", 0.8, 0.9, IN_PLACE, "updates the alarm's threshold and the check",
+               base="scheduled"),
     # -- the deploy itself -------------------------------------------------------------------
     Transition("termination_protection", False, True, IN_PLACE,
                "turns stack termination protection and the load balancer's deletion protection on or off",

@@ -37,7 +37,10 @@ def test_prod_matches_the_hand_computed_figure(templates, prod):
     assert lines["Fargate: optimize runs"] == round(10 * (4 * VCPU + 8 * GB), 2)
     assert lines["CloudWatch Logs storage"] == round(10 * 30 / 30 * 0.03, 2)
     assert lines["VPC flow logs ingestion"] == 2.5 and lines["KMS customer-managed key"] == 1.0
-    assert result.total == 167.08
+    # The model quality alarm adds one alarm metric ($0.10); the weekly schedule costs less than a cent.
+    assert lines["CloudWatch alarm metrics"] == 13 * 0.1
+    assert lines["EventBridge Scheduler invocations"] == 0.0
+    assert result.total == 167.18
     assert result.total > 75 > estimate(templates, prod, nat_gateways="none", use_fargate_spot=True,
                                         log_retention_days=7, enable_flow_logs=False).total - 50
 
@@ -76,7 +79,7 @@ def test_diagram_shows_every_stack_and_key_resource(templates, prod):
     text = mermaid(templates, prod)
     for needle in ('subgraph vpc["VPC 10.0.0.0/16"]', 'subgraph az2["AZ 2"]', 'nat2["NAT gateway 2"]',
                    's3endpoint', 'flowlogs', 'subgraph ecs["ECS cluster (Fargate)"]', 'service["prediction service x2"]',
-                   'repo_pipeline', 'prefix_predictions["predictions/"]', 'statemachine["Step Functions pipeline"]',
+                   'repo_pipeline', 'prefix_predictions["predictions/"]', 'statemachine["Step Functions pipeline (one run at a time)"]',
                    'role_sfn', 'kms["KMS key (customer-managed)"]', 'role_task -->|read| prefix_data',
                    'service -->|in subnets| private1'):
         assert needle in text, needle
@@ -94,3 +97,20 @@ def test_optional_parts_appear_only_when_enabled(templates, dev):
 def test_dot_output_is_graphviz_syntax(templates, dev):
     text = diagram.dot(diagram.build(templates, parameter_values(dev), dev))
     assert text.startswith("digraph automl {") and "subgraph cluster_vpc" in text and text.rstrip().endswith("}")
+
+
+def test_a_frequent_schedule_shows_what_it_costs(templates, prod):
+    lines = estimate(templates, prod, pipeline_schedule="rate(1 minute)").by_item()
+    runs = 30 * 1440
+    assert lines["EventBridge Scheduler invocations"] == round(runs / 1e6 * 1.0, 2)
+    assert lines["Step Functions state transitions (scheduled runs)"] == round(runs * 10 / 1000 * 0.025, 2)  # 10.80
+    assert "EventBridge Scheduler invocations" not in estimate(templates, prod, pipeline_schedule="").by_item()
+
+
+def test_the_diagram_shows_how_a_run_starts_and_the_quality_gate(templates, prod):
+    text = mermaid(templates, prod)
+    assert 'schedule["EventBridge Scheduler cron(0 3 ? * MON *) (Europe/Berlin)"]' in text
+    assert "schedule -->|starts| statemachine" in text and "manual -->|starts| statemachine" in text
+    assert "task_train -->|then| quality" in text and "quality -->|then| task_predict" in text
+    plain = mermaid(templates, with_overrides(prod, pipeline_schedule="", model_quality_metric=""))
+    assert "schedule" not in plain and "quality" not in plain and "task_train -->|then| task_predict" in plain

@@ -123,3 +123,17 @@ def test_the_api_key_guards_predictions(server):
     body = {"instances": x_test[:1].tolist()}
     assert call(f"{url}/predict", body)[0] == 401
     assert call(f"{url}/predict", body, {"x-api-key": "s3cret"})[0] == 200
+
+
+def test_train_publishes_the_scores_the_quality_gate_reads(monkeypatch):
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")   # ECS sets the task's region
+    import boto3
+    from automl_example.train import publish
+
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        publish({"accuracy": 0.96, "roc_auc": 0.99}, namespace="automl-dev/pipeline")
+        names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="automl-dev/pipeline")["Metrics"]}
+    assert names == {"validation_accuracy", "validation_roc_auc"}

@@ -25,8 +25,10 @@ ALLOWED_ACTIONS = {
                           "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                           "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "xray:PutTraceSegments",
-                          "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"},
+                          "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                          "states:ListExecutions", "cloudwatch:GetMetricData"},
     "FlowLogsRole": {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+    "SchedulerRole": {"states:StartExecution", "sqs:SendMessage"},
     # Only AWS's managed policy for ECS traffic shifting (checked below).
     "EcsInfrastructureRole": set(),
 }
@@ -69,6 +71,28 @@ def resolve(value):
     return value
 
 
+def newer_reference_allows(finding, document) -> bool:
+    """parliament's action database is older than cfn-lint's copy of the Service Authorization Reference:
+    a RESOURCE_MISMATCH is allowed where the newer reference lists the statement's resource type for the
+    action (states:ListExecutions on a state machine, not only on a map run)."""
+    import os
+
+    import cfnlint
+
+    if finding.issue != "RESOURCE_MISMATCH":
+        return False
+    reference = json.loads(open(os.path.join(os.path.dirname(cfnlint.__file__), "data", "AdditionalSpecs",
+                                             "Policies.json")).read())
+    for mismatch in finding.detail:
+        service, action = mismatch["action"].lower().split(":")
+        allowed = reference[service]["Actions"][action]["Resources"]
+        arns = [r for statement in document["Statement"] if mismatch["action"] in statement["Action"]
+                for r in statement["Resource"]]
+        if not arns or not all(re.split(r"[:/]", arn.split(":", 5)[5])[0].lower() in allowed for arn in arns):
+            return False
+    return True
+
+
 def roles(templates):
     for name, doc in templates.items():
         for logical_id, body in doc["Resources"].items():
@@ -101,6 +125,7 @@ def test_parliament_finds_nothing_and_actions_are_allowed(templates, which):
         assert "${" not in text and "Fn::" not in text, (where, label)
         findings = analyze_policy_string(text, ignore_private_auditors=True,
                                          include_community_auditors=False).findings
+        findings = [f for f in findings if not newer_reference_allows(f, resolved)]
         assert [(f.issue, f.detail) for f in findings] == [], (where, label)
         actions |= {a for s in resolved["Statement"] for a in s["Action"]}
     assert actions <= ALLOWED_ACTIONS[which], actions - ALLOWED_ACTIONS[which]

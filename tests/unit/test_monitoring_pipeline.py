@@ -63,16 +63,28 @@ def test_dashboard_shows_cpu_memory_tasks_and_pipeline(templates):
     assert "Running tasks" in titles and "Pipeline executions" in titles
 
 
-def definition(templates) -> dict:
-    sub = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"]
-    text, values = sub
+def definition_sub(templates, quality_gate: bool = False) -> list:
+    """[text, values] of the definition: the quality gate's variant, or the plain one."""
+    condition, gated, plain = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"][
+        "DefinitionString"]["Fn::If"]
+    assert condition == "HasModelQualityGate"
+    return (gated if quality_gate else plain)["Fn::Sub"]
+
+
+def definition(templates, quality_gate: bool = False) -> dict:
+    text, values = definition_sub(templates, quality_gate)
     assert set(re.findall(r"\$\{([^}:]+)\}", text)) <= set(values) | {"AWS::Partition"}
-    return json.loads(fill(text))
+    return json.loads(re.sub(r"\$\{ModelQualityMin\}", "0.8", fill_except(text, "ModelQualityMin")))
+
+
+def fill_except(text: str, kept: str) -> str:
+    return re.sub(r"\$\{([^}]+)\}", lambda m: m.group(0) if m.group(1) == kept else "X", text)
 
 
 def test_state_machine_runs_optimize_train_predict_in_order(templates):
     states = definition(templates)
-    assert states["StartAt"] == "Optimize"
+    assert states["StartAt"] == "OnlyOneRunAtATime"
+    assert states["States"]["AnotherRunIsActive"]["Default"] == "Optimize"
     chain, state = [], "Optimize"
     while state:
         chain.append(state)
@@ -100,11 +112,74 @@ def test_state_machine_logs_everything_and_traces(templates):
 
 
 def test_subnets_are_spliced_into_the_json_array(templates):
-    text, values = templates["pipeline"]["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionString"][
-        "Fn::Sub"]
+    text, values = definition_sub(templates)
     assert '"Subnets": [\n       "${SubnetList}"\n      ]' in text
     assert values["SubnetList"] == {"Fn::Join": ['","', {"Ref": "TaskSubnets"}]}
     filled = text.replace("${SubnetList}", '","'.join(["subnet-a", "subnet-b"]))
     doc = json.loads(fill(filled))
     subnets = doc["States"]["Train"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
     assert subnets == ["subnet-a", "subnet-b"]
+
+
+@pytest.mark.parametrize("quality_gate", [False, True])
+def test_a_start_while_another_execution_runs_is_skipped(templates, quality_gate):
+    states = definition(templates, quality_gate)["States"]
+    gate = states["OnlyOneRunAtATime"]
+    assert gate["Resource"].endswith(":states:::aws-sdk:sfn:listExecutions")
+    assert gate["Parameters"] == {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING",
+                                  "MaxResults": 2}
+    choice = states["AnotherRunIsActive"]["Choices"][0]
+    assert choice == {"Variable": "$.gate.running", "NumericGreaterThan": 1, "Next": "SkippedWhileAnotherRuns"}
+    assert states["SkippedWhileAnotherRuns"]["Type"] == "Succeed"
+
+
+def test_the_quality_gate_stands_between_train_and_predict(templates):
+    states = definition(templates, quality_gate=True)["States"]
+    assert states["Train"]["Next"] == "ReadModelQuality"
+    read = states["ReadModelQuality"]
+    assert read["Resource"].endswith(":states:::aws-sdk:cloudwatch:getMetricData")
+    assert read["Parameters"]["StartTime.$"] == "$$.Execution.StartTime"   # only this execution's training
+    rules = states["ModelGoodEnough"]["Choices"][0]["And"]
+    assert {"Variable": "$.quality.values[0]", "NumericGreaterThanEquals": 0.8} in rules
+    assert states["ModelGoodEnough"]["Choices"][0]["Next"] == "Predict"
+    assert states["ModelGoodEnough"]["Default"] == "ModelQualityTooLow" and states["ModelQualityTooLow"]["Type"] == "Fail"
+    assert "ReadModelQuality" not in definition(templates)["States"]
+    _, values = definition_sub(templates, quality_gate=True)
+    assert values["ModelQualityMin"] == {"Ref": "ModelQualityMin"}
+
+
+def test_the_quality_alarm_guards_releases(stack):
+    gated = stack("compute", model_quality_metric="validation_accuracy", model_quality_min=0.8,
+                  enable_prediction_service=True)
+    alarms = gated.resources()["PredictionService"]["Properties"]["DeploymentConfiguration"]["Alarms"]
+    assert alarms["AlarmNames"] == [{"Fn::Sub": "${ProjectName}-${Environment}-model-quality-low"}]
+    assert alarms["Rollback"] is True
+    plain = stack("compute", enable_prediction_service=True).resources()["PredictionService"]["Properties"]
+    assert "Alarms" not in plain["DeploymentConfiguration"]
+    alarm = stack("monitoring", model_quality_metric="validation_accuracy", model_quality_min=0.8).resources()[
+        "ModelQualityAlarm"]["Properties"]
+    assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["Threshold"] == "0.8"
+    assert alarm["MetricName"] == "validation_accuracy" and alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_a_schedule_starts_the_pipeline_with_a_dead_letter_queue(stack):
+    resources = stack("pipeline", enable_stepfunctions=True, pipeline_schedule="cron(0 3 ? * MON *)",
+                      pipeline_schedule_timezone="Europe/Berlin").resources()
+    schedule = resources["PipelineStartSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 3 ? * MON *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15}
+    assert json.loads(schedule["Target"]["Input"]) == {"trigger": "schedule"}
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
+    assert "PipelineStartSchedule" not in stack("pipeline", enable_stepfunctions=True).resources()
+
+
+def test_the_scheduler_role_only_starts_this_pipeline(stack):
+    role = stack("iam", enable_stepfunctions=True, pipeline_schedule="rate(7 days)").resources()["SchedulerRole"]
+    props = role["Properties"]
+    trust = props["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"} and "aws:SourceAccount" in json.dumps(trust)
+    statements = props["Policies"][0]["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == [["states:StartExecution"], ["sqs:SendMessage"]]
+    assert "stateMachine:${ProjectName}-${Environment}-pipeline" in json.dumps(statements[0]["Resource"])
+    assert "SchedulerRole" not in stack("iam", enable_stepfunctions=True).resources()

@@ -1,9 +1,11 @@
-"""train: fit the model with the best hyperparameters, evaluate it on the held-out split, and write
-models/model.joblib and models/metrics.json."""
+"""train: fit the model with the best hyperparameters, evaluate it on the held-out split, write
+models/model.joblib and models/metrics.json, and publish the scores as CloudWatch metrics
+(validation_accuracy, validation_roc_auc) to METRICS_NAMESPACE, which the pipeline's quality gate reads."""
 
 from __future__ import annotations
 
 import io
+import os
 
 import joblib
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -25,7 +27,20 @@ def main(store: Store | None = None) -> dict:
     where = store.put(f"{store.models}model.joblib", buffer.getvalue())
     store.put_json(f"{store.models}metrics.json", metrics)
     print(f"train: held-out accuracy {metrics['accuracy']}, ROC AUC {metrics['roc_auc']} -> {where}")
+    publish(metrics)
     return metrics
+
+
+def publish(metrics: dict, namespace: str | None = None) -> None:
+    """The held-out scores as metrics, where the task runs with a namespace to publish to."""
+    namespace = namespace or os.environ.get("METRICS_NAMESPACE")
+    if not namespace:
+        return
+    import boto3
+
+    boto3.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=[
+        {"MetricName": f"validation_{name}", "Value": value, "Unit": "None"} for name, value in sorted(metrics.items())])
+    print(f"train: published {', '.join(f'validation_{n}' for n in sorted(metrics))} to {namespace}")
 
 
 if __name__ == "__main__":

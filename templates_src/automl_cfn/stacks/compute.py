@@ -221,10 +221,20 @@ def deployment_configuration(st: StackTemplate) -> ecs.DeploymentConfiguration:
             CanaryPercent=st.ref("CanaryPercent"), CanaryBakeTimeInMinutes=bake), NoValue),
         LinearConfiguration=If(st.condition("IsLinear"), ecs.LinearConfiguration(
             StepPercent=st.ref("LinearStepPercent"), StepBakeTimeInMinutes=bake), NoValue),
-        Alarms=If(st.condition("HasLoadBalancer"), ecs.DeploymentAlarms(
-            AlarmNames=[names.deployment_alarm_name(kind) for kind in names.DEPLOYMENT_ALARMS],
-            Enable=True, Rollback=True), NoValue),
+        Alarms=release_alarms(st),
     )
+
+
+def release_alarms(st: StackTemplate):
+    """The alarms a deployment of the service watches and rolls back on: the endpoint's (with a load
+    balancer) and the model quality alarm (with a quality gate)."""
+    quality = If(st.condition("HasModelQualityGate"), names.model_quality_alarm_name(), NoValue)
+    endpoint = [names.deployment_alarm_name(kind) for kind in names.DEPLOYMENT_ALARMS]
+    return If(st.condition("HasLoadBalancer"),
+              ecs.DeploymentAlarms(AlarmNames=[*endpoint, quality], Enable=True, Rollback=True),
+              If(st.condition("HasModelQualityGate"),
+                 ecs.DeploymentAlarms(AlarmNames=[names.model_quality_alarm_name()], Enable=True, Rollback=True),
+                 NoValue))
 
 
 def request_target_tracking(st: StackTemplate, target) -> scaling.ScalingPolicy:

@@ -16,6 +16,7 @@ from .base import NONE, StackTemplate
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 STATES = "states.amazonaws.com"
+SCHEDULER = "scheduler.amazonaws.com"
 ECS = "ecs.amazonaws.com"
 
 
@@ -48,7 +49,14 @@ def build() -> StackTemplate:
             names.arn("events", "rule/StepFunctionsGetEventsForECSTaskRule")
         ),
         "observability-policy": policies.grant_vended_log_delivery() + policies.grant_tracing(),
+        "gate-policy": policies.grant_gate(names.state_machine_arn()),
+    }, optional={
+        "quality-policy": ("HasModelQualityGate", policies.grant_read_metrics()),
     }), condition="StepFunctionsEnabled")
+    scheduler = st.add(role(st, "SchedulerRole", "scheduler", SCHEDULER, {
+        "start-pipeline-policy": policies.grant_start_pipeline(names.state_machine_arn(),
+                                                               names.dead_letter_queue_arn()),
+    }), condition="PipelineScheduled")
 
     infrastructure = st.add(iam.Role(
         "EcsInfrastructureRole",
@@ -71,6 +79,8 @@ def build() -> StackTemplate:
         st.output(f"{resource.title}Name", Ref(resource), f"{what} name")
     st.output("StepFunctionsRoleArn", GetAtt(pipeline, "Arn"), "Step Functions role ARN",
               condition="StepFunctionsEnabled")
+    st.output("SchedulerRoleArn", If(st.condition("PipelineScheduled"), GetAtt(scheduler, "Arn"), NONE),
+              "Role EventBridge Scheduler starts the pipeline with, or none")
     return st
 
 

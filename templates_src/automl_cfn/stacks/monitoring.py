@@ -40,6 +40,7 @@ def build() -> StackTemplate:
             st.add(utilisation_alarm(st, service, stem, utilized, reserved, threshold, topic))
     for alarm in deployment_alarms(st, topic):
         st.add(alarm, condition="HasLoadBalancer")
+    st.add(model_quality_alarm(st, topic), condition="HasModelQualityGate")
     dashboard = st.add(cloudwatch.Dashboard(
         "Dashboard", DashboardName=names.name("pipeline"), DashboardBody=dashboard_body(),
     ))
@@ -129,6 +130,21 @@ def deployment_alarms(st: StackTemplate, topic) -> list[cloudwatch.Alarm]:
     }
     return [cloudwatch.Alarm(f"Predict{title(kind)}DeploymentAlarm", AlarmName=names.deployment_alarm_name(kind),
                              **common, **specs[kind]) for kind in names.DEPLOYMENT_ALARMS]
+
+
+def model_quality_alarm(st: StackTemplate, topic) -> cloudwatch.Alarm:
+    """The metric train publishes fell below model_quality_min: the pipeline stops before predict (its own
+    check reads the metric), and a release of the prediction service rolls back (the service watches this)."""
+    return cloudwatch.Alarm(
+        "ModelQualityAlarm", AlarmName=names.model_quality_alarm_name(),
+        AlarmDescription="The newest model is worse than model_quality_min",
+        Namespace=names.metric_namespace(), MetricName=st.ref("ModelQualityMetric"), Statistic="Minimum",
+        Period=PERIOD_SECONDS, EvaluationPeriods=1, ComparisonOperator="LessThanThreshold",
+        Threshold=st.ref("ModelQualityMin"),
+        # Train publishes once per run: between runs there is nothing to judge.
+        TreatMissingData="notBreaching",
+        AlarmActions=[Ref(topic)], OKActions=[Ref(topic)],
+    )
 
 
 def unhealthy_targets(st: StackTemplate, balancer) -> list:

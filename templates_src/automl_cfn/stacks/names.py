@@ -93,3 +93,16 @@ DEPLOYMENT_ALARMS = ("5xx", "latency", "unhealthy")
 
 def deployment_alarm_name(kind: str) -> Sub:
     return name(f"predict-{kind}")
+
+
+def model_quality_alarm_name() -> Sub:
+    """Below model_quality_min: the pipeline stops before predict, and a release rolls back."""
+    return name("model-quality-low")
+
+
+def dead_letter_queue_name() -> Sub:
+    return name("pipeline-schedule-dlq")
+
+
+def dead_letter_queue_arn() -> Sub:
+    return arn("sqs", f"{PREFIX}-pipeline-schedule-dlq")

@@ -3,13 +3,20 @@ predict as ECS tasks (`ecs:runTask.sync`), with retries on ECS API errors
 and Spot interruptions, a catch that fails the execution with the task's
 cause, full logging and X-Ray tracing.  The root creates this stack only
 when EnableStepFunctions is true.
+
+Who starts it: a person (`automl-cfn pipeline start`), or the schedule
+(EventBridge Scheduler, with a dead-letter queue for invocations that
+failed).  Whoever does, the first state makes sure only one execution runs:
+a start while another execution runs ends at once as skipped.  With a model
+quality gate, a check between train and predict reads the metric train
+published during this execution and stops the pipeline below the minimum.
 """
 
 from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, If, Join, Ref, Sub, stepfunctions as sfn
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, scheduler, sqs, stepfunctions as sfn
 
 from ..model import ONE_OFF_COMMAND, SERVICES, title
 from . import names
@@ -17,6 +24,14 @@ from .base import StackTemplate
 
 FAILED_STATE = "PipelineFailed"
 TASK_TIMEOUT_SECONDS = 24 * 3600
+GATE_STATE = "OnlyOneRunAtATime"
+SKIPPED_STATE = "SkippedWhileAnotherRuns"
+QUALITY_STATE = "ReadModelQuality"
+QUALITY_CHOICE = "ModelGoodEnough"
+QUALITY_FAILED = "ModelQualityTooLow"
+# Placeholders the JSON text carries until Fn::Sub puts numbers in (ASL wants a number, not a string).
+QUALITY_MIN_PLACEHOLDER = 987654321.5
+SCHEDULE_WINDOW_MINUTES = 15
 
 
 def build() -> StackTemplate:
@@ -35,24 +50,108 @@ def build() -> StackTemplate:
         ),
         TracingConfiguration=sfn.TracingConfiguration(Enabled=True),
     ))
+    add_schedule(st, machine)
     st.output("StateMachineArn", Ref(machine), "Pipeline state machine ARN")
     st.output("StateMachineName", GetAtt(machine, "Name"), "Pipeline state machine name")
     return st
 
 
-def definition() -> dict:
+def add_schedule(st: StackTemplate, machine) -> None:
+    """EventBridge Scheduler starts the pipeline; an invocation that fails after its retries is kept in a
+    dead-letter queue (14 days) instead of being lost."""
+    dead_letters = st.add(sqs.Queue(
+        "ScheduleDeadLetterQueue", QueueName=names.dead_letter_queue_name(), MessageRetentionPeriod=14 * 24 * 3600,
+        KmsMasterKeyId=st.kms_or(st.kms_key_arn()), SqsManagedSseEnabled=st.kms_or(NoValue, True),
+        # It holds records of schedule invocations that failed, not data: it goes with the stack, so a
+        # later deploy never collides with a retained queue of the same name.
+        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+    ), condition="HasPipelineSchedule")
+    st.add(scheduler.Schedule(
+        "PipelineStartSchedule",
+        Name=names.name("pipeline"),
+        Description="Starts the AutoML pipeline (automl-cfn pipeline_schedule)",
+        ScheduleExpression=st.ref("PipelineSchedule"),
+        ScheduleExpressionTimezone=st.ref("PipelineScheduleTimezone"),
+        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="FLEXIBLE",
+                                                         MaximumWindowInMinutes=SCHEDULE_WINDOW_MINUTES),
+        State="ENABLED",
+        Target=scheduler.Target(
+            Arn=Ref(machine), RoleArn=Ref(st.input("SchedulerRoleArn", "Role the schedule starts the pipeline with")),
+            Input=json.dumps({"trigger": "schedule"}),
+            RetryPolicy=scheduler.RetryPolicy(MaximumEventAgeInSeconds=3600, MaximumRetryAttempts=5),
+            DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
+        ),
+    ), condition="HasPipelineSchedule")
+
+
+def definition(quality_gate: bool = False) -> dict:
     """The Amazon States Language document; ${...} are filled by Fn::Sub."""
-    states = {}
+    states = {GATE_STATE: gate_state(), "AnotherRunIsActive": {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.gate.running", "NumericGreaterThan": 1, "Next": SKIPPED_STATE}],
+        "Default": title(SERVICES[0]),
+    }, SKIPPED_STATE: {"Type": "Succeed", "Comment": "Another execution runs: this start is skipped"}}
     for index, service in enumerate(SERVICES):
-        following = SERVICES[index + 1] if index + 1 < len(SERVICES) else None
-        states[title(service)] = run_task_state(service, title(following) if following else None)
+        following = title(SERVICES[index + 1]) if index + 1 < len(SERVICES) else None
+        if quality_gate and service == "train":
+            following = QUALITY_STATE
+        states[title(service)] = run_task_state(service, following)
+    if quality_gate:
+        states.update(quality_states(next_state=title(SERVICES[SERVICES.index("train") + 1])))
     states[FAILED_STATE] = {
         "Type": "Fail", "ErrorPath": "$.failed.Error", "CausePath": "$.failed.Cause",
     }
     return {
-        "Comment": "AutoML pipeline: " + " -> ".join(SERVICES),
-        "StartAt": title(SERVICES[0]),
+        "Comment": "AutoML pipeline: " + " -> ".join(SERVICES) + (" (model quality checked before predict)"
+                                                                 if quality_gate else ""),
+        "StartAt": GATE_STATE,
         "States": states,
+    }
+
+
+def gate_state() -> dict:
+    """How many executions of this state machine run now (this one included)."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:${AWS::Partition}:states:::aws-sdk:sfn:listExecutions",
+        "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING", "MaxResults": 2},
+        "ResultSelector": {"running.$": "States.ArrayLength($.Executions)"},
+        "ResultPath": "$.gate",
+        "Next": "AnotherRunIsActive",
+    }
+
+
+def quality_states(next_state: str) -> dict:
+    """Read the newest value of the quality metric published since this execution started; below the
+    minimum, or missing, the pipeline stops before predict."""
+    return {
+        QUALITY_STATE: {
+            "Type": "Task",
+            "Resource": "arn:${AWS::Partition}:states:::aws-sdk:cloudwatch:getMetricData",
+            "Parameters": {
+                "MetricDataQueries": [{"Id": "quality", "ReturnData": True, "MetricStat": {
+                    "Metric": {"Namespace": "${MetricNamespace}", "MetricName": "${ModelQualityMetric}"},
+                    "Period": 60, "Stat": "Maximum"}}],
+                "StartTime.$": "$$.Execution.StartTime",
+                "EndTime.$": "$$.State.EnteredTime",
+                "ScanBy": "TimestampDescending",
+            },
+            "ResultSelector": {"values.$": "$.MetricDataResults[0].Values"},
+            "ResultPath": "$.quality",
+            "Next": QUALITY_CHOICE,
+        },
+        QUALITY_CHOICE: {
+            "Type": "Choice",
+            "Choices": [{"And": [
+                {"Variable": "$.quality.values[0]", "IsPresent": True},
+                {"Variable": "$.quality.values[0]", "NumericGreaterThanEquals": QUALITY_MIN_PLACEHOLDER},
+            ], "Next": next_state}],
+            "Default": QUALITY_FAILED,
+        },
+        QUALITY_FAILED: {
+            "Type": "Fail", "Error": "ModelQualityTooLow",
+            "Cause": "${ModelQualityMetric} is below ${ModelQualityMin}, or train published none: predict did not run",
+        },
     }
 
 
@@ -92,9 +191,11 @@ def run_task_state(service: str, next_state: str | None) -> dict:
     return state
 
 
-def definition_string(st: StackTemplate) -> Sub:
-    """Subnets are a list: joined with '","' they fill the JSON array in place."""
-    text = json.dumps(definition(), sort_keys=True, indent=1)
+def definition_string(st: StackTemplate):
+    """Subnets are a list: joined with '","' they fill the JSON array in place.  With a quality gate the
+    definition has the quality check between train and predict."""
+    plain, gated = (json.dumps(definition(quality), sort_keys=True, indent=1) for quality in (False, True))
+    gated = gated.replace(repr(QUALITY_MIN_PLACEHOLDER), "${ModelQualityMin}")
     values = {
         "ClusterArn": Ref(st.input("ClusterArn", "ECS cluster ARN")),
         "SubnetList": Join('","', Ref(st.input("TaskSubnets", "Subnets tasks run in", type="CommaDelimitedList"))),
@@ -105,4 +206,6 @@ def definition_string(st: StackTemplate) -> Sub:
     for service in SERVICES:
         key = f"{title(service)}TaskDefinitionArn"
         values[key] = Ref(st.input(key, f"Task definition ARN of {service}"))
-    return Sub(text, **values)
+    quality = {"MetricNamespace": names.metric_namespace(), "ModelQualityMetric": st.ref("ModelQualityMetric"),
+               "ModelQualityMin": st.ref("ModelQualityMin")}
+    return If(st.condition("HasModelQualityGate"), Sub(gated, **values, **quality), Sub(plain, **values))

@@ -9,7 +9,7 @@ have no resource-level permissions.
 
 from __future__ import annotations
 
-from awacs import cloudwatch, ecr, ecs, events, kms, logs, s3, secretsmanager, xray
+from awacs import cloudwatch, ecr, ecs, events, kms, logs, s3, secretsmanager, sqs, states, xray
 from awacs import iam as iam_actions
 from awacs.aws import (
     Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike,
@@ -149,3 +149,19 @@ def grant_tracing() -> list[Statement]:
     return [Statement(Effect=Allow, Resource=["*"], Action=[
         xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets,
     ])]
+
+
+def grant_gate(state_machine_arn) -> list[Statement]:
+    """The pipeline's first state lists its own running executions (at most one runs at a time)."""
+    return [Statement(Effect=Allow, Action=[states.ListExecutions], Resource=[state_machine_arn])]
+
+
+def grant_read_metrics() -> list[Statement]:
+    """The quality check reads the metric train published; GetMetricData has no resource-level permissions."""
+    return [Statement(Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"])]
+
+
+def grant_start_pipeline(state_machine_arn, dead_letter_arn) -> list[Statement]:
+    """What EventBridge Scheduler needs to start the pipeline, and to park an invocation that failed."""
+    return [Statement(Effect=Allow, Action=[states.StartExecution], Resource=[state_machine_arn]),
+            Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[dead_letter_arn])]
