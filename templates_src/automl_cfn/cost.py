@@ -129,9 +129,10 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
     if pipeline and pipeline.of_type("AWS::Scheduler::Schedule"):
         from .schedule import runs_per_month
 
-        runs = runs_per_month(settings.pipeline_schedule)
+        expression = values["PipelineSchedule"]   # the parameters' (a review estimates the deployed side too)
+        runs = runs_per_month(expression)
         add("EventBridge Scheduler invocations", runs / 1e6, "million", p["scheduler_invocation_million"],
-            f"{runs} a month ({settings.pipeline_schedule}); the first 14 million a month are free per account")
+            f"{runs} a month ({expression}); the first 14 million a month are free per account")
         add("Step Functions state transitions (scheduled runs)", runs * STATE_TRANSITIONS_PER_RUN / 1000, "thousand",
             p["states_transition_thousand"], f"{runs} runs of about {STATE_TRANSITIONS_PER_RUN} transitions")
     security = stacks.get("security")

@@ -114,3 +114,10 @@ def test_the_diagram_shows_how_a_run_starts_and_the_quality_gate(templates, prod
     assert "task_train -->|then| quality" in text and "quality -->|then| task_predict" in text
     plain = mermaid(templates, with_overrides(prod, pipeline_schedule="", model_quality_metric=""))
     assert "schedule" not in plain and "quality" not in plain and "task_train -->|then| task_predict" in plain
+
+
+def test_the_deployed_side_of_a_review_is_priced_from_its_own_parameters(templates, prod):
+    """A review prices what is deployed (its parameters) next to what the settings want now."""
+    now = with_overrides(prod, pipeline_schedule="")
+    deployed = cost.estimate(templates, parameter_values(prod), now).by_item()
+    assert "EventBridge Scheduler invocations" in deployed
