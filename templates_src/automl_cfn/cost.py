@@ -135,6 +135,14 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
             f"{runs} a month ({expression}); the first 14 million a month are free per account")
         add("Step Functions state transitions (scheduled runs)", runs * STATE_TRANSITIONS_PER_RUN / 1000, "thousand",
             p["states_transition_thousand"], f"{runs} runs of about {STATE_TRANSITIONS_PER_RUN} transitions")
+    if pipeline and pipeline.of_type("AWS::Pipes::Pipe"):
+        objects = settings.expected_data_objects
+        add("EventBridge events (new data)", objects / 1e6, "million", p["eventbridge_event_million"],
+            f"expected_data_objects={objects}: one Object Created event each")
+        add("SQS requests (new-data queue)", 3 * objects / 1e6, "million", p["sqs_request_million"],
+            "send, receive and delete per object, at most")
+        add("EventBridge Pipes requests", objects / 1e6, "million", p["pipes_request_million"],
+            "at most one per object; a batch of small notices counts once per 64 KB")
     security = stacks.get("security")
     if security:
         add("KMS customer-managed key", len(security.of_type("AWS::KMS::Key")), "key", p["kms_key_month"],

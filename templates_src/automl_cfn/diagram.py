@@ -124,6 +124,10 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
             g.node("schedule", f"EventBridge Scheduler {props['ScheduleExpression']} "
                                f"({props['ScheduleExpressionTimezone']})")
             g.edge("schedule", "statemachine", "starts")
+        if stacks["pipeline"].of_type("AWS::Pipes::Pipe"):
+            g.node("newdata", f"new data: rule, queue, pipe ({int(values['RetrainQuietSeconds']) // 60} min batches)")
+            g.edge("prefix_data", "newdata", "Object Created")
+            g.edge("newdata", "statemachine", "starts once per batch")
         g.node("manual", "automl-cfn pipeline start")
         g.edge("manual", "statemachine", "starts")
     g.node("logs", "CloudWatch logs, alarms, dashboard")

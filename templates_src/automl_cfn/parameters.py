@@ -75,8 +75,9 @@ PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 
 # Settings that shape the deploy itself rather than the templates.
 NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images", "adopted_names",
+                  "retrain_quiet_minutes",
                   "expected_task_hours", "expected_storage_gb", "expected_log_gb", "expected_flow_log_gb",
-                  "expected_image_gb", "nat_data_gb"}
+                  "expected_image_gb", "nat_data_gb", "expected_data_objects"}
 
 
 def _from_setting(name: str) -> ParamSpec:
@@ -127,6 +128,12 @@ def _derived() -> list[ParamSpec]:
             lambda s: "IMMUTABLE" if s.image_tag_immutable else "MUTABLE",
             allowed_values=("IMMUTABLE", "MUTABLE"), default="IMMUTABLE", setting="image_tag_immutable",
             as_setting=lambda value: "true" if value == "IMMUTABLE" else "false",
+        ),
+        ParamSpec(
+            "RetrainQuietSeconds", "Pipeline", "New-data batching window",
+            "Seconds uploads are collected into one pipeline start (retrain_quiet_minutes x 60)",
+            lambda s: s.retrain_quiet_minutes * 60, type="Number", min_value=60, max_value=300, default=300,
+            setting="retrain_quiet_minutes", as_setting=lambda value: str(int(value) // 60),
         ),
         ParamSpec(
             "ExistingVpcCidr", "Network", "Existing VPC CIDR",

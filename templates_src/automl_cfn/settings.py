@@ -203,6 +203,11 @@ class Settings:
                                      "EventBridge Scheduler expression that starts the pipeline: empty (none), "
                                      "rate(...) or cron(...)")
     pipeline_schedule_timezone: str = setting("UTC", str, "Pipeline", "IANA time zone pipeline_schedule is read in")
+    retrain_on_new_data: bool = setting(False, bool, "Pipeline",
+                                        "Start the pipeline when objects land under data/ (one run per burst)")
+    retrain_quiet_minutes: int = setting(5, int, "Pipeline",
+                                         "Minutes uploads are collected into one start (EventBridge Pipes batching "
+                                         "window, at most 5)", min=1, max=5)
     model_quality_metric: str = setting("", str, "Pipeline",
                                         "Metric train publishes to the environment's namespace; empty: no quality gate")
     model_quality_min: float = setting(0.0, float, "Pipeline",
@@ -222,6 +227,9 @@ class Settings:
                                         min=0, max=1_000_000)
     expected_image_gb: int = setting(10, int, "Cost", "GB of images kept in ECR", min=0, max=100_000)
     nat_data_gb: int = setting(50, int, "Cost", "GB a month through the NAT gateways", min=0, max=10_000_000)
+    expected_data_objects: int = setting(1000, int, "Cost",
+                                         "Objects written under data/ a month (with retrain_on_new_data)",
+                                         min=0, max=1_000_000_000)
     # -- images ------------------------------------------------------------
     images: dict = setting(None, dict, "Images",
                            "Per image: context, dockerfile, build_args, platform (see 'Images' in README.md)")
@@ -705,6 +713,9 @@ def _check_pipeline(s: Settings) -> None:
             check(s.pipeline_schedule)
         except ScheduleError as exc:
             raise SettingsError(f"pipeline_schedule: {_shown(s.pipeline_schedule)}: {exc}") from None
+    if s.retrain_on_new_data and not s.enable_stepfunctions:
+        raise SettingsError("retrain_on_new_data starts the Step Functions pipeline: set enable_stepfunctions: true, "
+                            "or retrain_on_new_data: false")
     if s.pipeline_schedule_timezone != "UTC":
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

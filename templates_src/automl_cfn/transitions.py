@@ -42,6 +42,7 @@ BASES: dict[str, dict[str, Any]] = {
     "linear": {"load_balancer": "internal", "deployment_strategy": "linear"},
     "flow-logs": {"enable_flow_logs": True},
     "pipeline": {"enable_stepfunctions": True},
+    "retrain": {"enable_stepfunctions": True, "retrain_on_new_data": True},
     "scheduled": {"enable_stepfunctions": True, "pipeline_schedule": "cron(0 3 ? * MON *)",
                   "model_quality_metric": "validation_accuracy", "model_quality_min": 0.8},
 }
@@ -184,6 +185,10 @@ TABLE: tuple[Transition, ...] = (
                base="scheduled"),
     Transition("pipeline_schedule_timezone", "UTC", "Europe/Berlin", IN_PLACE, "updates the schedule",
                base="scheduled"),
+    Transition("retrain_on_new_data", False, True, IN_PLACE,
+               "turns on the data bucket's EventBridge notifications and adds the rule, the queue, the pipe and its "
+               "role; back removes them (the bucket stays)", base="pipeline"),
+    Transition("retrain_quiet_minutes", 5, 2, IN_PLACE, "updates the pipe's batching window", base="retrain"),
     Transition("model_quality_metric", "", "validation_accuracy", IN_PLACE,
                "adds the quality alarm, the check between train and predict (the state machine is updated in "
                "place) and the alarm to the service's release alarms", base="pipeline"),
@@ -212,6 +217,7 @@ ELSEWHERE_SETTINGS = {
     "expected_flow_log_gb": "feeds the cost estimate only",
     "expected_image_gb": "feeds the cost estimate only",
     "nat_data_gb": "feeds the cost estimate only",
+    "expected_data_objects": "feeds the cost estimate only",
     "images": "feeds the image build only",
 }
 

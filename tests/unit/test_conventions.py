@@ -31,7 +31,8 @@ def taggable(resource_type: str) -> bool:
 
 
 def tag_map(tags) -> dict:
-    return {t["Key"]: t["Value"] for t in tags}
+    """Key/Value pairs, or the plain map a few types take (EventBridge Pipes)."""
+    return dict(tags) if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
 
 
 def test_every_taggable_resource_carries_project_environment_managedby(templates):

@@ -29,6 +29,7 @@ ALLOWED_ACTIONS = {
                           "states:ListExecutions", "cloudwatch:GetMetricData"},
     "FlowLogsRole": {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
     "SchedulerRole": {"states:StartExecution", "sqs:SendMessage"},
+    "RetrainPipeRole": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "states:StartExecution"},
     # Only AWS's managed policy for ECS traffic shifting (checked below).
     "EcsInfrastructureRole": set(),
 }

@@ -183,3 +183,28 @@ def test_the_scheduler_role_only_starts_this_pipeline(stack):
     assert [s["Action"] for s in statements] == [["states:StartExecution"], ["sqs:SendMessage"]]
     assert "stateMachine:${ProjectName}-${Environment}-pipeline" in json.dumps(statements[0]["Resource"])
     assert "SchedulerRole" not in stack("iam", enable_stepfunctions=True).resources()
+
+
+def test_new_data_reaches_the_pipeline_through_rule_queue_and_pipe(stack):
+    resources = stack("pipeline", enable_stepfunctions=True, retrain_on_new_data=True,
+                      retrain_quiet_minutes=3).resources()
+    rule = resources["NewDataRule"]["Properties"]
+    assert rule["EventPattern"] == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+        "bucket": {"name": [{"Ref": "DataBucketName"}]}, "object": {"key": [{"prefix": "data/"}]}}}
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RetrainRequestQueue", "Arn"]}
+    sender = resources["RetrainRequestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert sender["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sender["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["NewDataRule", "Arn"]}}}
+    pipe = resources["NewDataPipe"]["Properties"]
+    assert pipe["SourceParameters"]["SqsQueueParameters"] == {"BatchSize": 10000, "MaximumBatchingWindowInSeconds": "180"}
+    assert json.loads(pipe["TargetParameters"]["InputTemplate"]) == {"trigger": "data"}
+    assert pipe["TargetParameters"]["StepFunctionStateMachineParameters"] == {"InvocationType": "FIRE_AND_FORGET"}
+    assert isinstance(pipe["Tags"], dict) and "ManagedBy" in pipe["Tags"]
+    assert "NewDataPipe" not in stack("pipeline", enable_stepfunctions=True).resources()
+
+
+def test_the_bucket_tells_eventbridge_only_when_new_data_retrains(stack):
+    on = stack("storage", enable_stepfunctions=True, retrain_on_new_data=True).resources()["DataBucket"]
+    assert on["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    off = stack("storage", enable_stepfunctions=True).resources()["DataBucket"]
+    assert "NotificationConfiguration" not in off["Properties"]

@@ -90,6 +90,10 @@ class LocalAws:
         """Answer the next `count` requests for `action` with a Throttling error."""
         self._call(f"/_automl/throttle?action={action}&count={count}", "POST")
 
+    def flush_pipes(self) -> list[dict]:
+        """End every EventBridge Pipes batching window now: each pipe's queued batch starts its target."""
+        return json.loads(self._call("/_automl/pipes/flush", "POST"))["started"]
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -7,6 +7,8 @@ Extra endpoints:
   POST /_automl/throttle?action=DescribeStacks&count=3
                                   answer the next 3 such requests with a
                                   Throttling error (fault tests)
+  POST /_automl/pipes/flush       end every EventBridge Pipes batching window
+                                  now (local_aws/pipes.py)
 POST /moto-api/reset forgets every resource, strict mode's stacks included.
 """
 
@@ -54,6 +56,12 @@ class CountingApp:
 
     def control(self, environ, start_response, path):
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if path == "/_automl/pipes/flush":
+            from .pipes import flush
+
+            body = json.dumps({"started": flush()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         with self.lock:
             if path == "/_automl/requests/reset":
                 self.count = 0

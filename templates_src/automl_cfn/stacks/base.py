@@ -48,6 +48,8 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "HasPipelineSchedule": lambda st: Not(Equals(Ref(st.parameter("PipelineSchedule")), "")),
     "PipelineScheduled": lambda st: And(Condition(st.condition("StepFunctionsEnabled")),
                                         Condition(st.condition("HasPipelineSchedule"))),
+    "RetrainsOnNewData": lambda st: And(Condition(st.condition("StepFunctionsEnabled")),
+                                        Equals(Ref(st.parameter("RetrainOnNewData")), "true")),
     "HasModelQualityGate": lambda st: Not(Equals(Ref(st.parameter("ModelQualityMetric")), "")),
     "IntelligentTieringEnabled": _flag("DataIntelligentTiering"),
     "HasImageTag": lambda st: Not(Equals(Ref(st.parameter("ImageTag")), "")),
@@ -89,6 +91,12 @@ def az_condition(index: int) -> str | None:
 
 def takes_tags(resource) -> bool:
     return "Tags" in resource.props
+
+
+class StandardTags(Tags):
+    def to_dict_map(self) -> dict:
+        """The same tags as a map, for the types that want {key: value}."""
+        return {tag["Key"]: tag["Value"] for tag in self.tags}
 
 
 class StackTemplate:
@@ -163,8 +171,8 @@ class StackTemplate:
         return name
 
     # -- resources -------------------------------------------------------------
-    def tags(self, **extra: str) -> Tags:
-        return Tags(
+    def tags(self, **extra: str) -> "StandardTags":
+        return StandardTags(
             Project=Ref(self.project_name),
             Environment=Ref(self.environment),
             ManagedBy=MANAGED_BY,
@@ -190,7 +198,8 @@ class StackTemplate:
         deletion and replacement: only an explicit, confirmed verb deletes data.
         """
         if takes_tags(resource) and "Tags" not in resource.properties:
-            resource.Tags = self.tags()
+            # Most types take a list of Key/Value pairs; a few (EventBridge Pipes) a plain map.
+            resource.Tags = self.tags() if resource.props["Tags"][0] is not dict else self.tags().to_dict_map()
         if stateful:
             resource.DeletionPolicy = RETAIN_EXCEPT_ON_CREATE
             resource.UpdateReplacePolicy = RETAIN

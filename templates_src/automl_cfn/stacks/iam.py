@@ -17,6 +17,7 @@ from .base import NONE, StackTemplate
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 STATES = "states.amazonaws.com"
 SCHEDULER = "scheduler.amazonaws.com"
+PIPES = "pipes.amazonaws.com"
 ECS = "ecs.amazonaws.com"
 
 
@@ -54,9 +55,13 @@ def build() -> StackTemplate:
         "quality-policy": ("HasModelQualityGate", policies.grant_read_metrics()),
     }), condition="StepFunctionsEnabled")
     scheduler = st.add(role(st, "SchedulerRole", "scheduler", SCHEDULER, {
-        "start-pipeline-policy": policies.grant_start_pipeline(names.state_machine_arn(),
-                                                               names.dead_letter_queue_arn()),
+        "start-pipeline-policy": policies.grant_start_execution(names.state_machine_arn())
+        + policies.grant_send(names.dead_letter_queue_arn()),
     }), condition="PipelineScheduled")
+    pipe = st.add(role(st, "RetrainPipeRole", "retrain-pipe", PIPES, {
+        "retrain-policy": policies.grant_drain_queue(names.retrain_queue_arn())
+        + policies.grant_start_execution(names.state_machine_arn()),
+    }), condition="RetrainsOnNewData")
 
     infrastructure = st.add(iam.Role(
         "EcsInfrastructureRole",
@@ -81,6 +86,8 @@ def build() -> StackTemplate:
               condition="StepFunctionsEnabled")
     st.output("SchedulerRoleArn", If(st.condition("PipelineScheduled"), GetAtt(scheduler, "Arn"), NONE),
               "Role EventBridge Scheduler starts the pipeline with, or none")
+    st.output("RetrainPipeRoleArn", If(st.condition("RetrainsOnNewData"), GetAtt(pipe, "Arn"), NONE),
+              "Role the new-data pipe starts the pipeline with, or none")
     return st
 
 

@@ -106,3 +106,11 @@ def dead_letter_queue_name() -> Sub:
 
 def dead_letter_queue_arn() -> Sub:
     return arn("sqs", f"{PREFIX}-pipeline-schedule-dlq")
+
+
+def retrain_queue_name() -> Sub:
+    return name("retrain-requests")
+
+
+def retrain_queue_arn() -> Sub:
+    return arn("sqs", f"{PREFIX}-retrain-requests")

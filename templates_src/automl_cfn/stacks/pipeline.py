@@ -4,9 +4,11 @@ and Spot interruptions, a catch that fails the execution with the task's
 cause, full logging and X-Ray tracing.  The root creates this stack only
 when EnableStepFunctions is true.
 
-Who starts it: a person (`automl-cfn pipeline start`), or the schedule
+Who starts it: a person (`automl-cfn pipeline start`), the schedule
 (EventBridge Scheduler, with a dead-letter queue for invocations that
-failed).  Whoever does, the first state makes sure only one execution runs:
+failed), or new data: objects created under data/ reach an EventBridge rule,
+which queues them; an EventBridge Pipe reads the queue in batches that
+collect for retrain_quiet_minutes, so a burst of uploads starts one run.  Whoever does, the first state makes sure only one execution runs:
 a start while another execution runs ends at once as skipped.  With a model
 quality gate, a check between train and predict reads the metric train
 published during this execution and stops the pipeline below the minimum.
@@ -16,10 +18,10 @@ from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, scheduler, sqs, stepfunctions as sfn
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, events, pipes, scheduler, sqs, stepfunctions as sfn
 
-from ..model import ONE_OFF_COMMAND, SERVICES, title
-from . import names
+from ..model import DATA_PREFIX, ONE_OFF_COMMAND, SERVICES, title
+from . import names, policies
 from .base import StackTemplate
 
 FAILED_STATE = "PipelineFailed"
@@ -32,6 +34,8 @@ QUALITY_FAILED = "ModelQualityTooLow"
 # Placeholders the JSON text carries until Fn::Sub puts numbers in (ASL wants a number, not a string).
 QUALITY_MIN_PLACEHOLDER = 987654321.5
 SCHEDULE_WINDOW_MINUTES = 15
+# The most an SQS source batch may hold with a batching window: a burst becomes one batch, one run.
+MAX_SQS_BATCH = 10000
 
 
 def build() -> StackTemplate:
@@ -51,6 +55,7 @@ def build() -> StackTemplate:
         TracingConfiguration=sfn.TracingConfiguration(Enabled=True),
     ))
     add_schedule(st, machine)
+    add_new_data_trigger(st, machine)
     st.output("StateMachineArn", Ref(machine), "Pipeline state machine ARN")
     st.output("StateMachineName", GetAtt(machine, "Name"), "Pipeline state machine name")
     return st
@@ -82,6 +87,42 @@ def add_schedule(st: StackTemplate, machine) -> None:
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
         ),
     ), condition="HasPipelineSchedule")
+
+
+def add_new_data_trigger(st: StackTemplate, machine) -> None:
+    """Object Created under data/ -> rule -> queue -> pipe (batching window) -> one execution per batch."""
+    condition = "RetrainsOnNewData"
+    requests = st.add(sqs.Queue(
+        "RetrainRequestQueue", QueueName=names.retrain_queue_name(), MessageRetentionPeriod=4 * 24 * 3600,
+        KmsMasterKeyId=st.kms_or(st.kms_key_arn()), SqsManagedSseEnabled=st.kms_or(NoValue, True),
+        # Notes that data arrived, nothing more: the data itself is in the bucket.
+        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+    ), condition=condition)
+    rule = st.add(events.Rule(
+        "NewDataRule", Name=names.name("new-data"), State="ENABLED",
+        Description="Objects created under data/ in the data bucket: queued for the next pipeline run",
+        EventPattern={"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+            "bucket": {"name": [Ref(st.input("DataBucketName", "Data bucket name"))]},
+            "object": {"key": [{"prefix": DATA_PREFIX}]}}},
+        Targets=[events.Target(Id="retrain-requests", Arn=GetAtt(requests, "Arn"))],
+    ), condition=condition)
+    st.add(sqs.QueuePolicy(
+        "RetrainRequestQueuePolicy", Queues=[Ref(requests)],
+        PolicyDocument=policies.document(policies.grant_events_send(GetAtt(requests, "Arn"), GetAtt(rule, "Arn"))),
+    ), condition=condition)
+    st.add(pipes.Pipe(
+        "NewDataPipe", Name=names.name("new-data"), DesiredState="RUNNING",
+        Description="Starts the pipeline once per batch of new-data notices",
+        RoleArn=Ref(st.input("RetrainPipeRoleArn", "Role the new-data pipe starts the pipeline with")),
+        Source=GetAtt(requests, "Arn"),
+        SourceParameters=pipes.PipeSourceParameters(SqsQueueParameters=pipes.PipeSourceSqsQueueParameters(
+            BatchSize=MAX_SQS_BATCH, MaximumBatchingWindowInSeconds=st.ref("RetrainQuietSeconds"))),
+        Target=Ref(machine),
+        TargetParameters=pipes.PipeTargetParameters(
+            InputTemplate=json.dumps({"trigger": "data"}),
+            StepFunctionStateMachineParameters=pipes.PipeTargetStateMachineParameters(
+                InvocationType="FIRE_AND_FORGET")),
+    ), condition=condition)
 
 
 def definition(quality_gate: bool = False) -> dict:

@@ -161,7 +161,23 @@ def grant_read_metrics() -> list[Statement]:
     return [Statement(Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=["*"])]
 
 
-def grant_start_pipeline(state_machine_arn, dead_letter_arn) -> list[Statement]:
-    """What EventBridge Scheduler needs to start the pipeline, and to park an invocation that failed."""
-    return [Statement(Effect=Allow, Action=[states.StartExecution], Resource=[state_machine_arn]),
-            Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[dead_letter_arn])]
+def grant_start_execution(state_machine_arn) -> list[Statement]:
+    """Start executions of one state machine (what the schedule and the new-data pipe do)."""
+    return [Statement(Effect=Allow, Action=[states.StartExecution], Resource=[state_machine_arn])]
+
+
+def grant_send(queue_arn) -> list[Statement]:
+    """Send to one queue (the schedule parks an invocation that failed in its dead-letter queue)."""
+    return [Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[queue_arn])]
+
+
+def grant_drain_queue(queue_arn) -> list[Statement]:
+    """What EventBridge Pipes needs to read a batch from an SQS source and delete it."""
+    return [Statement(Effect=Allow, Action=[sqs.ReceiveMessage, sqs.DeleteMessage, sqs.GetQueueAttributes],
+                      Resource=[queue_arn])]
+
+
+def grant_events_send(queue_arn, rule_arn) -> list[Statement]:
+    """Queue policy: EventBridge may send to the queue, for this rule only."""
+    return [Statement(Effect=Allow, Principal=Principal("Service", "events.amazonaws.com"), Action=[sqs.SendMessage],
+                      Resource=[queue_arn], Condition=Condition(ArnEquals("aws:SourceArn", rule_arn)))]

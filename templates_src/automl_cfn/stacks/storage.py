@@ -53,6 +53,9 @@ def data_bucket(st: StackTemplate, access_logs) -> s3.Bucket:
         PublicAccessBlockConfiguration=block_all_public_access(),
         OwnershipControls=bucket_owner_enforced(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=lifecycle_rules(st)),
+        # New data starts the pipeline: the bucket's events go to EventBridge (the pipeline stack's rule).
+        NotificationConfiguration=If(st.condition("RetrainsOnNewData"), s3.NotificationConfiguration(
+            EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)), NoValue),
     )
 
 
