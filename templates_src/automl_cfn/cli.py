@@ -275,6 +275,10 @@ def cmd_pipeline(args) -> int:
     if args.action == "start":
         pipeline.parse_input(args.input)  # bad JSON before any request
         return pipeline.start(deployed(args), args.input, args.wait, poll=args.poll)
+    if args.action == "history":
+        return pipeline.show_history(deployed(args), args.limit, args.format)
+    if args.action == "schedule":
+        return pipeline.show_schedule(deployed(args), args.count)
     return pipeline.status(deployed(args), args.execution)
 
 
@@ -540,12 +544,16 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--poll", type=float, default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
 
     p = stack_verb(verbs, "pipeline", "start or inspect the Step Functions pipeline", cmd_pipeline)
-    p.add_argument("action", choices=("start", "status"),
-                   help="start an execution, or show the recent ones (or one: name or ARN)")
+    p.add_argument("action", choices=("start", "status", "history", "schedule"),
+                   help="start an execution; status of the recent ones (or one: name or ARN); history: trigger, "
+                        "status, duration and failed step of the last runs; schedule: the next run times")
     p.add_argument("execution", nargs="?", help="status of this execution (name or ARN)")
     p.add_argument("--wait", action="store_true", help="follow the execution to its end")
     p.add_argument("--input", metavar="JSON", help="execution input (a JSON object)")
     p.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="history: how many executions (default 20)")
+    p.add_argument("--count", type=int, default=5, metavar="N", help="schedule: how many run times (default 5)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="history: table (default) or json")
 
     p = stack_verb(verbs, "logs", "tail a service's logs", cmd_logs)
     p.add_argument("source", help="optimize, train, predict or pipeline")

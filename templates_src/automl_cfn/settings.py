@@ -217,6 +217,10 @@ class Settings:
     termination_protection: bool = setting(False, bool, "Deploy",
                                            "Stack termination protection, and deletion protection on the load balancer")
     express_deploys: bool = setting(False, bool, "Deploy", "Deploy in CloudFormation's EXPRESS mode by default")
+    rollback_monitoring_minutes: int = setting(0, int, "Deploy",
+                                               "Minutes CloudFormation watches the release alarms after a deploy "
+                                               "before it counts as done (a firing alarm rolls the deploy back)",
+                                               min=0, max=180)
     # -- cost assumptions (automl-cfn cost) --------------------------------
     expected_task_hours: int = setting(10, int, "Cost", "Hours a month each one-off task (optimize, train, predict) runs",
                                        min=0, max=744)

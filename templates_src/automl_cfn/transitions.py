@@ -199,6 +199,9 @@ TABLE: tuple[Transition, ...] = (
                "turns stack termination protection and the load balancer's deletion protection on or off",
                base="endpoint"),
     Transition("express_deploys", True, False, DEPLOY, "chooses CloudFormation's deployment mode"),
+    Transition("rollback_monitoring_minutes", 0, 10, DEPLOY,
+               "how long CloudFormation watches the release alarms after a deploy (stack rollback triggers)",
+               base="endpoint"),
     # -- migration -----------------------------------------------------------
     Transition("adopted_names", None, {"data_bucket": "automl-legacy-data"}, REFUSED,
                "adopted names are fixed when 'automl-cfn migrate apply' creates an environment around resources "

@@ -294,3 +294,19 @@ def test_diff_predicts_replacements_and_says_when_deploy_would_refuse(aws, cli):
     assert "deploy would refuse this: kms_key is fixed when an environment is created" in err
     code, out, err = cli("deploy", "--env", "dev", "--yes", "--var", "kms_key=create")
     assert code == 3 and err.strip().splitlines()[-1].startswith("automl-cfn: error: kms_key is fixed")
+
+
+def test_a_redeploy_watches_the_release_alarms_as_rollback_triggers(aws, cli, clients):
+    """The first deploy creates the alarms (no triggers yet); the next one passes those that exist."""
+    endpoint = ("--var", "load_balancer=internal", "--var", "rollback_monitoring_minutes=10")
+    code, out, err = cli("deploy", "--env", "dev", "--yes", *endpoint)
+    assert code == 0, err[-3000:]
+    assert "no rollback triggers" in out + err
+    code, out, err = cli("deploy", "--env", "dev", "--yes", *endpoint, "--var", "alarm_cpu_threshold=70")
+    assert code == 0, err[-3000:]
+    stack = clients("cloudformation").describe_stacks(StackName="automl-dev")["Stacks"][0]
+    triggers = stack["RollbackConfiguration"]
+    assert triggers["MonitoringTimeInMinutes"] == 10
+    assert sorted(t["Arn"].rsplit(":", 1)[1] for t in triggers["RollbackTriggers"]) == [
+        "automl-dev-predict-5xx", "automl-dev-predict-latency", "automl-dev-predict-unhealthy"]
+    assert "rollback triggers: automl-dev-predict-5xx" in out + err

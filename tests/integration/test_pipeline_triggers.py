@@ -49,3 +49,28 @@ def test_without_the_setting_uploads_start_nothing(aws, cli, clients):
     bucket = outputs(clients("cloudformation"), "automl-dev")["DataBucketName"]
     clients("s3").put_object(Bucket=bucket, Key="data/x.csv", Body=b"a\n")
     assert aws.flush_pipes() == [] and executions(clients) == []
+
+
+def test_history_tells_how_each_run_started_and_schedule_lists_the_next_runs(aws, cli, clients):
+    code, _, err = cli("deploy", "--env", "dev", "--yes", *RETRAIN, "--var", "pipeline_schedule=cron(0 3 ? * MON *)",
+                       "--var", "pipeline_schedule_timezone=Europe/Berlin")
+    assert code == 0, err[-3000:]
+    code, out, _ = cli("pipeline", "schedule", "--env", "dev", "--count", "3")
+    assert code == 0 and "automl-dev-pipeline: cron(0 3 ? * MON *) in Europe/Berlin, ENABLED" in out
+    runs = [line.split("\t") for line in out.splitlines() if line[:2] == "20"]
+    assert len(runs) == 3 and all(run[0].endswith("03:00 Mon") for run in runs)
+    assert all(run[1][11:] in ("02:00", "01:00") for run in runs)      # Berlin is UTC+1, or +2 in summer
+
+    bucket = outputs(clients("cloudformation"), "automl-dev")["DataBucketName"]
+    clients("s3").put_object(Bucket=bucket, Key="data/new.csv", Body=b"a\n")
+    aws.flush_pipes()
+    assert cli("pipeline", "start", "--env", "dev")[0] == 0
+    code, out, _ = cli("pipeline", "history", "--env", "dev", "--format", "json")
+    assert code == 0
+    assert sorted(row["trigger"] for row in json.loads(out)) == ["data", "manual"]
+
+
+def test_schedule_without_one_says_how_runs_start(aws, cli):
+    assert cli("deploy", "--env", "dev", "--yes", "--var", "enable_stepfunctions=true")[0] == 0
+    code, out, _ = cli("pipeline", "schedule", "--env", "dev")
+    assert code == 0 and "has no pipeline schedule" in out

@@ -133,3 +133,72 @@ def test_release_reports_success():
         stub.add_response("describe_service_deployments",
                           {"serviceDeployments": [{"serviceDeploymentArn": arn, "status": "SUCCESSFUL"}]})
         assert release.follow(ecs, "c", "s", poll=0) == 0
+
+
+def test_release_names_the_alarms_that_guard_it():
+    import boto3
+    from botocore.stub import Stubber
+
+    from automl_cfn.ops import release
+
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(cloudwatch) as stub:
+        stub.add_response("describe_alarms", {"MetricAlarms": [
+            {"AlarmName": "automl-prod-model-quality-low", "StateValue": "ALARM"},
+            {"AlarmName": "automl-prod-predict-5xx", "StateValue": "OK"}]},
+            {"AlarmNames": ["automl-prod-predict-5xx", "automl-prod-predict-latency", "automl-prod-predict-unhealthy",
+                            "automl-prod-model-quality-low"], "AlarmTypes": ["MetricAlarm"]})
+        line = release.guard_line(release.guards(cloudwatch, "automl-prod"))
+    assert line == ("Guarded by automl-prod-model-quality-low (ALARM), automl-prod-predict-5xx (OK): one in ALARM "
+                    "rolls the release back")
+    assert release.guard_line([]).startswith("No alarm guards this release")
+
+
+def test_pipeline_history_tells_triggers_skips_and_the_failed_step():
+    import json as json_module
+    from datetime import datetime, timedelta
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from automl_cfn.ops import pipeline
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:automl-prod-pipeline"
+    start = datetime(2026, 11, 30, 3, 0)
+    runs = [("weekly", "SUCCEEDED", {"trigger": "schedule"}, {"gate": {"running": 1}}, 95),
+            ("burst", "SUCCEEDED", {"trigger": "data"}, {"gate": {"running": 2}}, 1),
+            ("mine", "FAILED", {"trigger": "manual"}, None, 3700)]
+    with Stubber(sfn) as stub:
+        stub.add_response("list_executions", {"executions": [
+            {"executionArn": f"{machine}:{name}".replace("stateMachine", "execution"), "stateMachineArn": machine,
+             "name": name, "status": status, "startDate": start} for name, status, *_ in runs]},
+            {"stateMachineArn": machine, "maxResults": 20})
+        for name, status, given, output, seconds in runs:
+            arn = f"{machine}:{name}".replace("stateMachine", "execution")
+            described = {"executionArn": arn, "stateMachineArn": machine, "status": status, "startDate": start,
+                         "stopDate": start + timedelta(seconds=seconds), "input": json_module.dumps(given)}
+            if output:
+                described["output"] = json_module.dumps(output)
+            stub.add_response("describe_execution", described, {"executionArn": arn})
+            if status == "FAILED":
+                stub.add_response("get_execution_history", {"events": [
+                    {"timestamp": start, "type": "ExecutionFailed", "id": 9},
+                    {"timestamp": start, "type": "FailStateEntered", "id": 8,
+                     "stateEnteredEventDetails": {"name": "ModelQualityTooLow"}},
+                    {"timestamp": start, "type": "ChoiceStateEntered", "id": 7,
+                     "stateEnteredEventDetails": {"name": "ModelGoodEnough"}}]},
+                    {"executionArn": arn, "reverseOrder": True, "maxResults": 50})
+        rows = pipeline.history_rows(sfn, machine, 20)
+    assert [(r["trigger"], r["status"], r["failed_step"]) for r in rows] == [
+        ("schedule", "SUCCEEDED", ""), ("data", "SKIPPED", ""), ("manual", "FAILED", "ModelGoodEnough")]
+    assert [pipeline._duration(r["seconds"]) for r in rows] == ["1m35s", "0m01s", "1h01m"]
+
+
+def test_a_manual_start_says_so_in_its_input():
+    import json as json_module
+
+    from automl_cfn.ops import pipeline
+
+    assert json_module.loads(pipeline.parse_input(None)) == {"trigger": "manual"}
+    assert json_module.loads(pipeline.parse_input('{"run": "nightly"}')) == {"trigger": "manual", "run": "nightly"}

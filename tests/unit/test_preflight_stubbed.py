@@ -114,6 +114,7 @@ def test_validation_events_are_lines_of_the_review(aws):
 
 
 def test_a_change_set_failed_by_validation_says_why(aws, dev):
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": []})
     cfn = aws.stub("cloudformation")
     cfn.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
     cfn.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": "The following hook(s)/validation "
@@ -131,3 +132,32 @@ def test_a_change_set_failed_by_validation_says_why(aws, dev):
 def test_an_endpoint_without_describe_events_means_no_findings(aws):
     aws.stub("cloudformation").add_client_error("describe_events", "InvalidAction", "not here")
     assert plan.validation_findings(aws.client("cloudformation"), CHANGE_SET) == []
+
+
+def test_the_release_alarms_that_exist_become_rollback_triggers(aws, dev):
+    """Stubbed: the local endpoint keeps the triggers but does not roll back on them."""
+    from automl_cfn.deploy import rollback
+    from automl_cfn.settings import with_overrides
+
+    names = rollback.release_alarm_names("automl-dev")
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
+        {"AlarmName": "automl-dev-predict-5xx", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:"
+                                                            "automl-dev-predict-5xx"},
+        {"AlarmName": "automl-dev-model-quality-low", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:"
+                                                                  "automl-dev-model-quality-low"}]},
+        {"AlarmNames": names, "AlarmTypes": ["MetricAlarm"]})
+    target = Target(settings=with_overrides(dev, rollback_monitoring_minutes=10), aws=aws, env_flag="--env dev")
+    found = rollback.configuration(target)
+    assert found == {"MonitoringTimeInMinutes": 10, "RollbackTriggers": [
+        {"Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:automl-dev-model-quality-low",
+         "Type": "AWS::CloudWatch::Alarm"},
+        {"Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:automl-dev-predict-5xx",
+         "Type": "AWS::CloudWatch::Alarm"}]}
+    assert "automl-dev-model-quality-low, automl-dev-predict-5xx; watched for 10 min" in rollback.lines(found)[0]
+
+
+def test_a_first_deploy_has_no_triggers_to_pass(aws, dev):
+    from automl_cfn.deploy import rollback
+
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": []})
+    assert rollback.configuration(Target(settings=dev, aws=aws, env_flag="--env dev")) is None

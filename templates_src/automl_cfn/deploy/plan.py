@@ -25,7 +25,7 @@ from ..errors import AwsError, RefusedError, UserError
 from ..intrinsics import TemplateError
 from ..model import title
 from ..parameters import as_cli_parameters
-from . import adopt, artifacts, review as reviews
+from . import adopt, artifacts, review as reviews, rollback
 from .aws import error_code
 from .retained import retained_in
 from .target import DeployOptions, Target
@@ -131,6 +131,9 @@ def create(target: Target, request: dict, options: DeployOptions, stack: dict | 
         # replacement ("Replacement type updates not supported on stack with disable-rollback"),
         # and each new image tag replaces the task definitions.
         request["DeploymentConfig"] = {"Mode": "EXPRESS", "DisableRollback": False}
+    triggers = rollback.configuration(target)
+    if triggers:
+        request["RollbackConfiguration"] = triggers
     created = cfn.create_change_set(**request)
     change_set_id, stack_id = created["Id"], created["StackId"]
     try:
@@ -152,6 +155,7 @@ def create(target: Target, request: dict, options: DeployOptions, stack: dict | 
     if stack:  # on a first deploy every parameter is new: the review lists resources only
         review.parameters = reviews.parameter_changes(deployed, values)
     review.cost = cost_change(target, deployed if stack else None, values)
+    review.rollback = rollback.lines(triggers)
     return ChangeSet(id=change_set_id, name=name, stack_id=stack_id, type=kind, review=review, values=values,
                      deployed=deployed)
 

@@ -54,6 +54,7 @@ class StackReview:
     adoption: list[str] = field(default_factory=list)     # retained resources brought back
     prediction: list[str] = field(default_factory=list)   # replacements predicted from the provider schemas
     validation: list[str] = field(default_factory=list)   # CloudFormation's pre-deployment validation findings
+    rollback: list[str] = field(default_factory=list)     # the stack's rollback triggers
 
     def count(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -239,6 +240,7 @@ def render_text(review: StackReview, colour: bool) -> str:
     if review.validation:
         lines.append("  CloudFormation pre-deployment validation:")
         lines.extend(paint(line, "red") for line in review.validation)
+    lines.extend(review.rollback)
     if review.cost:
         lines.append(f"  monthly cost estimate: ${review.cost['before']:,.2f} -> ${review.cost['after']:,.2f}")
     return "\n".join(lines)
@@ -261,6 +263,8 @@ def to_markdown(review: StackReview, risks: list[Risk] | None = None) -> str:
     if review.prediction:
         out += ["Predicted from the provider schemas:", ""] + [f"- {line.strip()}" for line in review.prediction]
         out.append("")
+    if review.rollback:
+        out += [f"- {line.strip()}" for line in review.rollback] + [""]
     if review.validation:
         out += ["CloudFormation pre-deployment validation:", ""] + [f"- {line.strip()}" for line in review.validation]
         out.append("")

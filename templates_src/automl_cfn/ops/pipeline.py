@@ -1,4 +1,4 @@
-"""pipeline start / status: the Step Functions pipeline optimize -> train -> predict."""
+"""pipeline start / status / history / schedule: the Step Functions pipeline optimize -> train -> predict."""
 
 from __future__ import annotations
 
@@ -31,15 +31,16 @@ def state_machine(deployed: Deployed) -> str:
 
 
 def parse_input(text: str | None) -> str:
+    """The execution input: the user's JSON object, marked as a manual start (history tells triggers apart)."""
     if text is None:
-        return "{}"
+        return json.dumps({"trigger": "manual"})
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--input is not JSON: {exc.msg} at character {exc.pos}") from None
     if not isinstance(value, dict):
         raise UserError("--input must be a JSON object, e.g. '{\"run\": \"2026-11\"}'")
-    return json.dumps(value)
+    return json.dumps({"trigger": "manual", **value})
 
 
 def start(deployed: Deployed, payload: str | None, wait: bool, poll: float = 5.0) -> int:
@@ -126,3 +127,100 @@ def status(deployed: Deployed, execution: str | None) -> int:
     result = sfn.describe_execution(executionArn=execution)
     ui.out().print(f"status: {result['status']}")
     return EXIT_OK if result["status"] in ("SUCCEEDED", RUNNING) else 1
+
+
+# -- history ---------------------------------------------------------------------------
+
+SKIPPED = "SKIPPED"
+
+
+def history_rows(sfn, machine: str, limit: int) -> list[dict]:
+    """The last executions: trigger (schedule, data, manual), status (a run skipped because another ran shows
+    as SKIPPED), duration, and the step that failed."""
+    rows = []
+    for listed in sfn.list_executions(stateMachineArn=machine, maxResults=limit).get("executions", []):
+        described = sfn.describe_execution(executionArn=listed["executionArn"])
+        status = described["status"]
+        output = _json(described.get("output"))
+        if status == "SUCCEEDED" and (output.get("gate") or {}).get("running", 0) > 1:
+            status = SKIPPED
+        stopped = described.get("stopDate")
+        rows.append({"execution": listed["name"], "trigger": _json(described.get("input")).get("trigger", "manual"),
+                     "status": status, "started": described["startDate"],
+                     "seconds": (stopped - described["startDate"]).total_seconds() if stopped else None,
+                     "failed_step": failed_step(sfn, listed["executionArn"]) if status == "FAILED" else ""})
+    return rows
+
+
+def failed_step(sfn, execution: str) -> str:
+    """The last state entered before the execution failed."""
+    events = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=50)["events"]
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details and event["type"] != "FailStateEntered":
+            return details["name"]
+    return ""
+
+
+def show_history(deployed: Deployed, limit: int, output: str) -> int:
+    rows = history_rows(deployed.client("stepfunctions"), state_machine(deployed), limit)
+    if output == "json":
+        print(json.dumps(rows, default=str, indent=2))
+        return EXIT_OK
+    if not rows:
+        ui.out().print("no executions yet; start one with 'automl-cfn pipeline start'")
+        return EXIT_OK
+    ui.table(["Execution", "Trigger", "Status", "Started", "Duration", "Failed step"],
+             [[r["execution"], r["trigger"], r["status"], r["started"].strftime("%Y-%m-%d %H:%M:%S"),
+               _duration(r["seconds"]), r["failed_step"]] for r in rows],
+             title=f"pipeline history of {deployed.target.name}")
+    return EXIT_OK
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "running"
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02}m" if hours else f"{minutes}m{rest:02}s"
+
+
+def _json(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# -- schedule --------------------------------------------------------------------------
+
+def show_schedule(deployed: Deployed, count: int, now=None) -> int:
+    """The deployed schedule and its next run times, in its time zone and in UTC."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from ..deploy.aws import error_code
+    from ..schedule import next_runs
+
+    state_machine(deployed)
+    name = f"{deployed.target.settings.prefix}-pipeline"
+    try:
+        schedule = deployed.client("scheduler").get_schedule(Name=name)
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        ui.out().print(f"{deployed.target.name} has no pipeline schedule (pipeline_schedule is empty when deployed); "
+                       "runs start by hand or, with retrain_on_new_data, when data arrives")
+        return EXIT_OK
+    zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+    now = (now or datetime.now(timezone.utc)).astimezone(zone).replace(tzinfo=None)
+    created = schedule.get("CreationDate")
+    start = created.astimezone(zone).replace(tzinfo=None) if created else None
+    runs = next_runs(schedule["ScheduleExpression"], now, count, start=start)
+    ui.out().print(f"{name}: {schedule['ScheduleExpression']} in {zone.key}, {schedule.get('State', '?')}"
+                   + ("" if schedule.get("State") != "DISABLED" else " (it starts nothing while disabled)"))
+    ui.table(["Next run", "UTC"], [[run.strftime("%Y-%m-%d %H:%M %a"),
+                                     run.replace(tzinfo=zone).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")]
+                                    for run in runs])
+    return EXIT_OK

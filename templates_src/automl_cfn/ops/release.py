@@ -35,12 +35,35 @@ def release(target: Target, tag: str, options: DeployOptions, poll: float = 10.0
     if not service:
         raise AwsError(f"{released.name} has no prediction service output; redeploy it")
     ui.info(f"Following the deployment of {service} to {tag} ({settings.deployment_strategy})")
+    cloudwatch = released.aws.client("cloudwatch")
+    guarding = guards(cloudwatch, settings.prefix)
+    ui.info(guard_line(guarding))
     try:
         return follow(released.aws.client("ecs"), cluster, service, poll)
+    except AwsError as exc:
+        firing = [a["AlarmName"] for a in guards(cloudwatch, settings.prefix) if a.get("StateValue") == "ALARM"]
+        if firing:
+            raise AwsError(f"{exc}; in ALARM: {', '.join(firing)}") from None
+        raise
     except KeyboardInterrupt:
         ui.info(f"\nStopped following; the deployment goes on. Watch it with: aws ecs describe-services "
                 f"--cluster {cluster} --services {service}")
         return EXIT_INTERRUPTED
+
+
+def guards(cloudwatch, prefix: str) -> list[dict]:
+    """The alarms a release of the service watches (the endpoint's and the model quality alarm), as they are."""
+    from ..deploy.rollback import release_alarm_names
+
+    return cloudwatch.describe_alarms(AlarmNames=release_alarm_names(prefix), AlarmTypes=["MetricAlarm"]).get(
+        "MetricAlarms", [])
+
+
+def guard_line(alarms: list[dict]) -> str:
+    if not alarms:
+        return "No alarm guards this release: only the deployment circuit breaker rolls it back"
+    states = ", ".join(f"{a['AlarmName']} ({a.get('StateValue', '?')})" for a in alarms)
+    return f"Guarded by {states}: one in ALARM rolls the release back"
 
 
 def follow(ecs, cluster: str, service: str, poll: float) -> int:

@@ -107,6 +107,8 @@ def stack_document(stack: Stack) -> dict[str, Any]:
         or None,
         "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
     }
+    if stack.rollback_configuration:
+        document["RollbackConfiguration"] = stack.rollback_configuration
     if stack.updated:
         document["LastUpdatedTime"] = stack.updated
     if stack.deleted:
@@ -158,6 +160,8 @@ def change_set_document(change_set: ChangeSet) -> dict[str, Any]:
         document["ParentChangeSetId"], document["RootChangeSetId"] = change_set.parent_id, change_set.root_id
     if change_set.deployment_config:
         document["DeploymentConfig"] = change_set.deployment_config
+    if change_set.rollback_configuration:
+        document["RollbackConfiguration"] = change_set.rollback_configuration
     if change_set.on_stack_failure:
         document["OnStackFailure"] = change_set.on_stack_failure
     return document
@@ -314,6 +318,7 @@ def create_change_set(self, backend: Backend) -> ActionResult:
         resources_to_import=self._get_param("ResourcesToImport", []) or [],
         deployment_config=self._get_param("DeploymentConfig") or {},
         on_stack_failure=self._get_param("OnStackFailure", ""))
+    change_set.rollback_configuration = self._get_param("RollbackConfiguration") or {}
     return ActionResult({"Id": change_set.change_set_id, "StackId": change_set.stack.stack_id})
 
 

@@ -144,6 +144,7 @@ class Stack:
     events: list[dict] = field(default_factory=list)
     policy: str = ""
     termination_protection: bool = False
+    rollback_configuration: dict = field(default_factory=dict)
     parent_id: str = ""
     root_id: str = ""
     disable_rollback: bool = False
@@ -200,6 +201,7 @@ class ChangeSet:
     imports: set[tuple[str, str]] = field(default_factory=set)     # (stack path, logical id) to adopt
     resources_to_import: dict[str, dict] = field(default_factory=dict)
     deployment_config: dict = field(default_factory=dict)
+    rollback_configuration: dict = field(default_factory=dict)
     on_stack_failure: str = ""
     parent_id: str = ""
     root_id: str = ""
@@ -446,6 +448,7 @@ class Backend:
         check_updatable(stack, allow_review=change_set.kind in ("CREATE", "IMPORT"))
         if token:
             stack.tokens.add(token)
+        stack.rollback_configuration = change_set.rollback_configuration   # the stack keeps the last one given
         operation = Operation(change_set.kind, disable_rollback=rollback_disabled(change_set, disable_rollback),
                               retain_except_on_create=retain_except_on_create, token=token,
                               imports=set(change_set.imports),

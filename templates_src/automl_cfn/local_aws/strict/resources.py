@@ -365,6 +365,85 @@ class PipeHandler(Handler):
         return self.backend(where).pipes.get(identifier)
 
 
+class AlarmHandler(Handler):
+    """AWS::CloudWatch::Alarm in moto's CloudWatch backend (moto's CloudFormation does not create alarms), so
+    describe_alarms finds what the stacks made: the rollback triggers and the release guards read it.
+    Metric-math alarms keep their name, threshold and actions; moto does not evaluate them."""
+
+    def backend(self, where: Where):
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        return cloudwatch_backends[where.account][where.region]
+
+    def create(self, where, logical_id, resource_type, props):
+        name = props.get("AlarmName") or generated_name(resource_type, where.stack_name, logical_id)
+        return self.backend(where).put_metric_alarm(
+            name=name, namespace=props.get("Namespace") or "", metric_name=props.get("MetricName") or "",
+            comparison_operator=props["ComparisonOperator"], evaluation_periods=int(props["EvaluationPeriods"]),
+            period=int(props.get("Period") or 60), threshold=float(props.get("Threshold") or 0),
+            statistic=props.get("Statistic"), description=props.get("AlarmDescription") or "",
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions") or []],
+            alarm_actions=props.get("AlarmActions") or [], ok_actions=props.get("OKActions") or [],
+            datapoints_to_alarm=props.get("DatapointsToAlarm"), extended_statistic=props.get("ExtendedStatistic"),
+            treat_missing_data=props.get("TreatMissingData"))
+
+    def update(self, where, instance, resource_type, old, new):
+        return self.create(where, instance.name, resource_type, {**new, "AlarmName": instance.name})
+
+    def delete(self, where, instance, resource_type, props):
+        self.backend(where).delete_alarms([instance.name])
+
+    def physical_id(self, instance):
+        return instance.name
+
+    def attribute(self, instance, name):
+        if name == "Arn":
+            return instance.alarm_arn
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+    def find(self, where, identifier):
+        return self.backend(where).alarms.get(identifier)
+
+
+class ScheduleHandler(Handler):
+    """AWS::Scheduler::Schedule in moto's Scheduler backend (moto's CloudFormation does not model it), so
+    `automl-cfn pipeline schedule` reads what the stack made.  moto does not fire schedules."""
+
+    def backend(self, where: Where):
+        from moto.scheduler.models import scheduler_backends
+
+        return scheduler_backends[where.account][where.region]
+
+    @staticmethod
+    def arguments(props: dict) -> dict:
+        return dict(description=props.get("Description"), end_date=props.get("EndDate"),
+                    flexible_time_window=props.get("FlexibleTimeWindow"), group_name=props.get("GroupName"),
+                    kms_key_arn=props.get("KmsKeyArn"), schedule_expression=props["ScheduleExpression"],
+                    schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
+                    start_date=props.get("StartDate"), state=props.get("State"), target=props["Target"])
+
+    def create(self, where, logical_id, resource_type, props):
+        name = props.get("Name") or generated_name(resource_type, where.stack_name, logical_id)
+        return self.backend(where).create_schedule(name=name, action_after_completion=None, **self.arguments(props))
+
+    def update(self, where, instance, resource_type, old, new):
+        return self.backend(where).update_schedule(name=instance.name, **self.arguments(new))
+
+    def delete(self, where, instance, resource_type, props):
+        self.backend(where).delete_schedule(props.get("GroupName"), instance.name)
+
+    def physical_id(self, instance):
+        return instance.name
+
+    def attribute(self, instance, name):
+        if name == "Arn":
+            return instance.arn
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+    def find(self, where, identifier):
+        return self.backend(where).schedule_groups["default"].schedules.get(identifier)
+
+
 @dataclass
 class Placeholder:
     """A resource of a type moto does not model: a physical ID and nothing else."""
@@ -424,6 +503,8 @@ HANDLERS: dict[str, Handler] = {
     "AWS::SecretsManager::Secret": SecretHandler(),
     "AWS::S3::BucketPolicy": BucketPolicyHandler(),
     "AWS::Pipes::Pipe": PipeHandler(),
+    "AWS::CloudWatch::Alarm": AlarmHandler(),
+    "AWS::Scheduler::Schedule": ScheduleHandler(),
 }
 DEFAULT = MotoHandler()
 PLACEHOLDER = PlaceholderHandler()
