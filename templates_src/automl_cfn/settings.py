@@ -77,7 +77,8 @@ FULL_FEATURED: dict[str, Any] = {
     "deployment_strategy": "blue_green", "enable_lb_access_logs": True, "enable_access_logging": True,
     "kms_key": "create", "api_key_secret": "create", "enable_stepfunctions": True,
     "permissions_boundary": "arn:aws:iam::123456789012:policy/automl-boundary", "termination_protection": True,
-    "image_tag_immutable": True,
+    "image_tag_immutable": True, "pipeline_schedule": "cron(0 3 ? * MON *)", "retrain_on_new_data": True,
+    "model_quality_metric": "validation_accuracy", "model_quality_min": 0.8,
 }
 
 LONGEST_NAMES = (
