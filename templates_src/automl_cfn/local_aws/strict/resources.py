@@ -327,7 +327,21 @@ def generated_secret(spec: dict) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-class PipeHandler(Handler):
+class NamedHandler(Handler):
+    """A type kept in a moto service backend by name: the name is its physical ID, `arn_field` its Arn."""
+
+    arn_field = "arn"
+
+    def physical_id(self, instance):
+        return instance.name
+
+    def attribute(self, instance, name):
+        if name == "Arn":
+            return getattr(instance, self.arn_field)
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+
+class PipeHandler(NamedHandler):
     """AWS::Pipes::Pipe in moto's Pipes backend (moto's CloudFormation does not model it), so the endpoint can
     deliver it (local_aws/pipes.py)."""
 
@@ -353,22 +367,16 @@ class PipeHandler(Handler):
     def delete(self, where, instance, resource_type, props):
         self.backend(where).delete_pipe(instance.name)
 
-    def physical_id(self, instance):
-        return instance.name
-
-    def attribute(self, instance, name):
-        if name == "Arn":
-            return instance.arn
-        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
-
     def find(self, where, identifier):
         return self.backend(where).pipes.get(identifier)
 
 
-class AlarmHandler(Handler):
+class AlarmHandler(NamedHandler):
     """AWS::CloudWatch::Alarm in moto's CloudWatch backend (moto's CloudFormation does not create alarms), so
     describe_alarms finds what the stacks made: the rollback triggers and the release guards read it.
     Metric-math alarms keep their name, threshold and actions; moto does not evaluate them."""
+
+    arn_field = "alarm_arn"
 
     def backend(self, where: Where):
         from moto.cloudwatch.models import cloudwatch_backends
@@ -393,19 +401,11 @@ class AlarmHandler(Handler):
     def delete(self, where, instance, resource_type, props):
         self.backend(where).delete_alarms([instance.name])
 
-    def physical_id(self, instance):
-        return instance.name
-
-    def attribute(self, instance, name):
-        if name == "Arn":
-            return instance.alarm_arn
-        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
-
     def find(self, where, identifier):
         return self.backend(where).alarms.get(identifier)
 
 
-class ScheduleHandler(Handler):
+class ScheduleHandler(NamedHandler):
     """AWS::Scheduler::Schedule in moto's Scheduler backend (moto's CloudFormation does not model it), so
     `automl-cfn pipeline schedule` reads what the stack made.  moto does not fire schedules."""
 
@@ -431,14 +431,6 @@ class ScheduleHandler(Handler):
 
     def delete(self, where, instance, resource_type, props):
         self.backend(where).delete_schedule(props.get("GroupName"), instance.name)
-
-    def physical_id(self, instance):
-        return instance.name
-
-    def attribute(self, instance, name):
-        if name == "Arn":
-            return instance.arn
-        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
 
     def find(self, where, identifier):
         return self.backend(where).schedule_groups["default"].schedules.get(identifier)
