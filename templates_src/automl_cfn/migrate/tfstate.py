@@ -98,7 +98,7 @@ def read_state(path: Path) -> State:
         document = json.loads(path.read_bytes())
     except OSError as exc:
         raise StateError(f"{shown}: cannot read it ({exc.strerror})") from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise StateError(f"{shown}: not JSON{where}: is it truncated, or an HCL file? Pass terraform.tfstate "
                          "(format version 4) or 'terraform show -json' output") from None
@@ -121,18 +121,32 @@ def _from_state_file(document: dict, shown: str) -> State:
     if not isinstance(resources, list):
         raise StateError(f"{shown}: a version 4 state without a 'resources' list: is it truncated?")
     instances = []
-    for resource in resources:
+    for number, resource in enumerate(resources, 1):
         if not isinstance(resource, dict) or resource.get("mode") != "managed":
             continue  # data sources read, they do not own anything
+        type_, name = _named(resource, f"{shown}: resource {number}")
         module = str(resource.get("module", ""))
-        for item in resource.get("instances") or []:
+        items = resource.get("instances") or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise StateError(f"{shown}: resource {number} ({type_}.{name}) has malformed instances: is it truncated?")
+        for item in items:
             index = item.get("index_key")
             instances.append(Instance(
-                address=_address(module, resource["type"], resource["name"], index),
-                type=resource["type"], name=resource["name"], module=module, index=index,
-                attributes=item.get("attributes") or {},
+                address=_address(module, type_, name, index), type=type_, name=name, module=module, index=index,
+                attributes=_mapping(item.get("attributes")),
                 sensitive={_dotted(p) for p in item.get("sensitive_attributes") or []}))
     return State("state file", terraform, instances)
+
+
+def _named(resource: dict, where: str) -> tuple[str, str]:
+    type_, name = resource.get("type"), resource.get("name")
+    if not isinstance(type_, str) or not isinstance(name, str) or not type_ or not name:
+        raise StateError(f"{where} has no type or name: is the state truncated or edited?")
+    return type_, name
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _from_show_json(document: dict, shown: str) -> State:
@@ -146,14 +160,22 @@ def _from_show_json(document: dict, shown: str) -> State:
 
     def walk(module: dict, path: str) -> None:
         for resource in module.get("resources") or []:
-            if resource.get("mode") != "managed":
+            if not isinstance(resource, dict) or resource.get("mode") != "managed":
                 continue
+            type_, name = _named(resource, f"{shown}: a resource in {path or 'the root module'}")
+            address = resource.get("address")
+            if not isinstance(address, str):
+                raise StateError(f"{shown}: {type_}.{name} has no address: is the output truncated?")
             instances.append(Instance(
-                address=resource["address"], type=resource["type"], name=resource["name"], module=path,
-                index=resource.get("index"), attributes=resource.get("values") or {},
+                address=address, type=type_, name=name, module=path, index=resource.get("index"),
+                attributes=_mapping(resource.get("values")),
                 sensitive=set(_sensitive_paths(resource.get("sensitive_values") or {}))))
         for child in module.get("child_modules") or []:
-            walk(child, str(child.get("address", "")))
+            if isinstance(child, dict):
+                walk(child, str(child.get("address", "")))
+
+    if not isinstance(values, dict):
+        raise StateError(f"{shown}: 'values' is not an object: is the output truncated?")
 
     walk(values.get("root_module") or {}, "")
     return State("terraform show -json", str(document.get("terraform_version", "unknown")), instances)
