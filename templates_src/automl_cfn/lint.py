@@ -51,14 +51,28 @@ CROSS_TEMPLATE_RULE = "E3043"
 
 
 def jobs_for(count: int) -> int:
-    """One process per free core (the load average's idle share), at least one: on a busy machine,
-    processes that fight for cores finish later than one alone."""
+    """One process per free core, at least one: on a busy machine, processes that fight for cores finish
+    later than one alone.  Busy is the smaller of the one-minute load average and the tasks runnable right
+    now (Linux): the average lags, and would keep lint on one process for a minute after other work ended."""
     cores = os.cpu_count() or 1
     try:
-        free = cores - os.getloadavg()[0]
+        busy = os.getloadavg()[0]
     except OSError:
-        free = cores
-    return max(1, min(count, cores, int(free + 0.5)))
+        busy = 0.0
+    now = runnable_now()
+    if now is not None:
+        busy = min(busy, now)
+    return max(1, min(count, cores, int(cores - busy + 0.5)))
+
+
+def runnable_now(path: str = "/proc/loadavg") -> int | None:
+    """Tasks runnable at this instant besides this process (the fourth field of /proc/loadavg, "r/t")."""
+    try:
+        with open(path) as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return max(0, running - 1)
 
 
 def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_cache: bool = True) -> int:

@@ -109,10 +109,23 @@ def test_lint_runs_only_on_what_changed_and_keeps_findings(project, project_root
 
 def test_processes_follow_the_free_cores(monkeypatch):
     monkeypatch.setattr(lint.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(lint, "runnable_now", lambda: None)              # no /proc: the load average alone
     monkeypatch.setattr(lint.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert lint.jobs_for(11) == 2 and lint.jobs_for(1) == 1
     monkeypatch.setattr(lint.os, "getloadavg", lambda: (3.5, 3.0, 2.0))   # busy: one process
     assert lint.jobs_for(11) == 1
+    monkeypatch.setattr(lint, "runnable_now", lambda: 0)                 # other work just ended: both cores
+    assert lint.jobs_for(11) == 2
+    monkeypatch.setattr(lint, "runnable_now", lambda: 3)                 # and still running: one
+    assert lint.jobs_for(11) == 1
+
+
+def test_runnable_now_reads_the_instant_count_without_this_process(tmp_path):
+    sample = tmp_path / "loadavg"
+    sample.write_text("1.20 0.90 0.80 3/412 12345\n")
+    assert lint.runnable_now(str(sample)) == 2
+    sample.write_text("garbage\n")
+    assert lint.runnable_now(str(sample)) is None and lint.runnable_now(str(tmp_path / "absent")) is None
 
 
 def test_no_template_url_is_a_local_path(templates):
