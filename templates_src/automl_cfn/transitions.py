@@ -186,8 +186,8 @@ TABLE: tuple[Transition, ...] = (
     Transition("pipeline_schedule_timezone", "UTC", "Europe/Berlin", IN_PLACE, "updates the schedule",
                base="scheduled"),
     Transition("retrain_on_new_data", False, True, IN_PLACE,
-               "turns on the data bucket's EventBridge notifications and adds the rule, the queue, the pipe and its "
-               "role; back removes them (the bucket stays)", base="pipeline"),
+               "adds the rule on the data bucket's events, the queue, the pipe and its role; back removes them "
+               "(the bucket, which always sends its events to EventBridge, stays as it is)", base="pipeline"),
     Transition("retrain_quiet_minutes", 5, 2, IN_PLACE, "updates the pipe's batching window", base="retrain"),
     Transition("model_quality_metric", "", "validation_accuracy", IN_PLACE,
                "adds the quality alarm, the check between train and predict (the state machine is updated in "

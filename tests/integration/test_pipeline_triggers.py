@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import outputs
 
 RETRAIN = ("--var", "enable_stepfunctions=true", "--var", "retrain_on_new_data=true")
@@ -74,3 +76,22 @@ def test_schedule_without_one_says_how_runs_start(aws, cli):
     assert cli("deploy", "--env", "dev", "--yes", "--var", "enable_stepfunctions=true")[0] == 0
     code, out, _ = cli("pipeline", "schedule", "--env", "dev")
     assert code == 0 and "has no pipeline schedule" in out
+
+
+def burst_starts_one_run(aws, clients, objects: int = 5) -> bool:
+    bucket = outputs(clients("cloudformation"), "automl-dev")["DataBucketName"]
+    for i in range(objects):
+        clients("s3").put_object(Bucket=bucket, Key=f"data/again-{i}.csv", Body=b"a\n")
+    return [s["messages"] for s in aws.flush_pipes()] == [objects]
+
+
+@pytest.mark.parametrize("first", ["on", "off"])
+def test_new_data_still_starts_runs_after_destroy_and_deploy(aws, cli, clients, first):
+    """The data bucket is retained and adopted on the way back: its EventBridge notifications must follow
+    the setting the environment comes back with, whatever the bucket had before."""
+    before = RETRAIN if first == "on" else ("--var", "enable_stepfunctions=true")
+    assert cli("deploy", "--env", "dev", "--yes", *before)[0] == 0
+    assert cli("destroy", "--env", "dev", "--yes")[0] == 0
+    code, _, err = cli("deploy", "--env", "dev", "--yes", *RETRAIN)
+    assert code == 0, err[-3000:]
+    assert burst_starts_one_run(aws, clients)

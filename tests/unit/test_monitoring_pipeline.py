@@ -203,8 +203,9 @@ def test_new_data_reaches_the_pipeline_through_rule_queue_and_pipe(stack):
     assert "NewDataPipe" not in stack("pipeline", enable_stepfunctions=True).resources()
 
 
-def test_the_bucket_tells_eventbridge_only_when_new_data_retrains(stack):
-    on = stack("storage", enable_stepfunctions=True, retrain_on_new_data=True).resources()["DataBucket"]
-    assert on["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
-    off = stack("storage", enable_stepfunctions=True).resources()["DataBucket"]
-    assert "NotificationConfiguration" not in off["Properties"]
+@pytest.mark.parametrize("retrain", [True, False])
+def test_the_bucket_always_tells_eventbridge_so_an_adopted_bucket_needs_no_update(stack, retrain):
+    """The setting adds the rule, never bucket state: an import (destroy and back, migrate) applies no property."""
+    bucket = stack("storage", enable_stepfunctions=True, retrain_on_new_data=retrain).resources()["DataBucket"]
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}}

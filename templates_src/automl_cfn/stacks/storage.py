@@ -53,9 +53,11 @@ def data_bucket(st: StackTemplate, access_logs) -> s3.Bucket:
         PublicAccessBlockConfiguration=block_all_public_access(),
         OwnershipControls=bucket_owner_enforced(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=lifecycle_rules(st)),
-        # New data starts the pipeline: the bucket's events go to EventBridge (the pipeline stack's rule).
-        NotificationConfiguration=If(st.condition("RetrainsOnNewData"), s3.NotificationConfiguration(
-            EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)), NoValue),
+        # The bucket's events always go to EventBridge (free on the default bus; dropped there unless a rule
+        # matches): retrain_on_new_data only adds the pipeline stack's rule.  A setting here would live on the
+        # retained bucket, and a later deploy that adopts the bucket by import would not apply it.
+        NotificationConfiguration=s3.NotificationConfiguration(
+            EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)),
     )
 
 
