@@ -47,3 +47,11 @@ def title(name: str) -> str:
 # Where the deploy verb keeps template sets in the artifacts bucket (they expire;
 # locks/ and records/ beside them do not).
 TEMPLATES_PREFIX = "templates/"
+
+
+# Alarms that stop and roll back a release of the prediction service, by name suffix after
+# `<project>-<env>-`: the endpoint's (with a load balancer; monitoring creates them) and the model
+# quality alarm (with a quality gate).  The templates name them; the deploy and `release` look them up.
+DEPLOYMENT_ALARMS = ("5xx", "latency", "unhealthy")
+MODEL_QUALITY_ALARM = "model-quality-low"
+RELEASE_ALARM_SUFFIXES = tuple(f"predict-{kind}" for kind in DEPLOYMENT_ALARMS) + (MODEL_QUALITY_ALARM,)

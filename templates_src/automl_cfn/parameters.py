@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .model import title
-from .settings import SETTING_FIELDS, Settings
+from .settings import ADOPTED_NAME_RULES, SETTING_FIELDS, Settings
 
 NO_DEFAULT = object()
 
@@ -164,8 +164,6 @@ def adopted_parameter(kind: str, key: str | None = None) -> str:
 
 def _adopted() -> list[ParamSpec]:
     """One parameter per name a migration keeps from Terraform; empty: the name automl-cfn derives."""
-    from .settings import ADOPTED_NAME_RULES
-
     return [
         ParamSpec(adopted_parameter(kind, key), "Migration", f"Adopted {kind.replace('_', ' ')} name",
                   f"Name kept from the Terraform deployment ({what}); empty: automl-cfn names it",

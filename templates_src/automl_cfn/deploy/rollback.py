@@ -11,11 +11,10 @@ which creates them, has none.
 
 from __future__ import annotations
 
+from ..model import RELEASE_ALARM_SUFFIXES
 from .target import Target
 
 ALARM = "AWS::CloudWatch::Alarm"
-# The alarms a release of the service watches (stacks/names.py names them the same way).
-RELEASE_ALARM_SUFFIXES = ("predict-5xx", "predict-latency", "predict-unhealthy", "model-quality-low")
 
 
 def release_alarm_names(prefix: str) -> list[str]:

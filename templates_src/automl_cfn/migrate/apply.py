@@ -167,7 +167,3 @@ def verify(target, adopted: list[Row], before: dict) -> list[str]:
             problems.append(f"{row.address}: held {describe(before[row.address])} before, {describe(after)} now")
     return problems
 
-
-def check(state_path: Path, documents: dict, values: dict, region: str) -> list[Row]:
-    """`migrate check`: adopted resources a (later) Terraform state still manages."""
-    return [row for row in plan(read_state(state_path), documents, values, region) if row.action == ADOPT]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
 
-from ..model import (DATA_PREFIX, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX, SCRATCH_PATH, SERVICES,
-                     title)
+from ..model import (DATA_PREFIX, DEPLOYMENT_ALARMS, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX,
+                     SCRATCH_PATH, SERVICES, title)
 from . import names, traffic
 from .base import NONE, StackTemplate
 
@@ -229,7 +229,7 @@ def release_alarms(st: StackTemplate):
     """The alarms a deployment of the service watches and rolls back on: the endpoint's (with a load
     balancer) and the model quality alarm (with a quality gate)."""
     quality = If(st.condition("HasModelQualityGate"), names.model_quality_alarm_name(), NoValue)
-    endpoint = [names.deployment_alarm_name(kind) for kind in names.DEPLOYMENT_ALARMS]
+    endpoint = [names.deployment_alarm_name(kind) for kind in DEPLOYMENT_ALARMS]
     return If(st.condition("HasLoadBalancer"),
               ecs.DeploymentAlarms(AlarmNames=[*endpoint, quality], Enable=True, Rollback=True),
               If(st.condition("HasModelQualityGate"),

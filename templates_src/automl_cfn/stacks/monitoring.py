@@ -13,7 +13,7 @@ import json
 
 from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
 
-from ..model import LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
+from ..model import DEPLOYMENT_ALARMS, LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
 from ..parameters import adopted_parameter
 from . import names, traffic
 from .base import StackTemplate
@@ -129,7 +129,7 @@ def deployment_alarms(st: StackTemplate, topic) -> list[cloudwatch.Alarm]:
                           AlarmDescription="Unhealthy prediction targets, in whichever target group serves"),
     }
     return [cloudwatch.Alarm(f"Predict{title(kind)}DeploymentAlarm", AlarmName=names.deployment_alarm_name(kind),
-                             **common, **specs[kind]) for kind in names.DEPLOYMENT_ALARMS]
+                             **common, **specs[kind]) for kind in DEPLOYMENT_ALARMS]
 
 
 def model_quality_alarm(st: StackTemplate, topic) -> cloudwatch.Alarm:

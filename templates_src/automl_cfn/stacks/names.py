@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from troposphere import Sub
 
+from ..model import MODEL_QUALITY_ALARM
+
 PREFIX = "${ProjectName}-${Environment}"
 
 
@@ -86,18 +88,13 @@ def metric_namespace() -> Sub:
     return Sub(f"{PREFIX}/pipeline")
 
 
-# Alarms that stop and roll back a prediction service deployment (monitoring
-# creates them; the service's DeploymentConfiguration names them).
-DEPLOYMENT_ALARMS = ("5xx", "latency", "unhealthy")
-
-
 def deployment_alarm_name(kind: str) -> Sub:
     return name(f"predict-{kind}")
 
 
 def model_quality_alarm_name() -> Sub:
     """Below model_quality_min: the pipeline stops before predict, and a release rolls back."""
-    return name("model-quality-low")
+    return name(MODEL_QUALITY_ALARM)
 
 
 def dead_letter_queue_name() -> Sub:
