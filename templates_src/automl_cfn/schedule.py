@@ -23,6 +23,28 @@ FIELDS = (("minutes", 0, 59, ""), ("hours", 0, 23, ""), ("day-of-month", 1, 31, 
 ALLOWED = "rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)"
 
 
+def is_time_zone(name: str) -> bool:
+    """An IANA time zone name, as listed by the tzdata package this project installs (the list
+    zoneinfo.available_timezones reads).  Reading it is much cheaper than importing zoneinfo, which
+    loads sysconfig to find the system's database; `pipeline schedule` then uses zoneinfo itself."""
+    from importlib.util import find_spec
+
+    spec = find_spec("tzdata")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            with open(f"{folder}/zones", encoding="utf-8") as listing:
+                return name in listing.read().splitlines()
+        except OSError:
+            continue
+    from zoneinfo import ZoneInfo   # no tzdata package: the system's database decides
+
+    try:
+        ZoneInfo(name)
+    except (LookupError, ValueError, OSError):   # not found (a KeyError), malformed, or a directory ("Europe")
+        return False
+    return True
+
+
 class ScheduleError(ValueError):
     """What is wrong with an expression, in one line."""
 

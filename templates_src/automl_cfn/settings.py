@@ -708,7 +708,7 @@ METRIC_NAME_RE = re.compile(r"[A-Za-z0-9_.\-/:]{1,255}")
 
 
 def _check_pipeline(s: Settings) -> None:
-    from .schedule import ScheduleError, check
+    from .schedule import ScheduleError, check, is_time_zone
 
     if s.pipeline_schedule:
         if not s.enable_stepfunctions:
@@ -721,14 +721,9 @@ def _check_pipeline(s: Settings) -> None:
     if s.retrain_on_new_data and not s.enable_stepfunctions:
         raise SettingsError("retrain_on_new_data starts the Step Functions pipeline: set enable_stepfunctions: true, "
                             "or retrain_on_new_data: false")
-    if s.pipeline_schedule_timezone != "UTC":
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(s.pipeline_schedule_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"pipeline_schedule_timezone: {_shown(s.pipeline_schedule_timezone)} is not an IANA "
-                                "time zone; allowed: names such as UTC, Europe/Berlin, America/New_York") from None
+    if s.pipeline_schedule_timezone != "UTC" and not is_time_zone(s.pipeline_schedule_timezone):
+        raise SettingsError(f"pipeline_schedule_timezone: {_shown(s.pipeline_schedule_timezone)} is not an IANA "
+                            "time zone; allowed: names such as UTC, Europe/Berlin, America/New_York")
     if s.model_quality_metric and not METRIC_NAME_RE.fullmatch(s.model_quality_metric):
         raise SettingsError(f"model_quality_metric: {_shown(s.model_quality_metric)} is not a CloudWatch metric name; "
                             "allowed: 1 to 255 letters, digits and . _ - / :")

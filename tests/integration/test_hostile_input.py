@@ -92,6 +92,7 @@ CASES = [
     (None, ["--var", "enable_stepfunctions=true", "--var", "pipeline_schedule=@weekly"], "not a schedule expression"),
     (None, ["--var", "pipeline_schedule_timezone=Mars/Olympus"], "is not an IANA time zone"),
     (None, ["--var", "pipeline_schedule_timezone=../../etc/passwd"], "is not an IANA time zone"),
+    (None, ["--var", "pipeline_schedule_timezone=Europe"], "is not an IANA time zone"),   # a directory in tzdata
     (None, ["--var", "model_quality_min=high"], "expected a number, e.g. 0.8"),
     (b"environment: dev\nmodel_quality_min: true\n", [], "model_quality_min: expected a number, got boolean True"),
     (b"environment: dev\nmodel_quality_min: .nan\n", [], "model_quality_min: expected a number"),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from automl_cfn.schedule import ScheduleError, check, next_runs, runs_per_month
+from automl_cfn.schedule import ScheduleError, check, is_time_zone, next_runs, runs_per_month
 
 AFTER = datetime(2026, 11, 27, 12, 0)   # a Friday
 
@@ -56,3 +56,18 @@ def test_runs_per_month_for_the_cost_estimate():
     assert runs_per_month("rate(15 minutes)") == 2880
     assert runs_per_month("cron(0 3 ? * MON *)") == 5
     assert runs_per_month("cron(0 3 1 * ? *)") == 1
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+1", "US/Eastern", "GMT",
+                                  "Europe/Kyiv", "Mars/Olympus", "europe/berlin", "Europe", "Europe/__init__", "zones",
+                                  "../../etc/passwd", "/etc/localtime", "", "Europe/Berlin/"])
+def test_time_zone_names_agree_with_zoneinfo(name):
+    """The settings check reads tzdata's list instead of importing zoneinfo: both must say the same."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+        accepted = True
+    except (LookupError, ValueError, OSError):   # "Europe" is a directory: ZoneInfo raises IsADirectoryError
+        accepted = False
+    assert is_time_zone(name) is accepted
