@@ -94,6 +94,13 @@ def target(args):
 # -- verbs ------------------------------------------------------------------
 
 def cmd_templates(args) -> int:
+    from .batch_gc import collector_paused
+
+    with collector_paused():   # a short batch that keeps what it allocates: see batch_gc.py
+        return write_templates(args)
+
+
+def write_templates(args) -> int:
     root = Path(args.project_dir)
     out = Path(args.out) if args.out else root / "generated"
     if not args.out:

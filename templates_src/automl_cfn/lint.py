@@ -20,12 +20,19 @@ from pathlib import Path
 from .errors import UserError
 
 
-def cfn_lint_command() -> str:
+def cfn_lint_command() -> list[str]:
+    """cfn-lint's entry point in this interpreter, with the collector off (batch_gc.py); else its script."""
+    from importlib.util import find_spec
+
+    from .batch_gc import CFN_LINT_WITHOUT_GC
+
+    if find_spec("cfnlint") is not None:
+        return [sys.executable, "-c", CFN_LINT_WITHOUT_GC]
     beside = Path(sys.executable).with_name("cfn-lint")
     found = str(beside) if beside.exists() else shutil.which("cfn-lint")
     if not found:
         raise UserError("cfn-lint is not installed; run 'make install' (pip install -e '.[dev]')")
-    return found
+    return [found]
 
 
 def batches(paths: list[Path], count: int) -> list[list[Path]]:
@@ -91,7 +98,7 @@ def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_c
         workers = jobs or jobs_for(len(fresh))
 
         def lint(group: list[Path]) -> subprocess.CompletedProcess:
-            return subprocess.run([command, *ARGUMENTS, "--", *map(str, group)], cwd=cwd, capture_output=True,
+            return subprocess.run([*command, *ARGUMENTS, "--", *map(str, group)], cwd=cwd, capture_output=True,
                                   text=True)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
