@@ -79,7 +79,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     if "VpcFlowLog" in network:
         g.node("flowlogs", "VPC flow logs", vpc)
 
-    compute = stacks["compute"].resources()
+    compute = stacks["compute"].existing()
     ecs = g.group("ecs", "ECS cluster (Fargate" + (" Spot)" if values["UseFargateSpot"] == "true" else ")"))
     task_tier = "public" if values["NatGateways"] == "none" and values.get("PrivateEndpoints") != "true" and \
         not existing else "private"
@@ -97,7 +97,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     for service in SERVICES:
         g.edge(f"task_{service}", f"repo_{service}", "image")
 
-    storage = stacks["storage"].resources()
+    storage = stacks["storage"].existing()
     s3 = g.group("s3", "S3 data bucket")
     for prefix in (DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX):
         g.node(f"prefix_{prefix.strip('/')}", prefix, s3)
@@ -109,7 +109,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
 
     if "pipeline" in stacks:
         g.node("statemachine", "Step Functions pipeline (one run at a time)")
-        gated = "ModelQualityAlarm" in stacks["monitoring"].resources()
+        gated = "ModelQualityAlarm" in stacks["monitoring"].existing()
         previous = "statemachine"
         for service in SERVICES:
             if gated and service == "predict":
@@ -124,7 +124,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
             g.node("schedule", f"EventBridge Scheduler {props['ScheduleExpression']} "
                                f"({props['ScheduleExpressionTimezone']})")
             g.edge("schedule", "statemachine", "starts")
-        if stacks["pipeline"].of_type("AWS::Pipes::Pipe"):
+        if "NewDataPipe" in stacks["pipeline"].existing():
             g.node("newdata", f"new data: rule, queue, pipe ({int(values['RetrainQuietSeconds']) // 60} min batches)")
             g.edge("prefix_data", "newdata", "Object Created")
             g.edge("newdata", "statemachine", "starts once per batch")
@@ -133,7 +133,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     g.node("logs", "CloudWatch logs, alarms, dashboard")
 
     iam = g.group("iam", "IAM roles")
-    roles = stacks["iam"].resources()
+    roles = stacks["iam"].existing()
     g.node("role_execution", "execution role", iam)
     g.node("role_task", "task role", iam)
     g.edge("role_execution", "repo_optimize", f"pull ({len(REPOSITORIES)} repositories)")
@@ -144,7 +144,7 @@ def build(documents: Mapping[str, dict], parameters: Mapping[str, str], settings
     if "StepFunctionsRole" in roles:
         g.node("role_sfn", "Step Functions role", iam)
         g.edge("role_sfn", "task_optimize", "run tasks")
-    security = stacks["security"].resources()
+    security = stacks["security"].existing()
     if "CustomerKey" in security:
         g.node("kms", "KMS key (customer-managed)")
         g.edge("kms", "prefix_data", "encrypts")

@@ -69,6 +69,10 @@ class Evaluation:
     def exists(self, body: Mapping[str, Any]) -> bool:
         return "Condition" not in body or self.condition(body["Condition"])
 
+    def existing(self) -> set[str]:
+        """Logical IDs of the resources that exist (conditions only, no property resolved)."""
+        return {logical_id for logical_id, body in self.template.get("Resources", {}).items() if self.exists(body)}
+
     def resources(self) -> dict[str, dict]:
         """Logical ID -> resource (properties resolved) for resources that exist."""
         return {
@@ -99,6 +103,7 @@ def environment(documents: Mapping[str, dict], parameters: Mapping[str, Any], re
     given = {name: "" for name, spec in template.get("Parameters", {}).items() if "Default" not in spec}
     given.update({k: v for k, v in parameters.items() if k in template.get("Parameters", {})})
     children: dict[str, Evaluator] = {}
+    outputs: dict[str, dict] = {}   # a child's outputs, evaluated once however many of them the root reads
 
     def child(logical_id: str) -> Evaluator:
         if logical_id not in children:
@@ -111,8 +116,9 @@ def environment(documents: Mapping[str, dict], parameters: Mapping[str, Any], re
 
     def output_of(logical_id: str, attribute: str):
         if attribute.startswith("Outputs."):
-            return child(logical_id).outputs().get(attribute.removeprefix("Outputs."),
-                                                   Symbol("root", logical_id, attribute))
+            if logical_id not in outputs:
+                outputs[logical_id] = child(logical_id).outputs()
+            return outputs[logical_id].get(attribute.removeprefix("Outputs."), Symbol("root", logical_id, attribute))
         return Symbol("root", logical_id, attribute)
 
     root = Evaluator(template, given, region=region, account=account, resource_value=output_of)

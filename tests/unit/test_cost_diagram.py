@@ -114,6 +114,10 @@ def test_the_diagram_shows_how_a_run_starts_and_the_quality_gate(templates, prod
     assert "task_train -->|then| quality" in text and "quality -->|then| task_predict" in text
     plain = mermaid(templates, with_overrides(prod, pipeline_schedule="", model_quality_metric=""))
     assert "schedule" not in plain and "quality" not in plain and "task_train -->|then| task_predict" in plain
+    for retrain in (True, False):
+        text = mermaid(templates, with_overrides(prod, retrain_on_new_data=retrain))
+        assert ("newdata -->|starts once per batch| statemachine" in text) is retrain
+        assert ("prefix_data -->|Object Created| newdata" in text) is retrain
 
 
 def test_the_deployed_side_of_a_review_is_priced_from_its_own_parameters(templates, prod):

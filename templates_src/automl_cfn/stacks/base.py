@@ -8,6 +8,7 @@ same thing in every template.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Callable
 
 from troposphere import (
@@ -99,6 +100,32 @@ class StandardTags(Tags):
         return {tag["Key"]: tag["Value"] for tag in self.tags}
 
 
+@cache
+def registry_parameter(name: str) -> Parameter:
+    """The registry's parameter as troposphere declares it, built once: most templates declare the same
+    ones (ProjectName, Environment ...), and a Parameter is never changed once declared."""
+    spec = PARAMETERS[name]
+    props = {"Type": spec.type, "Description": spec.description}
+    if spec.allowed_values:
+        props["AllowedValues"] = list(spec.allowed_values)
+    if spec.allowed_pattern:
+        props["AllowedPattern"] = spec.allowed_pattern
+    if spec.constraint:
+        props["ConstraintDescription"] = f"must be {spec.constraint}"
+    elif spec.allowed_values:
+        props["ConstraintDescription"] = f"must be one of {', '.join(spec.allowed_values)}"
+    if spec.min_value is not None:
+        props["MinValue"] = spec.min_value
+    if spec.max_value is not None:
+        props["MaxValue"] = spec.max_value
+    if spec.max_length is not None:
+        props["MaxLength"] = spec.max_length
+    if spec.default is not NO_DEFAULT:
+        default = spec.default
+        props["Default"] = ("true" if default else "false") if isinstance(default, bool) else str(default)
+    return Parameter(name, **props)
+
+
 class StackTemplate:
     """A troposphere Template plus the project's conventions."""
 
@@ -114,28 +141,9 @@ class StackTemplate:
         """Declare (once) a parameter from the registry and return it."""
         if name in self.template.parameters:
             return self.template.parameters[name]
-        spec = PARAMETERS[name]
-        props = {"Type": spec.type, "Description": spec.description}
-        if spec.allowed_values:
-            props["AllowedValues"] = list(spec.allowed_values)
-        if spec.allowed_pattern:
-            props["AllowedPattern"] = spec.allowed_pattern
-        if spec.constraint:
-            props["ConstraintDescription"] = f"must be {spec.constraint}"
-        elif spec.allowed_values:
-            props["ConstraintDescription"] = f"must be one of {', '.join(spec.allowed_values)}"
-        if spec.min_value is not None:
-            props["MinValue"] = spec.min_value
-        if spec.max_value is not None:
-            props["MaxValue"] = spec.max_value
-        if spec.max_length is not None:
-            props["MaxLength"] = spec.max_length
-        if spec.default is not NO_DEFAULT:
-            default = spec.default
-            props["Default"] = ("true" if default else "false") if isinstance(default, bool) else str(default)
-        param = self.template.add_parameter(Parameter(name, **props))
-        self.template.add_parameter_to_group(param, spec.group)
-        self.template.set_parameter_label(param, spec.label)
+        param = self.template.add_parameter(registry_parameter(name))
+        self.template.add_parameter_to_group(param, PARAMETERS[name].group)
+        self.template.set_parameter_label(param, PARAMETERS[name].label)
         return param
 
     def input(self, name: str, description: str, type: str = "String") -> Parameter:
