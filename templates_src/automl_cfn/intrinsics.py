@@ -14,7 +14,6 @@ still be compared: the same symbol is the same value, unless it is *fresh*
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import re
@@ -358,6 +357,8 @@ def _base64(ev: Evaluator, arg: Any) -> Any:
     text = ev.value(arg)
     if isinstance(text, SYMBOLIC):
         return expression("Fn::Base64", text)
+    import base64   # here, not at the top: generation evaluates no Fn::Base64 and skips the import
+
     return base64.b64encode(text.encode()).decode()
 
 

@@ -20,6 +20,17 @@ from .errors import UserError
 from .model import LOG_SOURCES, REPOSITORIES, SERVICES
 
 
+class Pattern:
+    """A regular expression compiled on first use (re caches it then): a settings file sets few of the
+    values these check, and compiling them all up front costs a millisecond of every run."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def fullmatch(self, text: str):
+        return re.fullmatch(self.pattern, text)
+
+
 class SettingsError(UserError, ValueError):
     """A user mistake in a settings file or override: one line, exit code 2."""
 
@@ -48,21 +59,21 @@ AZ_COUNTS = (1, 2, 3)
 
 # Names end up in bucket, role, repository, cluster and load balancer names:
 # lowercase, and short enough for the longest name built from them.
-PROJECT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PROJECT_NAME_RE = Pattern(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PROJECT_NAME_MAX = 16
-ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]*$")
+ENVIRONMENT_RE = Pattern(r"^[a-z][a-z0-9]*$")
 ENVIRONMENT_MAX = 8
-REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,3}-[0-9]$")   # us-east-1, us-gov-west-1, eusc-de-east-1
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
-POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
-SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+REGION_RE = Pattern(r"^[a-z]{2,4}(-[a-z]+){1,3}-[0-9]$")   # us-east-1, us-gov-west-1, eusc-de-east-1
+EMAIL_RE = Pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+KMS_KEY_ARN_RE = Pattern(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+POLICY_ARN_RE = Pattern(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
+SECRET_ARN_RE = Pattern(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 # Numeric or named, optional group, never root (user or UID 0).
-CONTAINER_USER_RE = re.compile(r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$")
-CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
-IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+CONTAINER_USER_RE = Pattern(r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31})(:([0-9]{1,10}|[a-z_][a-z0-9_-]{0,31}))?$")
+CERTIFICATE_ARN_RE = Pattern(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+HEALTH_PATH_RE = Pattern(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
+IMAGE_TAG_RE = Pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ENV_NAME_RE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 # The longest names built from `<project_name>-<environment>` and the region, as
 # (what, characters besides that prefix and the region, the limit AWS sets).
@@ -601,8 +612,8 @@ def check_name_lengths(prefix: str, region: str, where: str = "aws_region") -> N
                 f"({where}), over the {limit} AWS allows; shorten them by {length - limit} characters together")
 
 
-VPC_ID_RE = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
-SUBNET_ID_RE = re.compile(r"subnet-[0-9a-f]{8}([0-9a-f]{9})?")
+VPC_ID_RE = Pattern(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+SUBNET_ID_RE = Pattern(r"subnet-[0-9a-f]{8}([0-9a-f]{9})?")
 
 
 def subnet_ids(text: str) -> list[str]:
@@ -704,7 +715,7 @@ def _check_optional_strings(s: Settings) -> None:
         )
 
 
-METRIC_NAME_RE = re.compile(r"[A-Za-z0-9_.\-/:]{1,255}")
+METRIC_NAME_RE = Pattern(r"[A-Za-z0-9_.\-/:]{1,255}")
 
 
 def _check_pipeline(s: Settings) -> None:

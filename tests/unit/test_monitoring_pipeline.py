@@ -113,7 +113,7 @@ def test_state_machine_logs_everything_and_traces(templates):
 
 def test_subnets_are_spliced_into_the_json_array(templates):
     text, values = definition_sub(templates)
-    assert '"Subnets": [\n       "${SubnetList}"\n      ]' in text
+    assert re.search(r'"Subnets": \[\s*"\$\{SubnetList\}"\s*\]', text)
     assert values["SubnetList"] == {"Fn::Join": ['","', {"Ref": "TaskSubnets"}]}
     filled = text.replace("${SubnetList}", '","'.join(["subnet-a", "subnet-b"]))
     doc = json.loads(fill(filled))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
 from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, events, pipes, scheduler, sqs, stepfunctions as sfn
 
 from ..model import DATA_PREFIX, ONE_OFF_COMMAND, SERVICES, title
@@ -235,7 +237,8 @@ def run_task_state(service: str, next_state: str | None) -> dict:
 def definition_string(st: StackTemplate):
     """Subnets are a list: joined with '","' they fill the JSON array in place.  With a quality gate the
     definition has the quality check between train and predict."""
-    plain, gated = (json.dumps(definition(quality), sort_keys=True, indent=1) for quality in (False, True))
+    plain, gated = (orjson.dumps(definition(quality), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+                    for quality in (False, True))   # orjson: the json module indents in pure Python
     gated = gated.replace(repr(QUALITY_MIN_PLACEHOLDER), "${ModelQualityMin}")
     values = {
         "ClusterArn": Ref(st.input("ClusterArn", "ECS cluster ARN")),
