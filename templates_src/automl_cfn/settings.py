@@ -125,7 +125,7 @@ def setting(default: Any, kind: type, group: str, doc: str, **rules: Any) -> Any
     return field(default=default, metadata={"kind": kind, "group": group, "doc": doc, **rules})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)   # __repr__ and __hash__ below
 class Settings:
     # -- naming ------------------------------------------------------------
     project_name: str = setting("automl", str, "Naming", "Prefix of every resource name")
@@ -255,6 +255,15 @@ class Settings:
                                   "Names kept from a Terraform deployment: data_bucket, repositories, log_groups "
                                   "(written by 'automl-cfn migrate apply'; see 'Migrating from the Terraform "
                                   "deployment' in README.md)")
+
+    # Written out, not generated: over all fields, a repr is a screenful and a hash fails on the dict
+    # fields; and compiling the two costs every run half a millisecond.
+    def __repr__(self) -> str:
+        return f"Settings(project_name={self.project_name!r}, environment={self.environment!r}, " \
+               f"aws_region={self.aws_region!r})"
+
+    def __hash__(self) -> int:
+        return hash((self.project_name, self.environment, self.aws_region))
 
     def image(self, repository: str) -> "ImageBuild":
         """How to build one repository's image (defaults filled in)."""

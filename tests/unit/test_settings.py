@@ -210,3 +210,14 @@ def test_adopted_name_rules_are_the_provider_schemas_patterns():
             if kind == "data_bucket":
                 schema_ok = schema_ok and len(name) >= 3   # S3's own minimum, which the schema leaves out
             assert (re.fullmatch(ADOPTED_NAME_RULES[kind][1], name) is not None) == schema_ok, (kind, name)
+
+
+def test_settings_hash_and_repr_work_with_every_field_set(project_root):
+    """The generated hash would fail on the dict fields (images, adopted_names); the repr names the environment."""
+    from dataclasses import replace as copy_with
+
+    prod = load_settings(env="prod", root=project_root)
+    with_images = copy_with(prod, images={"train": {"platform": "linux/arm64"}})
+    assert hash(with_images) == hash(copy_with(with_images)) and with_images == copy_with(with_images)
+    assert with_images != prod and len({with_images, prod}) == 2
+    assert repr(prod) == f"Settings(project_name='automl', environment='prod', aws_region='{prod.aws_region}')"
