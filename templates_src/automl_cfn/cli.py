@@ -161,13 +161,40 @@ def deploy_options(args):
 def cmd_deploy(args) -> int:
     from .deploy import engine
 
-    return engine.deploy(target(args), deploy_options(args))
+    return engine.deploy(release_target(args), deploy_options(args))
 
 
 def cmd_diff(args) -> int:
     from .deploy import engine
 
-    return engine.diff(target(args), deploy_options(args))
+    return engine.diff(release_target(args), deploy_options(args))
+
+
+def release_target(args):
+    """The target, with --release ID (and --release-bucket) when given: checked before any request."""
+    from .deploy.releases import check_bucket, check_id
+
+    release = getattr(args, "release", None)
+    if release is None:
+        if getattr(args, "release_bucket", None):
+            raise UserError("--release-bucket only goes with --release ID")
+        return target(args)
+    check_id(release)
+    if args.var:
+        raise UserError("--var does not go with --release: a release deploys the parameters it was published "
+                        "with (change config/, publish, and deploy the new release)")
+    bucket = check_bucket(args.release_bucket) if args.release_bucket is not None else None
+    chosen = target(args)
+    chosen.release_id, chosen.release_bucket = release, bucket
+    return chosen
+
+
+def cmd_publish(args) -> int:
+    from .deploy.publish import publish
+
+    if args.var:
+        raise UserError("--var does not go with publish: a release holds what config/*.yaml says")
+    return publish(target(args), args.format)
 
 
 def cmd_preflight(args) -> int:
@@ -486,6 +513,14 @@ def build_parser(only: str | None = None) -> Parser:
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
 
+    p.add_argument("--release", metavar="ID", help="deploy this published release (automl-cfn publish), not generated/")
+    p.add_argument("--release-bucket", metavar="BUCKET",
+                   help="the artifacts bucket the release was published to, when it is another account's")
+
+    p = stack_verb(verbs, "publish", "publish generated/ and every environment's parameters as one release",
+                   cmd_publish)
+    p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
+
     p = stack_verb(verbs, "preflight", "check what would fail on this account and region, before any change set",
                    cmd_preflight)
     p.add_argument("--format", choices=("text", "json"), default="text", help="table (default) or JSON")
@@ -502,6 +537,9 @@ def build_parser(only: str | None = None) -> Parser:
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
+    p.add_argument("--release", metavar="ID", help="what deploying this published release would change")
+    p.add_argument("--release-bucket", metavar="BUCKET",
+                   help="the artifacts bucket the release was published to, when it is another account's")
 
     p = stack_verb(verbs, "status", "the stack's status and its nested stacks", cmd_status)
     p.add_argument("--watch", action="store_true", help="follow an operation in progress until it ends")

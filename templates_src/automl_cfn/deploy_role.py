@@ -30,6 +30,7 @@ import json
 from typing import Iterable, Mapping
 
 from . import providers
+from .model import RELEASES_PREFIX
 
 MANAGED_POLICY_MAX = 6144                               # characters, whitespace excluded
 ARTIFACTS_STACK = "automl-cfn-artifacts"
@@ -122,6 +123,11 @@ def statements(documents: Iterable[Mapping], project: str, partition: str = "aws
     bucket = f"arn:{partition}:s3:::{ARTIFACTS_STACK}-{account}-*"
     result.append({"Sid": "ArtifactsBucket", "Effect": "Allow", "Action": list(TOOL_ARTIFACTS),
                    "Resource": [bucket, f"{bucket}/*"]})
+    # deploy --release-bucket: another account's artifacts bucket, read-only and only its releases (that
+    # bucket's policy must let this account read too).
+    releases = f"arn:{partition}:s3:::{ARTIFACTS_STACK}-*"
+    result.append({"Sid": "PublishedReleases", "Effect": "Allow", "Action": ["s3:GetObject"],
+                   "Resource": [f"{releases}/{RELEASES_PREFIX}*"]})
     by_service: dict[str, list[str]] = {}
     for action in sorted(actions):
         by_service.setdefault(action.split(":")[0], []).append(action)

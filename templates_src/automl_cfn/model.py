@@ -47,6 +47,7 @@ def title(name: str) -> str:
 # Where the deploy verb keeps template sets in the artifacts bucket (they expire;
 # locks/ and records/ beside them do not).
 TEMPLATES_PREFIX = "templates/"
+RELEASES_PREFIX = "releases/"     # published releases (never expire)
 
 
 # Alarms that stop and roll back a release of the prediction service, by name suffix after

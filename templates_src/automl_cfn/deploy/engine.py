@@ -26,16 +26,17 @@ from .target import DeployOptions, Target
 
 
 def deploy(target: Target, options: DeployOptions) -> int:
-    target.files  # missing templates are bad input: found before any AWS request
+    target.generated  # missing templates are bad input: found before any AWS request
+    attach_release(target)
     if not options.force and options.release_tag is None and unchanged(target):
         return EXIT_OK
     s3 = target.aws.client("s3")
-    bucket = artifacts.bootstrap(target.aws, target.files[artifacts.ARTIFACTS_TEMPLATE])
+    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
     operation = "release" if options.release_tag is not None else "deploy"
     with lock.held(s3, bucket, target.name, operation, target.resume_hint, options.force_unlock):
         stack = recover(target, options)
         recorded = record.read(s3, bucket, target.name) if stack else {}
-        if options.release_tag is None and stack and not options.reset:
+        if options.release_tag is None and target.release is None and stack and not options.reset:
             record.check_no_silent_undo(recorded, plan.deployed_values(stack), target.settings,
                                         target.file_settings or target.settings, settings_source(target),
                                         target.var_names)
@@ -68,6 +69,32 @@ def deploy(target: Target, options: DeployOptions) -> int:
         return code
 
 
+def attach_release(target: Target) -> None:
+    """deploy/diff --release ID: read and verify the published release (copying it into this account's
+    artifacts bucket when it was published elsewhere) before anything else; it must be for this stack
+    and region."""
+    if target.release_id is None or target.release is not None:
+        return
+    from ..errors import RefusedError
+    from . import releases
+
+    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
+    release = releases.fetch(target.aws, bucket, target.settings.project_name, target.release_id,
+                             target.release_bucket)
+    published = release.environment(target.settings.environment)
+    if published.get("stack") != target.name or published.get("region") != target.aws.region:
+        raise RefusedError(f"release {release.id} deploys {target.settings.environment} as {published.get('stack')} "
+                           f"in {published.get('region')}; this deploy targets {target.name} in {target.aws.region}")
+    target.release = release
+    when = release.published.get("at", "an unknown time")
+    commit = release.published.get("commit") or "an unknown commit"
+    ui.info(f"Release {release.id}: the templates, parameters and tags published at {when} from {commit} "
+            f"(s3://{bucket}/{release.prefix}), not generated/")
+    drift = sorted(k for k, v in parameter_values(target.settings).items() if published["parameters"].get(k) != v)
+    if drift:
+        ui.info(f"  config differs from the release in {', '.join(drift)}: the release's values are deployed")
+
+
 def unchanged(target: Target) -> bool:
     """Nothing to do, known from one DescribeStacks and local work: the stack is stable, and its
     templates (the content hash in TemplatesPrefix, names pinned as a deploy would pin them), parameters,
@@ -96,7 +123,7 @@ def unchanged(target: Target) -> bool:
 def preflight_before(target: Target, stack: dict | None, options: DeployOptions) -> preflight.Context:
     """The offline checks, and the live ones the change touches; stops on a failure."""
     release = options.release_tag is not None
-    values = parameter_values(target.settings) if not release else {"ImageTag": options.release_tag}
+    values = target.parameters() if not release else {"ImageTag": options.release_tag}
     ctx = preflight.Context(target, stack, changed=preflight.changed_parameters(stack, values),
                             image_tag=options.release_tag)
     checks = () if release else preflight.OFFLINE
@@ -129,7 +156,8 @@ def diff(target: Target, options: DeployOptions) -> int:
     """The review without executing; the change set is deleted afterwards."""
     from ..errors import AwsError
 
-    target.files  # missing templates are bad input: found before any AWS request
+    target.generated  # missing templates are bad input: found before any AWS request
+    attach_release(target)
     stack = target.describe()
     if stack and (in_progress(stack["StackStatus"]) or stack["StackStatus"] in
                   RECREATE | CONTINUE_ROLLBACK | ROLL_BACK_FIRST | BROKEN):
@@ -137,7 +165,7 @@ def diff(target: Target, options: DeployOptions) -> int:
             raise AwsError(f"{target.name} is {stack['StackStatus']}; a diff needs a stable stack "
                            f"(see 'automl-cfn status' and 'automl-cfn deploy')")
         stack = None
-    bucket = artifacts.bootstrap(target.aws, target.files[artifacts.ARTIFACTS_TEMPLATE])
+    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
     change_set = plan.prepare(target, stack, options, bucket)
     if change_set is None:
         return EXIT_OK

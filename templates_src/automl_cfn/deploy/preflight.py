@@ -29,7 +29,6 @@ from typing import Callable
 from .. import regional, ui
 from ..errors import RefusedError
 from ..model import SERVICES
-from ..parameters import parameter_values
 from .aws import error_code, error_message
 from .retained import KINDS, owner
 from .target import Target
@@ -108,7 +107,7 @@ class Context:
 
     @property
     def values(self) -> dict[str, str]:
-        return {**parameter_values(self.settings), "TemplatesBucket": "templates", "TemplatesPrefix": "p/"}
+        return {**self.target.parameters(), "TemplatesBucket": "templates", "TemplatesPrefix": "p/"}
 
     def touches(self, *parameters: str) -> bool:
         return self.changed is None or bool(self.changed & set(parameters))

@@ -12,6 +12,8 @@ from ..model import MANAGED_BY
 from ..settings import Settings
 from .aws import Aws
 from .cfn import describe
+from .artifacts import ARTIFACTS_TEMPLATE
+from .releases import Release
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Target:
     project_dir: Path = Path(".")
     file_settings: Settings | None = None     # the settings file alone, without --var
     var_names: frozenset[str] = frozenset()   # the settings this command's --var set
+    release_id: str | None = None             # deploy --release: a published artifact, not generated/
+    release_bucket: str | None = None         # where that release was published, when not in this account
+    release: Release | None = None            # the release, read and verified (releases.fetch)
 
     @property
     def name(self) -> str:
@@ -57,9 +62,21 @@ class Target:
         return describe(self.cfn, self.name)
 
     @cached_property
-    def files(self) -> dict[str, bytes]:
+    def generated(self) -> dict[str, bytes]:
         """The committed templates (generated/templates), read once per verb."""
         return synth.read_generated(self.project_dir / "generated")
+
+    @property
+    def artifacts_template(self) -> bytes:
+        """The artifacts bucket's stack: account infrastructure, always the checkout's, never a release's."""
+        return self.generated[ARTIFACTS_TEMPLATE]
+
+    @cached_property
+    def files(self) -> dict[str, bytes]:
+        """What this verb deploys: the committed templates, or the release's."""
+        if self.release is not None:
+            return {**self.release.files, ARTIFACTS_TEMPLATE: self.artifacts_template}
+        return self.generated
 
     @cached_property
     def documents(self) -> dict[str, dict]:
@@ -74,11 +91,10 @@ class Target:
         """The template parameters for these settings, with what only the account knows filled in: an
         existing VPC's CIDR block (the load balancer's security group admits that range)."""
         from ..errors import RefusedError
-        from ..parameters import parameter_values
         from .aws import error_code
 
-        values = {**parameter_values(self.settings), "ExistingVpcCidr": ""}
-        vpc_id = self.settings.existing_vpc_id
+        values = {**self.parameters(), "ExistingVpcCidr": ""}
+        vpc_id = values.get("ExistingVpcId", "")
         if vpc_id:
             try:
                 vpcs = self.aws.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
@@ -92,7 +108,22 @@ class Target:
             values["ExistingVpcCidr"] = vpcs[0]["CidrBlock"]
         return values
 
+    def parameters(self) -> dict[str, str]:
+        """The template parameters: the settings', or what the release published for this environment."""
+        from ..parameters import parameter_values
+
+        if self.release is not None:
+            return dict(self.release.environment(self.settings.environment)["parameters"])
+        return parameter_values(self.settings)
+
     def tags(self) -> list[dict[str, str]]:
-        return [{"Key": "Project", "Value": self.settings.project_name},
-                {"Key": "Environment", "Value": self.settings.environment},
-                {"Key": "ManagedBy", "Value": MANAGED_BY}]
+        if self.release is not None:
+            return [dict(tag) for tag in self.release.environment(self.settings.environment)["tags"]]
+        return stack_tags(self.settings)
+
+
+def stack_tags(settings: Settings) -> list[dict[str, str]]:
+    """The root stack's tags (CloudFormation passes them to every resource it can tag)."""
+    return [{"Key": "Project", "Value": settings.project_name},
+            {"Key": "Environment", "Value": settings.environment},
+            {"Key": "ManagedBy", "Value": MANAGED_BY}]
