@@ -138,6 +138,23 @@ def cmd_params(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    """The validated settings of an environment (JSON), or one of them as plain text (for scripts)."""
+    import json
+
+    from .settings import SETTING_FIELDS
+
+    settings = load(args)
+    if args.name is None:
+        print(json.dumps(settings.as_dict(), indent=2, sort_keys=True))
+        return 0
+    if args.name not in SETTING_FIELDS:
+        raise UserError(f"{args.name!r} is not a setting; see the settings table in README.md")
+    value = getattr(settings, args.name)
+    print(value if isinstance(value, str) else json.dumps(value))
+    return 0
+
+
 def cmd_lint(args) -> int:
     from . import lint
 
@@ -494,6 +511,12 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--format", choices=("cli", "map"), default="cli",
                    help="cli: [{ParameterKey, ParameterValue}] (default); map: {name: value}")
     p.set_defaults(handler=cmd_params)
+
+    p = verbs.add_parser("settings", help="print an environment's validated settings (JSON), or one setting's value")
+    add_common_options(p)
+    add_settings_options(p)
+    p.add_argument("name", nargs="?", help="one setting (e.g. aws_region): its value alone")
+    p.set_defaults(handler=cmd_settings)
 
     p = stack_verb(verbs, "deploy", "deploy through a reviewed change set", cmd_deploy)
     p.add_argument("--yes", action="store_true", help="execute without asking (and confirm recreating a failed stack)")

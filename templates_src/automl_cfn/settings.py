@@ -73,6 +73,7 @@ CONTAINER_USER_RE = Pattern(r"^(?!(0|root)(:|$))([0-9]{1,10}|[a-z_][a-z0-9_-]{0,
 CERTIFICATE_ARN_RE = Pattern(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 HEALTH_PATH_RE = Pattern(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
 IMAGE_TAG_RE = Pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ORGANIZATION_ID_RE = Pattern(r"o-[a-z0-9]{10,32}")
 ENV_NAME_RE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 # The longest names built from `<project_name>-<environment>` and the region, as
@@ -258,6 +259,12 @@ class Settings:
 
     # Written out, not generated: over all fields, a repr is a screenful and a hash fails on the dict
     # fields; and compiling the two costs every run half a millisecond.
+    # -- accounts ----------------------------------------------------------
+    organization_id: str = setting("", str, "Accounts",
+                                   "AWS Organizations ID (o-...): the accounts of the organisation may read "
+                                   "published releases and nested templates from the artifacts bucket (promotion "
+                                   "to another account, StackSets); empty: this account only")
+
     def __repr__(self) -> str:
         return f"Settings(project_name={self.project_name!r}, environment={self.environment!r}, " \
                f"aws_region={self.aws_region!r})"
@@ -555,6 +562,9 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_pipeline(settings)
     _check_container_user(settings)
     _check_endpoint(settings)
+    if settings.organization_id and not ORGANIZATION_ID_RE.fullmatch(settings.organization_id):
+        raise SettingsError(f"organization_id: {_shown(settings.organization_id)} is not an AWS Organizations ID; "
+                            "allowed: empty, or o- and 10 to 32 lowercase letters and digits")
     return settings
 
 

@@ -222,6 +222,7 @@ ELSEWHERE_SETTINGS = {
     "nat_data_gb": "feeds the cost estimate only",
     "expected_data_objects": "feeds the cost estimate only",
     "images": "feeds the image build only",
+    "organization_id": "shares the artifacts bucket (its own stack, updated before the no-op check)",
 }
 
 

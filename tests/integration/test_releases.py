@@ -152,3 +152,27 @@ def test_publish_refuses_stale_templates_and_an_environment_the_release_lacks(aw
     code, _, err = run("deploy", "--env", "staging", "--release", release, "--yes")
     assert code == 2 and f"release {release} has no environment 'staging'" in err
     assert "automl-staging" not in stack_names(clients("cloudformation"))
+
+
+def test_organization_id_shares_templates_and_releases_with_the_organisation(aws, run, clients):
+    s3, bucket = clients("s3"), ARTIFACTS.format(account="123456789012")
+    assert publish(run)["written"] == 11
+
+    def organisation_statements():
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        return [s for s in policy["Statement"] if "aws:PrincipalOrgID" in json.dumps(s)]
+
+    assert organisation_statements() == []
+    code, _, err = run("publish", "--env", "dev", "--var", "organization_id=o-abcdef123456")
+    assert code == 2 and "--var does not go with publish" in err
+    code, _, err = run("deploy", "--env", "dev", "--yes", "--var", "organization_id=o-abcdef123456")
+    assert code == 0, err
+    assert "templates and releases readable by the accounts of o-abcdef123456" in err
+    [shared] = organisation_statements()
+    assert shared["Action"] == ["s3:GetObject"] and shared["Principal"] == "*"
+    assert shared["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdef123456"}}
+    assert sorted(shared["Resource"]) == [f"arn:aws:s3:::{bucket}/releases/*", f"arn:aws:s3:::{bucket}/templates/*"]
+    # Back to this account only: the statement goes, the bucket and what it holds stay.
+    code, _, err = run("deploy", "--env", "dev", "--yes", "--reset")
+    assert code == 0, err
+    assert organisation_statements() == [] and s3.list_objects_v2(Bucket=bucket, Prefix="releases/")["KeyCount"] == 11

@@ -37,7 +37,18 @@ def test_params_with_a_config_file(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["AzCount"] == "3"
 
 
+def test_settings_prints_one_value_for_scripts_or_all_as_json(project_root, capsys):
+    assert main(["settings", "--env", "prod", "aws_region", "--project-dir", str(project_root)]) == 0
+    assert capsys.readouterr().out == "us-west-2\n"
+    assert main(["settings", "--env", "dev", "--project-dir", str(project_root), "--var", "az_count=3"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert everything["az_count"] == 3 and everything["environment"] == "dev"
+
+
 @pytest.mark.parametrize("args, fragment", [
+    (["settings", "--env", "dev", "aws_regoin"], "'aws_regoin' is not a setting"),
+    (["settings", "--env", "dev", "--var", "organization_id=o-1"], "organization_id: 'o-1' is not an AWS "
+                                                                    "Organizations ID"),
     (["params", "--env", "dev", "--var", "optimize_cpu=3"], "optimize_cpu: 3 is not allowed"),
     (["params", "--env", "dev", "--var", "optimise_cpu=1024"], "did you mean 'optimize_cpu'"),
     (["params", "--env", "nope"], "config/nope.yaml: settings file not found"),

@@ -6,13 +6,16 @@ uploaded, is never overwritten, and an unchanged set is not uploaded again.
 
 The artifacts stack is created once per account and region.  Its bucket is
 retained when the stack goes; a later bootstrap adopts it by resource import
-rather than failing on its name.
+rather than failing on its name.  With the organization_id setting, the
+organisation's accounts may read templates/ and releases/ (deploy
+--release-bucket, StackSets instances reading nested templates).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 
 from .. import ui
@@ -41,13 +44,17 @@ class TemplateSet:
         return S3_URL.format(bucket=self.bucket, region=region, key=f"{self.prefix}{name}.json")
 
 
-def bootstrap(aws: Aws, template: bytes) -> str:
-    """The artifacts bucket's name, creating its stack on first use (idempotent)."""
+def bootstrap(aws: Aws, template: bytes, organization_id: str = "") -> str:
+    """The artifacts bucket's name, creating its stack on first use (idempotent), and sharing its templates
+    and releases with `organization_id` (updating the stack when that changed)."""
     cfn = aws.client("cloudformation")
     stack = describe(cfn, STACK_NAME)
     if stack is not None and in_progress(stack["StackStatus"]):
         stack = wait(cfn, STACK_NAME)  # another deploy may be creating it right now
     if stack is not None and stack["StackStatus"] in SUCCESS:
+        shared = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        if shared.get("OrganizationId", "") != organization_id:
+            stack = share(aws, template, organization_id)
         return outputs_of(stack)["BucketName"]
     if stack is not None and stack["StackStatus"] != "DELETE_COMPLETE":
         cfn.delete_stack(StackName=STACK_NAME)  # a create that failed: its bucket, if any, is retained
@@ -56,7 +63,8 @@ def bootstrap(aws: Aws, template: bytes) -> str:
     document = json.loads(template)
     name = pin_bucket_name(document, aws)
     request = dict(StackName=STACK_NAME, ChangeSetName="automl-cfn-bootstrap", ChangeSetType="CREATE",
-                   TemplateBody=json.dumps(document), Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}])
+                   TemplateBody=json.dumps(document), Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}],
+                   Parameters=[{"ParameterKey": "OrganizationId", "ParameterValue": organization_id}])
     if bucket_exists(aws, name):
         request["ImportExistingResources"] = True   # retained by an earlier artifacts stack: adopt it
     change_set = cfn.create_change_set(**request)["Id"]
@@ -67,6 +75,26 @@ def bootstrap(aws: Aws, template: bytes) -> str:
         raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; see its events "
                        f"(aws cloudformation describe-stack-events --stack-name {STACK_NAME})")
     return outputs_of(stack)["BucketName"]
+
+
+def share(aws: Aws, template: bytes, organization_id: str) -> dict:
+    """Update the artifacts stack to share with `organization_id` (or, empty, with nobody)."""
+    cfn = aws.client("cloudformation")
+    document = json.loads(template)
+    pin_bucket_name(document, aws)
+    whom = f"the accounts of {organization_id}" if organization_id else "this account only"
+    ui.info(f"Updating {STACK_NAME}: templates and releases readable by {whom} (organization_id)")
+    change_set = cfn.create_change_set(
+        StackName=STACK_NAME, ChangeSetName=f"automl-cfn-share-{int(time.time())}", ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(document), Parameters=[{"ParameterKey": "OrganizationId",
+                                                        "ParameterValue": organization_id}])["Id"]
+    _wait_change_set(cfn, change_set)
+    cfn.execute_change_set(ChangeSetName=change_set)
+    stack = wait(cfn, STACK_NAME)
+    if stack["StackStatus"] not in SUCCESS:
+        raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']} after sharing it; see its events "
+                       f"(aws cloudformation describe-stack-events --stack-name {STACK_NAME})")
+    return stack
 
 
 def pin_bucket_name(document: dict, aws: Aws) -> str:
@@ -88,8 +116,6 @@ def bucket_exists(aws: Aws, name: str) -> bool:
 
 
 def _wait_change_set(cfn, change_set: str) -> None:
-    import time
-
     while True:
         status = cfn.describe_change_set(ChangeSetName=change_set)
         if status["Status"] == "CREATE_COMPLETE":

@@ -1,7 +1,9 @@
 """deploy and diff, top to bottom.
 
-deploy: read the committed templates (bad input before any request) -> host
-them (artifacts bucket) -> lock the environment -> recover a stack left
+deploy: read the committed templates (bad input before any request), or the
+release --release names (verified against its ID) -> the artifacts bucket
+(shared with the organisation when organization_id says so) -> stop if the
+stack already has these templates and values -> lock the environment -> recover a stack left
 unusable -> refuse to undo silently what an earlier --var deployed -> check
 preflight (offline checks, and the live ones the change touches) -> plan
 (predict, preflight what the change adds, adopt what was retained, change set) ->
@@ -28,10 +30,10 @@ from .target import DeployOptions, Target
 def deploy(target: Target, options: DeployOptions) -> int:
     target.generated  # missing templates are bad input: found before any AWS request
     attach_release(target)
+    bucket = target.artifacts_bucket   # first: sharing it with the organisation is a change of its own
     if not options.force and options.release_tag is None and unchanged(target):
         return EXIT_OK
     s3 = target.aws.client("s3")
-    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
     operation = "release" if options.release_tag is not None else "deploy"
     with lock.held(s3, bucket, target.name, operation, target.resume_hint, options.force_unlock):
         stack = recover(target, options)
@@ -78,7 +80,7 @@ def attach_release(target: Target) -> None:
     from ..errors import RefusedError
     from . import releases
 
-    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
+    bucket = target.artifacts_bucket
     release = releases.fetch(target.aws, bucket, target.settings.project_name, target.release_id,
                              target.release_bucket)
     published = release.environment(target.settings.environment)
@@ -165,7 +167,7 @@ def diff(target: Target, options: DeployOptions) -> int:
             raise AwsError(f"{target.name} is {stack['StackStatus']}; a diff needs a stable stack "
                            f"(see 'automl-cfn status' and 'automl-cfn deploy')")
         stack = None
-    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
+    bucket = target.artifacts_bucket
     change_set = plan.prepare(target, stack, options, bucket)
     if change_set is None:
         return EXIT_OK

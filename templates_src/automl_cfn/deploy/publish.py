@@ -34,7 +34,7 @@ def publish(target: Target, output: str = "text") -> int:
     release = releases.build(target.settings.project_name, files, environments,
                              {"at": releases.now_utc(), "commit": git_commit(root), "account": target.account,
                               "region": target.aws.region})
-    bucket = artifacts.bootstrap(target.aws, target.artifacts_template)
+    bucket = target.artifacts_bucket
     written = releases.publish(target.aws, bucket, release)
     if output == "json":
         print(json.dumps({"release": release.id, "bucket": bucket, "prefix": release.prefix,

@@ -72,6 +72,13 @@ class Target:
         return self.generated[ARTIFACTS_TEMPLATE]
 
     @cached_property
+    def artifacts_bucket(self) -> str:
+        """The artifacts bucket of this account and region (its stack created or shared on first use)."""
+        from . import artifacts
+
+        return artifacts.bootstrap(self.aws, self.artifacts_template, self.settings.organization_id)
+
+    @cached_property
     def files(self) -> dict[str, bytes]:
         """What this verb deploys: the committed templates, or the release's."""
         if self.release is not None:

@@ -10,10 +10,12 @@ records/ never expire.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Sub, Tags, Template, s3
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
+from awacs.s3 import GetObject
+from troposphere import Equals, GetAtt, If, Not, NoValue, Output, Parameter, Ref, Sub, Tags, Template, s3
 
-from ..model import MANAGED_BY, TEMPLATES_PREFIX
-from . import storage
+from ..model import MANAGED_BY, RELEASES_PREFIX, TEMPLATES_PREFIX
+from . import policies, storage
 
 EXPIRE_DAYS = 90
 
@@ -38,7 +40,27 @@ def build() -> Template:
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
-    t.add_resource(storage.tls_only_policy(bucket, "ArtifactsBucketPolicy"))
+    organization = t.add_parameter(Parameter(
+        "OrganizationId", Type="String", Default="", AllowedPattern=r"^$|^o-[a-z0-9]{10,32}$",
+        ConstraintDescription="must be empty or an AWS Organizations ID (o-...)",
+        Description="The organisation whose accounts may read templates and releases (the organization_id "
+                    "setting); empty: this account only"))
+    shared = t.add_condition("SharedWithOrganization", Not(Equals(Ref(organization), "")))
+    arn = GetAtt(bucket, "Arn")
+    t.add_resource(s3.BucketPolicy("ArtifactsBucketPolicy", Bucket=Ref(bucket), PolicyDocument={
+        "Version": policies.VERSION,
+        "Statement": [storage.deny_insecure_transport(arn), If(shared, organization_reads(arn, organization), NoValue)],
+    }))
     t.add_output(Output("BucketName", Value=Ref(bucket), Description="Artifacts bucket name"))
     t.add_output(Output("BucketArn", Value=GetAtt(bucket, "Arn"), Description="Artifacts bucket ARN"))
     return t
+
+
+def organization_reads(bucket_arn, organization: Parameter) -> Statement:
+    """Any principal of the organisation may read nested templates (StackSets instances fetch them with
+    their own accounts' credentials) and published releases (deploy --release-bucket): nothing else."""
+    return Statement(
+        Sid="OrganizationReadsTemplatesAndReleases", Effect=Allow, Principal=Principal("*"), Action=[GetObject],
+        Resource=[Sub(f"${{Arn}}/{TEMPLATES_PREFIX}*", Arn=bucket_arn), Sub(f"${{Arn}}/{RELEASES_PREFIX}*", Arn=bucket_arn)],
+        Condition=Condition(StringEquals("aws:PrincipalOrgID", Ref(organization))),
+    )
