@@ -43,15 +43,23 @@ def parameters(cfn, stack: str) -> dict[str, str]:
     return {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}
 
 
-def as_other_account(aws, monkeypatch) -> None:
+def as_account(aws, monkeypatch, account: str) -> None:
     """Credentials of a role in another account (moto keeps one backend per account)."""
     sts = boto3.client("sts", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
                        aws_secret_access_key="testing")
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer",
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/deployer",
                                   RoleSessionName="promotion")["Credentials"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
     monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+
+
+def organisation(clients) -> tuple[str, str]:
+    """An organisation managed from this account, with one member account: (organisation ID, member)."""
+    organizations = clients("organizations")
+    org = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    status = organizations.create_account(Email="prod@example.com", AccountName="prod")["CreateAccountStatus"]
+    return org, status["AccountId"]
 
 
 def test_publish_is_idempotent_and_deploy_uses_the_release_not_the_checkout(aws, run, project, clients):
@@ -78,12 +86,15 @@ def test_publish_is_idempotent_and_deploy_uses_the_release_not_the_checkout(aws,
     assert publish(run)["release"] != release
 
 
-def test_promotion_to_another_account_copies_the_release_verified(aws, run, clients, monkeypatch):
-    release = publish(run)["release"]
+def test_promotion_to_another_account_copies_the_release_verified(aws, run, project, clients, monkeypatch):
+    org, member = organisation(clients)
+    settings = project / "config" / "dev.yaml"
+    settings.write_text(settings.read_text() + f"organization_id: {org}\n")
+    release = publish(run)["release"]     # publishing shares the artifacts bucket with the organisation first
     source = ARTIFACTS.format(account="123456789012")
-    as_other_account(aws, monkeypatch)
+    as_account(aws, monkeypatch, member)
     code, _, err = run("deploy", "--env", "dev", "--release", release, "--yes")
-    assert code != 0 and "is not in s3://automl-cfn-artifacts-222222222222-us-east-1/releases/automl/" in err
+    assert code != 0 and f"is not in s3://automl-cfn-artifacts-{member}-us-east-1/releases/automl/" in err
     assert "--release-bucket" in err and "Traceback" not in err
     other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url)
     assert "automl-dev" not in stack_names(other)
@@ -92,11 +103,23 @@ def test_promotion_to_another_account_copies_the_release_verified(aws, run, clie
     assert stack_names(other)["automl-dev"] == "CREATE_COMPLETE"
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=aws.url)
     prefix = f"releases/automl/{release}/"
-    copied = {o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS.format(account=OTHER_ACCOUNT),
+    copied = {o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS.format(account=member),
                                                    Prefix=prefix)["Contents"]}
     assert len(copied) == 11 and f"{prefix}release.json" in copied
-    root = s3.get_object(Bucket=ARTIFACTS.format(account=OTHER_ACCOUNT), Key=f"{prefix}root.json")["Body"].read()
+    root = s3.get_object(Bucket=ARTIFACTS.format(account=member), Key=f"{prefix}root.json")["Body"].read()
     assert root == clients("s3").get_object(Bucket=source, Key=f"{prefix}root.json")["Body"].read()
+
+
+def test_promotion_to_another_account_needs_the_organisation_statement(aws, run, clients, monkeypatch):
+    """Without organization_id the bucket is this account's alone: S3 refuses the other account's read."""
+    release = publish(run)["release"]
+    as_account(aws, monkeypatch, OTHER_ACCOUNT)
+    code, _, err = run("deploy", "--env", "dev", "--release", release, "--release-bucket",
+                       ARTIFACTS.format(account="123456789012"), "--yes")
+    assert code != 0 and "refuses this account (222222222222) its releases" in err and "organization_id" in err
+    assert "Traceback" not in err
+    other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url)
+    assert "automl-dev" not in stack_names(other)
 
 
 @pytest.mark.parametrize("tamper, message", [

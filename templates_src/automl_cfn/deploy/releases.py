@@ -140,7 +140,14 @@ def fetch(aws: Aws, bucket: str, project: str, release_id: str, source_bucket: s
     prefix = release_prefix(project, release_id)
     raw = _get(s3, bucket, f"{prefix}{MANIFEST}")
     if raw is None and source_bucket:
-        raw = _get(s3, source_bucket, f"{prefix}{MANIFEST}")
+        try:
+            raw = _get(s3, source_bucket, f"{prefix}{MANIFEST}")
+        except Exception as exc:
+            if error_code(exc) not in ("AccessDenied", "403", "Forbidden"):
+                raise
+            raise RefusedError(f"s3://{source_bucket} refuses this account ({aws.account_id()}) its releases: the "
+                               "publishing account shares them with its organisation when its settings have "
+                               "organization_id (then publish again); nothing was deployed") from None
         if raw is None:
             raise UserError(f"release {release_id} of {project} is not in s3://{source_bucket}/{prefix}; check the ID "
                             "and the bucket it was published to")

@@ -34,8 +34,11 @@ def backend_of(response) -> Backend:
 
 
 def reset() -> None:
+    from . import stacksets
+
     with LOCK:
         BACKENDS.clear()
+        stacksets.reset()
 
 
 def action(function):
@@ -408,7 +411,9 @@ ACTIONS = (create_stack, update_stack, delete_stack, describe_stacks, list_stack
 def install() -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 
-    for function in ACTIONS:
+    from .stacksets_api import ACTIONS as STACKSET_ACTIONS
+
+    for function in ACTIONS + STACKSET_ACTIONS:
         setattr(CloudFormationResponse, function.__name__, function)
     # Strict mode's documents are already in the response shape.
     CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {}

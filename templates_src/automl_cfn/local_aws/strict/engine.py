@@ -297,6 +297,11 @@ class Backend:
         from moto.cloudformation.models import Stack as MotoStack
         from moto.cloudformation.utils import get_stack_from_s3_url
 
+        from .s3_access import readable_by
+
+        if not readable_by(template_url, self.account):
+            raise validation(f"TemplateURL {template_url} could not be read: S3 error: Access Denied (account "
+                             f"{self.account} is not granted s3:GetObject by the bucket's policy)")
         try:
             body = get_stack_from_s3_url(template_url, account_id=self.account, partition="aws")
         except Exception as exc:

@@ -146,7 +146,27 @@ def target_group_on_one_load_balancer() -> None:
     models.ELBv2Backend.create_rule = create_rule
 
 
-SERVICE_RULES = (load_balancer_needs_two_zones, one_listener_per_port, target_group_on_one_load_balancer)
+def other_accounts_read_only_what_the_bucket_policy_grants() -> None:
+    """moto serves GetObject on any account's bucket to any caller; S3 answers another account Access
+    Denied unless the bucket policy grants it (s3_access.py).  Test:
+    tests/integration/test_releases.py::test_promotion_to_another_account_needs_the_organisation_statement."""
+    from moto.s3 import models
+    from moto.s3.exceptions import S3AccessDeniedError
+
+    from .s3_access import readable_by
+
+    original = models.S3Backend.get_object
+
+    def get_object(self, bucket_name, key_name, *args, **kwargs):
+        if not readable_by(f"https://{bucket_name}.s3.amazonaws.com/{key_name}", self.account_id):
+            raise S3AccessDeniedError()
+        return original(self, bucket_name, key_name, *args, **kwargs)
+
+    models.S3Backend.get_object = get_object
+
+
+SERVICE_RULES = (load_balancer_needs_two_zones, one_listener_per_port, target_group_on_one_load_balancer,
+                 other_accounts_read_only_what_the_bucket_policy_grants)
 
 
 def install() -> None:
