@@ -148,6 +148,13 @@ def _derived() -> list[ParamSpec]:
             constraint="an S3 bucket name: lowercase letters, digits, '.' and '-'",
         ),
         ParamSpec(
+            "TemplatesRegion", "Template location", "Templates bucket region",
+            "Region of the templates bucket; empty: this stack's own (StackSets instances in other regions read "
+            "the administrator's bucket)",
+            None, allowed_pattern=r"^$|^[a-z]{2,4}(-[a-z]+){1,3}-[0-9]$", constraint="empty, or a region name",
+            default="",
+        ),
+        ParamSpec(
             "TemplatesPrefix", "Template location", "Templates key prefix",
             "Key prefix of the child templates, ending in '/'",
             None, allowed_pattern=r"^([0-9a-zA-Z!_.*'()/-]+/)?$",

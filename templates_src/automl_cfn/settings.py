@@ -371,40 +371,8 @@ SETTINGS_FILE_MAX = 1024 * 1024   # bytes; a settings file is a few hundred
 def read_settings_file(path: Path, shown: str, parsed: Path | None = None) -> dict[str, Any]:
     """The file's settings, checked.  With `parsed` (a directory), the parse of these exact bytes is
     kept there as JSON, so an unchanged file costs no YAML parser import (about 8 ms of start-up)."""
-    import stat
-
-    try:
-        kind = path.stat().st_mode   # stat, not open: opening a FIFO would wait for a writer
-        if stat.S_ISDIR(kind):
-            raise IsADirectoryError
-        if not stat.S_ISREG(kind):
-            raise SettingsError(f"{shown}: is not a regular file (a FIFO, device or socket); expected a YAML "
-                                "settings file")
-        with path.open("rb") as handle:
-            raw = handle.read(SETTINGS_FILE_MAX + 1)
-    except FileNotFoundError:
-        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
-        hint = f" (available: {', '.join(available)})" if available else ""
-        raise SettingsError(f"{shown}: settings file not found{hint}") from None
-    except IsADirectoryError:
-        raise SettingsError(f"{shown}: is a directory, expected a YAML settings file") from None
-    except OSError as exc:
-        raise SettingsError(f"{shown}: cannot read settings file ({exc.strerror})") from None
-    if len(raw) > SETTINGS_FILE_MAX:
-        raise SettingsError(f"{shown}: is larger than {SETTINGS_FILE_MAX // 1024} KiB; a settings file is a few "
-                            "hundred bytes")
-    if b"\0" in raw:
-        raise SettingsError(f"{shown}: is a binary file, expected a YAML settings file")
-    kept = _kept_parse(parsed, raw)
-    data = kept if kept is not None else _parse(raw, shown)
-    if kept is None:
-        _keep_parse(parsed, raw, data)
-    if data is None:
-        raise SettingsError(f"{shown}: is empty, expected a mapping of settings such as 'environment: dev'")
-    if not isinstance(data, dict):
-        raise SettingsError(
-            f"{shown}: top level is a {_type_name(data)}, expected a mapping of settings such as 'environment: dev'"
-        )
+    data = read_yaml_mapping(path, shown, "settings file", "a mapping of settings such as 'environment: dev'",
+                             parsed)
     for key in data:
         if not isinstance(key, str):
             raise SettingsError(f"{shown}: setting name {_shown(key)} is a {_type_name(key)}, expected a name")
@@ -412,13 +380,51 @@ def read_settings_file(path: Path, shown: str, parsed: Path | None = None) -> di
     return dict(data)
 
 
-def _parse(raw: bytes, shown: str) -> Any:
+def read_yaml_mapping(path: Path, shown: str, what: str, expected: str, parsed: Path | None = None) -> dict:
+    """A small YAML file whose top level is a mapping, read as hostile input: a regular file (a FIFO would
+    block) of at most 1 MiB, UTF-8 text, no anchors or aliases, no duplicate keys.  `what` names the file in
+    messages ("settings file"), `expected` says what its top level should be."""
+    import stat
+
+    try:
+        kind = path.stat().st_mode   # stat, not open: opening a FIFO would wait for a writer
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError
+        if not stat.S_ISREG(kind):
+            raise SettingsError(f"{shown}: is not a regular file (a FIFO, device or socket); expected a YAML {what}")
+        with path.open("rb") as handle:
+            raw = handle.read(SETTINGS_FILE_MAX + 1)
+    except FileNotFoundError:
+        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        hint = f" (available: {', '.join(available)})" if available and what == "settings file" else ""
+        raise SettingsError(f"{shown}: {what} not found{hint}") from None
+    except IsADirectoryError:
+        raise SettingsError(f"{shown}: is a directory, expected a YAML {what}") from None
+    except OSError as exc:
+        raise SettingsError(f"{shown}: cannot read {what} ({exc.strerror})") from None
+    if len(raw) > SETTINGS_FILE_MAX:
+        raise SettingsError(f"{shown}: is larger than {SETTINGS_FILE_MAX // 1024} KiB; a {what} is a few "
+                            "hundred bytes")
+    if b"\0" in raw:
+        raise SettingsError(f"{shown}: is a binary file, expected a YAML {what}")
+    kept = _kept_parse(parsed, raw)
+    data = kept if kept is not None else _parse(raw, shown, what)
+    if kept is None:
+        _keep_parse(parsed, raw, data)
+    if data is None:
+        raise SettingsError(f"{shown}: is empty, expected {expected}")
+    if not isinstance(data, dict):
+        raise SettingsError(f"{shown}: top level is a {_type_name(data)}, expected {expected}")
+    return data
+
+
+def _parse(raw: bytes, shown: str, what: str = "settings file") -> Any:
     import yaml  # only a changed settings file pays for the YAML parser
 
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SettingsError(f"{shown}: not UTF-8 text (byte {exc.start}), expected a YAML settings file") from None
+        raise SettingsError(f"{shown}: not UTF-8 text (byte {exc.start}), expected a YAML {what}") from None
     try:
         data = yaml.load(text, Loader=strict_loader())
     except RefusedYaml as exc:

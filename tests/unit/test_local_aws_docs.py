@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 
 def test_each_patch_and_rule_names_an_existing_test():
-    source = (ROOT / "tests" / "integration" / "test_local_endpoint.py").read_text()
+    source = "".join(path.read_text() for path in sorted((ROOT / "tests" / "integration").glob("test_*.py")))
     functions = patches.CLOUDFORMATION + patches.SERVICES + rules.SERVICE_RULES + (rules.check_name_length,
                                                                                    rules.check_not_taken)
     for function in functions:

@@ -24,9 +24,15 @@ def test_one_nested_stack_per_concern(templates):
 
 def test_template_urls_come_from_the_templates_bucket_and_prefix(templates):
     for name in CHILDREN:
-        url = templates["root"]["Resources"][f"{name.capitalize()}Stack"]["Properties"]["TemplateURL"]["Fn::Sub"]
-        assert url == (f"https://${{TemplatesBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/"
+        url, variables = templates["root"]["Resources"][f"{name.capitalize()}Stack"]["Properties"]["TemplateURL"][
+            "Fn::Sub"]
+        assert url == (f"https://${{TemplatesBucket}}.s3.${{BucketRegion}}.${{AWS::URLSuffix}}/"
                        f"${{TemplatesPrefix}}{name}.json")
+        # The bucket's region: this stack's, unless TemplatesRegion names another (StackSets instances).
+        assert variables == {"BucketRegion": {"Fn::If": ["TemplatesInAnotherRegion", {"Ref": "TemplatesRegion"},
+                                                         {"Ref": "AWS::Region"}]}}
+    assert templates["root"]["Conditions"]["TemplatesInAnotherRegion"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "TemplatesRegion"}, ""]}]}
 
 
 def test_every_child_parameter_is_wired(templates):

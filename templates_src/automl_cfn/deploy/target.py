@@ -100,7 +100,7 @@ class Target:
         from ..errors import RefusedError
         from .aws import error_code
 
-        values = {**self.parameters(), "ExistingVpcCidr": ""}
+        values = {**self.parameters(), "ExistingVpcCidr": "", "TemplatesRegion": ""}
         vpc_id = values.get("ExistingVpcId", "")
         if vpc_id:
             try:

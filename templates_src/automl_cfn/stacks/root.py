@@ -9,7 +9,7 @@ deploy verb and taskcat can each host the children where they like.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Join, Ref, Sub, cloudformation
+from troposphere import Equals, GetAtt, If, Join, Not, Ref, Sub, cloudformation
 
 from ..model import LOG_SOURCES, REPOSITORIES, SERVICES, title
 from ..parameters import PARAMETERS
@@ -76,7 +76,10 @@ def nested_stack(st: StackTemplate, name: str, child: StackTemplate, produced: d
         # The children's own policies retain what holds data; the stacks go.
         DeletionPolicy="Delete",
         UpdateReplacePolicy="Delete",
-        TemplateURL=Sub(f"https://${{TemplatesBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/${{TemplatesPrefix}}{name}.json"),
+        TemplateURL=Sub(f"https://${{TemplatesBucket}}.s3.${{BucketRegion}}.${{AWS::URLSuffix}}/${{TemplatesPrefix}}{name}.json",
+                        BucketRegion=If(st.add_condition("TemplatesInAnotherRegion",
+                                                         Not(Equals(Ref(st.parameter("TemplatesRegion")), ""))),
+                                        Ref("TemplatesRegion"), Ref("AWS::Region"))),
         Parameters=values,
     )
 

@@ -149,7 +149,7 @@ def target_group_on_one_load_balancer() -> None:
 def other_accounts_read_only_what_the_bucket_policy_grants() -> None:
     """moto serves GetObject on any account's bucket to any caller; S3 answers another account Access
     Denied unless the bucket policy grants it (s3_access.py).  Test:
-    tests/integration/test_releases.py::test_promotion_to_another_account_needs_the_organisation_statement."""
+    test_promotion_to_another_account_needs_the_organisation_statement."""
     from moto.s3 import models
     from moto.s3.exceptions import S3AccessDeniedError
 
