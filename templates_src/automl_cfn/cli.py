@@ -206,6 +206,30 @@ def release_target(args):
     return chosen
 
 
+def cmd_stackset(args) -> int:
+    from .deploy import stackset
+    from .deploy.targets import load_targets
+
+    options = stackset.Options(yes=args.yes, output=args.format)
+    if args.action in ("deploy", "diff"):
+        if not args.targets:
+            raise UserError(f"stackset {args.action} needs --targets FILE (accounts or organizational_units, and regions)")
+        chosen = release_target(args)
+        targets = load_targets(Path(args.targets), chosen.settings)
+        from .deploy.engine import attach_release
+
+        attach_release(chosen)
+        return (stackset.deploy if args.action == "deploy" else stackset.diff)(chosen, targets, options)
+    if args.targets or args.release:
+        raise UserError(f"stackset {args.action} takes no --targets or --release (it reads the stack set itself)")
+    chosen = target(args)
+    if args.action == "status":
+        return stackset.status(chosen, options, watch=args.watch)
+    if args.action == "drift":
+        return stackset.drift(chosen, options)
+    return stackset.destroy(chosen, options)
+
+
 def cmd_publish(args) -> int:
     from .deploy.publish import publish
 
@@ -539,6 +563,18 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--release", metavar="ID", help="deploy this published release (automl-cfn publish), not generated/")
     p.add_argument("--release-bucket", metavar="BUCKET",
                    help="the artifacts bucket the release was published to, when it is another account's")
+
+    p = stack_verb(verbs, "stackset", "one environment in many accounts and regions through CloudFormation StackSets",
+                   cmd_stackset)
+    p.add_argument("action", choices=("deploy", "diff", "status", "drift", "destroy"),
+                   help="deploy or diff (with --targets), status, drift, destroy (data is retained)")
+    p.add_argument("--targets", metavar="FILE", help="YAML: accounts or organizational_units, regions, overrides, "
+                                                    "preferences (see README: Many accounts and regions)")
+    p.add_argument("--release", metavar="ID", help="roll out this published release, not generated/")
+    p.add_argument("--release-bucket", metavar="BUCKET", help="the bucket the release was published to")
+    p.add_argument("--yes", action="store_true", help="roll out or destroy without asking")
+    p.add_argument("--watch", action="store_true", help="status: follow an operation in progress until it ends")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
 
     p = stack_verb(verbs, "publish", "publish generated/ and every environment's parameters as one release",
                    cmd_publish)

@@ -297,8 +297,12 @@ class Backend:
         from moto.cloudformation.models import Stack as MotoStack
         from moto.cloudformation.utils import get_stack_from_s3_url
 
-        from .s3_access import readable_by
+        from .s3_access import readable_by, region_mismatch
 
+        elsewhere = region_mismatch(template_url)
+        if elsewhere:
+            raise validation(f"TemplateURL {template_url} could not be read: S3 error: The bucket is in this region: "
+                             f"{elsewhere}. Please use this region to retry the request")
         if not readable_by(template_url, self.account):
             raise validation(f"TemplateURL {template_url} could not be read: S3 error: Access Denied (account "
                              f"{self.account} is not granted s3:GetObject by the bucket's policy)")

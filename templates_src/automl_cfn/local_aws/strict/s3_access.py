@@ -79,3 +79,20 @@ def grants(statement: dict, object_arn: str, account: str) -> bool:
             if key not in context or context[key] not in listed(wanted):
                 return False
     return True
+
+
+def region_mismatch(url: str) -> str | None:
+    """The bucket's region when `url` addresses it through another region's endpoint (S3 answers
+    PermanentRedirect; moto serves it).  A nested stack in another region than its templates' bucket
+    needs TemplatesRegion (test_instances_in_other_regions_read_the_administrators_templates)."""
+    from moto.s3.models import s3_backends
+
+    host = urlparse(url).netloc.split(".")
+    if len(host) < 4 or host[1] != "s3" or not host[2].count("-"):
+        return None
+    owner = s3_backends.bucket_accounts.get(host[0])
+    if owner is None:
+        return None
+    bucket = s3_backends[owner[1]][owner[0]].buckets.get(host[0])
+    region = getattr(bucket, "region_name", None)
+    return region if region and region != host[2] else None

@@ -1,0 +1,331 @@
+"""`automl-cfn stackset`: one environment's stacks in many accounts and regions, through CloudFormation StackSets.
+
+deploy: the templates (generated/, or a release) are hosted in this account's artifacts bucket, which
+the organisation may read (organization_id) -> the stack set `<project>-<env>` is created or updated
+with the environment's parameters -> new instances are added, grouped by their overrides -> each
+operation runs as the targets file's preferences say (one region first, one account at a time, no
+failure tolerated by default) and is followed until it ends; a failed operation stops the rollout.
+
+What StackSets cannot do that `deploy` does is said on every run (LIMITS).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from .. import ui
+from ..errors import EXIT_OK, RefusedError, UserError
+from ..parameters import parameter_values
+from . import artifacts
+from .aws import error_code
+from .plan import CAPABILITIES
+from .target import Target
+from .targets import Targets
+
+RUNNING = ("RUNNING", "QUEUED", "STOPPING")
+ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
+EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+LIMITS = ("StackSets create no change sets: no resource-level review tree, no guard against replacing or "
+          "deleting stateful resources, no EXPRESS mode, no rollback triggers; and a re-created instance cannot "
+          "import the resources an earlier one retained (deploy that account with 'automl-cfn deploy', which "
+          "adopts them). Review with 'automl-cfn deploy --env ENV' in one account first.")
+
+
+@dataclass
+class Options:
+    yes: bool = False
+    output: str = "text"
+    poll: float = 5.0
+
+
+def set_name(target: Target) -> str:
+    return f"{target.settings.project_name}-{target.settings.environment}"
+
+
+def describe(cfn, name: str) -> dict | None:
+    try:
+        return cfn.describe_stack_set(StackSetName=name)["StackSet"]
+    except Exception as exc:
+        if error_code(exc) == "StackSetNotFoundException":
+            return None
+        raise
+
+
+def instances(cfn, name: str) -> list[dict]:
+    found = []
+    for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name):
+        found += page["Summaries"]
+    return found
+
+
+# -- deploy and diff ---------------------------------------------------------------------
+
+@dataclass
+class Rollout:
+    """What a deploy would do: the set's parameters, and per instance its overrides and whether it exists."""
+    name: str
+    parameters: dict[str, str]
+    template_url: str
+    existing: dict | None
+    current: dict[tuple[str, str], dict]          # (account or OU, region) -> instance summary
+    wanted: dict[tuple[str, str], dict[str, str]]  # (account or OU, region) -> parameter overrides
+
+
+def prepare(target: Target, targets: Targets) -> Rollout:
+    settings = target.settings
+    if not settings.organization_id:
+        raise UserError("stackset needs organization_id in the settings: the instances read their nested templates "
+                        "from this account's artifacts bucket, which only the organisation's accounts may read")
+    cfn = target.cfn
+    if not targets.service_managed:
+        require_administration_role(target)
+    bucket = target.artifacts_bucket
+    files = {name: body for name, body in target.files.items() if name != artifacts.ARTIFACTS_TEMPLATE}
+    hosted = artifacts.upload(target.aws, bucket, settings.project_name, files)
+    parameters = {**target.parameters(), "ExistingVpcCidr": "", "TemplatesBucket": bucket,
+                  "TemplatesPrefix": hosted.prefix, "TemplatesRegion": target.aws.region}
+    name = set_name(target)
+    existing = describe(cfn, name)
+    current = {}
+    for summary in instances(cfn, name) if existing else []:
+        key = summary.get("OrganizationalUnitId") if targets.service_managed else summary["Account"]
+        detail = cfn.describe_stack_instance(StackSetName=name, StackInstanceAccount=summary["Account"],
+                                             StackInstanceRegion=summary["Region"])["StackInstance"]
+        summary["_overrides"] = {p["ParameterKey"]: p.get("ParameterValue", "")
+                                 for p in detail.get("ParameterOverrides") or []}
+        current[(key, summary["Region"])] = summary
+    wanted = {}
+    for where in targets.organizational_units or targets.accounts:
+        for region in targets.regions:
+            account = "" if targets.service_managed else where
+            values = parameter_values(targets.settings_for(settings, account, region))
+            wanted[(where, region)] = {k: v for k, v in values.items() if parameters.get(k) != v}
+    return Rollout(name, parameters, hosted.url("root", target.aws.region), existing, current, wanted)
+
+
+def require_administration_role(target: Target) -> None:
+    try:
+        target.aws.client("iam").get_role(RoleName=ADMINISTRATION_ROLE)
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        raise RefusedError(f"self-managed StackSets need the role {ADMINISTRATION_ROLE} in this account "
+                           f"({target.account}), and {EXECUTION_ROLE} in every target account trusting it (AWS's "
+                           "StackSets role templates create both); or target organizational_units instead") from None
+
+
+def review(target: Target, rollout: Rollout, output: str) -> list[list[str]]:
+    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (rollout.existing or {}).get("Parameters", [])}
+    changed = sorted(k for k, v in rollout.parameters.items() if deployed.get(k) != v) if rollout.existing else []
+    rows = []
+    for (where, region), overrides in sorted(rollout.wanted.items()):
+        summary = rollout.current.get((where, region))
+        action = "create" if summary is None else (
+            "update" if changed or overrides_changed(summary, overrides) or summary.get("Status") != "CURRENT"
+            else "unchanged")   # an instance a failed or cancelled operation left OUTDATED is tried again
+        if action == "update" and not changed and summary.get("Status") == "CURRENT":
+            action = "update overrides"
+        rows.append([where, region, action, ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "-",
+                     (summary or {}).get("Status", "")])
+    leftover = [[w, r, "left as it is (not in the targets file)", "-", s.get("Status", "")]
+                for (w, r), s in sorted(rollout.current.items()) if (w, r) not in rollout.wanted]
+    if output == "json":
+        print(json.dumps({"stack_set": rollout.name, "account": target.account, "region": target.aws.region,
+                          "new": rollout.existing is None, "changed_parameters": changed,
+                          "instances": [dict(zip(("target", "region", "action", "overrides", "status"), row))
+                                        for row in rows + leftover], "limits": LIMITS}, indent=2))
+        return rows
+    state = "new stack set" if rollout.existing is None else (
+        f"parameters changing: {', '.join(changed)}" if changed else "set parameters unchanged")
+    ui.out().print(f"Stack set {rollout.name} in account {target.account}, region {target.aws.region} ({state})")
+    ui.table(["Target", "Region", "Action", "Overrides", "Status"], rows + leftover)
+    ui.info(f"Note: {LIMITS}")
+    return rows
+
+
+def overrides_changed(summary: dict, overrides: dict[str, str]) -> bool:
+    given = summary.get("_overrides")
+    return given is not None and given != overrides
+
+
+def diff(target: Target, targets: Targets, options: Options) -> int:
+    review(target, prepare(target, targets), options.output)
+    return EXIT_OK
+
+
+def deploy(target: Target, targets: Targets, options: Options) -> int:
+    rollout = prepare(target, targets)
+    rows = review(target, rollout, options.output)
+    if all(row[2] == "unchanged" for row in rows) and rollout.existing is not None:
+        ui.out().print(f"No changes: {rollout.name} and its instances are up to date.")
+        return EXIT_OK
+    if not ui.confirm(f"Roll {rollout.name} out to {len(rows)} instances?", options.yes,
+                      "pass --yes to roll out without a prompt"):
+        raise RefusedError("nothing was rolled out")
+    cfn = target.cfn
+    preferences = targets.operation_preferences()
+    common = dict(TemplateURL=rollout.template_url, Capabilities=CAPABILITIES,
+                  Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in rollout.parameters.items()],
+                  Tags=target.tags(), Description=f"automl-cfn {target.settings.environment} (StackSets)")
+    if rollout.existing is None:
+        request = dict(StackSetName=rollout.name, **common)
+        if targets.service_managed:
+            request.update(PermissionModel="SERVICE_MANAGED",
+                           AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": True})
+        else:
+            request.update(PermissionModel="SELF_MANAGED",
+                           AdministrationRoleARN=f"arn:aws:iam::{target.account}:role/{ADMINISTRATION_ROLE}",
+                           ExecutionRoleName=EXECUTION_ROLE)
+        cfn.create_stack_set(**request)
+    elif any(row[2] == "update" for row in rows):
+        existing_targets = [key for key in rollout.current if key in rollout.wanted]
+        request = dict(StackSetName=rollout.name, OperationPreferences=preferences, **common,
+                       Regions=sorted({r for _, r in existing_targets}))
+        request.update(placement(targets, sorted({w for w, _ in existing_targets})))
+        if not follow(target, rollout.name, cfn.update_stack_set(**request)["OperationId"], "update", options):
+            return 1
+    actions = dict(zip(sorted(rollout.wanted), (row[2] for row in rows)))
+    changed = [key for key, action in actions.items() if action == "update overrides" or (
+        action == "update" and overrides_changed(rollout.current[key], rollout.wanted[key]))]
+    # An override dropped from the targets file is set back to the set's value (StackSets keeps overrides
+    # that an update does not mention).
+    effective = {key: {**{k: rollout.parameters.get(k, "") for k in rollout.current[key].get("_overrides", {})},
+                       **rollout.wanted[key]} for key in changed}
+    for overrides, keys in grouped(changed, effective):
+        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
+                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
+        request.update(placement(targets, sorted({w for w, _ in keys})))
+        if not follow(target, rollout.name, cfn.update_stack_instances(**request)["OperationId"], "update", options):
+            return 1
+    new = [key for key, action in actions.items() if action == "create"]
+    for overrides, keys in grouped(new, rollout.wanted):
+        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
+                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
+        request.update(placement(targets, sorted({w for w, _ in keys})))
+        if not follow(target, rollout.name, cfn.create_stack_instances(**request)["OperationId"], "create", options):
+            return 1
+    ui.out().print(f"{rollout.name}: rolled out to {len(rows)} instances")
+    return EXIT_OK
+
+
+def placement(targets: Targets, where: list[str]) -> dict:
+    if targets.service_managed:
+        return {"DeploymentTargets": {"OrganizationalUnitIds": where}}
+    return {"Accounts": where}
+
+
+def grouped(keys: list[tuple[str, str]], wanted: dict) -> list[tuple[tuple, list[tuple[str, str]]]]:
+    """Instances with the same overrides go in one operation (one CreateStackInstances each)."""
+    groups: dict[tuple, list[tuple[str, str]]] = {}
+    for key in keys:
+        groups.setdefault(tuple(sorted(wanted[key].items())), []).append(key)
+    # An operation covers every account x region given: split until each group is such a rectangle.
+    result = []
+    for overrides, members in groups.items():
+        by_region: dict[str, list[str]] = {}
+        for where, region in members:
+            by_region.setdefault(region, []).append(where)
+        by_accounts: dict[tuple, list[str]] = {}
+        for region, wheres in by_region.items():
+            by_accounts.setdefault(tuple(sorted(wheres)), []).append(region)
+        result += [(overrides, [(w, r) for w in wheres for r in regions]) for wheres, regions in by_accounts.items()]
+    return result
+
+
+def follow(target: Target, name: str, operation_id: str, what: str, options: Options) -> bool:
+    """Wait for the operation, showing progress; print each instance's result.  True when it succeeded."""
+    cfn = target.cfn
+    started = time.monotonic()
+    while True:
+        operation = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+        if operation["Status"] not in RUNNING:
+            break
+        ui.info(f"  {what} {operation_id}: {operation['Status']} ({int(time.monotonic() - started)} s)")
+        time.sleep(options.poll)
+    results = []
+    for page in cfn.get_paginator("list_stack_set_operation_results").paginate(StackSetName=name,
+                                                                            OperationId=operation_id):
+        results += page["Summaries"]
+    ui.table(["Account", "Region", "Result", "Reason"],
+             [[r["Account"], r["Region"], r["Status"], r.get("StatusReason") or ""] for r in results],
+             title=f"{what} {operation_id}: {operation['Status']}")
+    if operation["Status"] != "SUCCEEDED":
+        failed = [r for r in results if r["Status"] == "FAILED"]
+        ui.info(f"{name}: the {what} stopped ({operation.get('StatusReason') or operation['Status']}); "
+                f"{len(failed)} failed, {sum(r['Status'] == 'CANCELLED' for r in results)} cancelled. "
+                "Nothing after it was started; see 'automl-cfn stackset status'.")
+        return False
+    return True
+
+
+# -- status, drift, destroy ----------------------------------------------------------------
+
+def status(target: Target, options: Options, watch: bool = False) -> int:
+    cfn, name = target.cfn, set_name(target)
+    found = describe(cfn, name)
+    if found is None:
+        raise UserError(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}; "
+                        "create it with 'automl-cfn stackset deploy'")
+    operations = cfn.list_stack_set_operations(StackSetName=name)["Summaries"]
+    running = [o for o in operations if o["Status"] in RUNNING]
+    if watch and running:
+        follow(target, name, running[0]["OperationId"], running[0]["Action"].lower(), options)
+        operations = cfn.list_stack_set_operations(StackSetName=name)["Summaries"]
+    listed = instances(cfn, name)
+    if options.output == "json":
+        print(json.dumps({"stack_set": name, "account": target.account, "region": target.aws.region,
+                          "permission_model": found.get("PermissionModel"), "instances": listed,
+                          "last_operation": operations[0] if operations else None}, indent=2, default=str))
+    else:
+        last = operations[0] if operations else None
+        ui.out().print(f"Stack set {name} ({found.get('PermissionModel')}) in account {target.account}, region "
+                       f"{target.aws.region}; last operation: "
+                       + (f"{last['Action']} {last['Status']}" if last else "none"))
+        ui.table(["Account", "Region", "Status", "Detail", "Drift", "Reason"],
+                 [[i["Account"], i["Region"], i["Status"], i.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
+                   i.get("DriftStatus", ""), i.get("StatusReason") or ""] for i in listed])
+    return EXIT_OK if all(i["Status"] == "CURRENT" for i in listed) else 1
+
+
+def drift(target: Target, options: Options) -> int:
+    cfn, name = target.cfn, set_name(target)
+    if describe(cfn, name) is None:
+        raise UserError(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}")
+    operation = cfn.detect_stack_set_drift(StackSetName=name)["OperationId"]
+    follow(target, name, operation, "drift detection", options)
+    listed = instances(cfn, name)
+    ui.table(["Account", "Region", "Drift"], [[i["Account"], i["Region"], i.get("DriftStatus", "")] for i in listed])
+    return EXIT_OK if all(i.get("DriftStatus") == "IN_SYNC" for i in listed) else 1
+
+
+def destroy(target: Target, options: Options) -> int:
+    """Delete every instance (their stacks go; buckets, repositories, logs, keys and secrets stay, as
+    their DeletionPolicy says), then the stack set."""
+    cfn, name = target.cfn, set_name(target)
+    found = describe(cfn, name)
+    if found is None:
+        ui.out().print(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}: "
+                       "nothing to destroy")
+        return EXIT_OK
+    listed = instances(cfn, name)
+    if not ui.confirm(f"Delete {len(listed)} instances of {name} and the stack set (data is retained in each "
+                      "account)?", options.yes, "pass --yes to destroy without a prompt"):
+        raise RefusedError(f"{name} was not deleted")
+    if listed:
+        regions = sorted({i["Region"] for i in listed})
+        request = dict(StackSetName=name, Regions=regions, RetainStacks=False,
+                       OperationPreferences={"RegionConcurrencyType": "SEQUENTIAL", "MaxConcurrentCount": 1,
+                                             "FailureToleranceCount": 0})
+        if found.get("PermissionModel") == "SERVICE_MANAGED":
+            request["DeploymentTargets"] = {"OrganizationalUnitIds": sorted(
+                {i["OrganizationalUnitId"] for i in listed if i.get("OrganizationalUnitId")})}
+        else:
+            request["Accounts"] = sorted({i["Account"] for i in listed})
+        if not follow(target, name, cfn.delete_stack_instances(**request)["OperationId"], "delete", options):
+            return 1
+    cfn.delete_stack_set(StackSetName=name)
+    ui.out().print(f"{name}: instances and stack set deleted; each account keeps its data (buckets, repositories, "
+                   "log groups, keys, secrets)")
+    return EXIT_OK

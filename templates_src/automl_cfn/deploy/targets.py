@@ -1,0 +1,164 @@
+"""The targets file of `automl-cfn stackset`: where one environment's stacks go.
+
+    accounts: ["111111111111", "222222222222"]     # self-managed permissions, or:
+    organizational_units: [ou-ab12-cdef3456]       # service-managed, new accounts deployed automatically
+    regions: [us-east-1, eu-west-1]
+    overrides:                                     # optional: settings per account or per region
+      "222222222222": {az_count: 3}
+      eu-west-1: {nat_gateways: single}
+    preferences:                                   # optional: safe defaults below
+      region_order: [us-east-1]                    # default: the first region alone, then the rest
+      region_concurrency: sequential               # or parallel
+      max_concurrent_accounts: 1
+      failure_tolerance: 0
+      concurrency_mode: strict                     # or soft
+
+Read as hostile input (settings.read_yaml_mapping); every override is a
+setting, validated as the environment's settings are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..settings import REGION_RE, Settings, SettingsError, read_yaml_mapping, with_overrides
+
+ACCOUNT = re.compile(r"\d{12}")
+OU = re.compile(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}")
+KEYS = ("accounts", "organizational_units", "regions", "overrides", "preferences")
+PREFERENCES = {"region_order": list, "region_concurrency": str, "max_concurrent_accounts": int,
+               "failure_tolerance": int, "concurrency_mode": str}
+# What an override may not change: it names the stacks, or is fixed for the environment's life.
+NOT_OVERRIDABLE = ("project_name", "environment", "aws_region", "adopted_names", "organization_id", "images")
+
+
+@dataclass(frozen=True)
+class Targets:
+    accounts: tuple[str, ...]
+    organizational_units: tuple[str, ...]
+    regions: tuple[str, ...]
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # account or region -> settings
+    preferences: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service_managed(self) -> bool:
+        return bool(self.organizational_units)
+
+    def operation_preferences(self) -> dict[str, Any]:
+        """OperationPreferences: one region first, one account at a time, no failure tolerated, unless the
+        file says otherwise."""
+        given = self.preferences
+        order = given.get("region_order") or list(self.regions[:1])
+        return {
+            "RegionConcurrencyType": given.get("region_concurrency", "sequential").upper(),
+            "RegionOrder": order + [r for r in self.regions if r not in order],
+            "MaxConcurrentCount": given.get("max_concurrent_accounts", 1),
+            "FailureToleranceCount": given.get("failure_tolerance", 0),
+            "ConcurrencyMode": {"strict": "STRICT_FAILURE_TOLERANCE", "soft": "SOFT_FAILURE_TOLERANCE"}[
+                given.get("concurrency_mode", "strict")],
+        }
+
+    def settings_for(self, settings: Settings, account: str, region: str) -> Settings:
+        """The environment's settings with this account's and this region's overrides (the account's win)."""
+        changes = {**self.overrides.get(region, {}), **self.overrides.get(account, {})}
+        return with_overrides(settings, **changes) if changes else settings
+
+
+def load_targets(path: Path, settings: Settings) -> Targets:
+    shown = str(path)
+    data = read_yaml_mapping(path, shown, "targets file",
+                             "a mapping with accounts: or organizational_units:, and regions:")
+    unknown = sorted(str(k) for k in data if k not in KEYS)
+    if unknown:
+        raise UserError(f"{shown}: unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
+    accounts = _strings(data, "accounts", shown)
+    units = _strings(data, "organizational_units", shown)
+    if bool(accounts) == bool(units):
+        raise UserError(f"{shown}: give either accounts: (12-digit IDs, self-managed) or organizational_units: "
+                        "(ou-..., service-managed), not both or neither")
+    for account in accounts:
+        if not ACCOUNT.fullmatch(account):
+            raise UserError(f"{shown}: accounts: {account[:40]!r} is not a 12-digit AWS account ID (quote it in YAML)")
+    for unit in units:
+        if not OU.fullmatch(unit):
+            raise UserError(f"{shown}: organizational_units: {unit[:40]!r} is not an OU ID (ou-xxxx-xxxxxxxx) or a "
+                            "root ID (r-xxxx)")
+    regions = _strings(data, "regions", shown)
+    if not regions:
+        raise UserError(f"{shown}: regions: must list at least one region, such as us-east-1")
+    for region in regions:
+        if not REGION_RE.fullmatch(region):
+            raise UserError(f"{shown}: regions: {region[:40]!r} is not a region name such as us-east-1")
+    for name, values in (("accounts", accounts), ("organizational_units", units), ("regions", regions)):
+        if len(set(values)) != len(values):
+            raise UserError(f"{shown}: {name}: lists {sorted(v for v in values if values.count(v) > 1)[0]} twice")
+    overrides = _overrides(data.get("overrides"), accounts, regions, settings, shown)
+    preferences = _preferences(data.get("preferences"), regions, shown)
+    return Targets(tuple(accounts), tuple(units), tuple(regions), overrides, preferences)
+
+
+def _strings(data: dict, key: str, shown: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UserError(f"{shown}: {key}: expected a list of strings (quote account IDs), got "
+                        f"{type(value).__name__ if not isinstance(value, list) else 'a list with non-strings'}")
+    return list(value)
+
+
+def _overrides(value, accounts: list[str], regions: list[str], settings: Settings,
+               shown: str) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{shown}: overrides: expected a mapping of account or region to settings")
+    result = {}
+    for key, changes in value.items():
+        key = str(key)
+        if key not in accounts and key not in regions:
+            raise UserError(f"{shown}: overrides: {key[:40]!r} is neither a listed account nor a listed region")
+        if not isinstance(changes, dict) or not changes:
+            raise UserError(f"{shown}: overrides: {key}: expected a mapping of settings, such as az_count: 3")
+        for name in changes:
+            if name in NOT_OVERRIDABLE:
+                raise UserError(f"{shown}: overrides: {key}: {name} cannot differ between instances (it names the "
+                                "stacks or is fixed for the environment's life)")
+        try:
+            with_overrides(settings, **changes)   # each override is validated as a setting
+        except SettingsError as exc:
+            raise UserError(f"{shown}: overrides: {key}: {exc}") from None
+        result[key] = dict(changes)
+    return result
+
+
+def _preferences(value, regions: list[str], shown: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{shown}: preferences: expected a mapping")
+    for name, given in value.items():
+        kind = PREFERENCES.get(name)
+        if kind is None:
+            raise UserError(f"{shown}: preferences: unknown key {str(name)[:40]!r}; allowed: {', '.join(PREFERENCES)}")
+        if not isinstance(given, kind) or isinstance(given, bool):
+            raise UserError(f"{shown}: preferences: {name}: expected {kind.__name__}")
+    order = value.get("region_order", [])
+    if any(r not in regions for r in order):
+        raise UserError(f"{shown}: preferences: region_order may list only the regions under regions:")
+    if value.get("region_concurrency", "sequential") not in ("sequential", "parallel"):
+        raise UserError(f"{shown}: preferences: region_concurrency: allowed: sequential, parallel")
+    if value.get("concurrency_mode", "strict") not in ("strict", "soft"):
+        raise UserError(f"{shown}: preferences: concurrency_mode: allowed: strict, soft")
+    tolerance, concurrent = value.get("failure_tolerance", 0), value.get("max_concurrent_accounts", 1)
+    if not 0 <= tolerance <= 1000 or not 1 <= concurrent <= 1000:
+        raise UserError(f"{shown}: preferences: failure_tolerance from 0, max_concurrent_accounts from 1 (at most 1000)")
+    if value.get("concurrency_mode", "strict") == "strict" and concurrent > tolerance + 1:
+        raise UserError(f"{shown}: preferences: max_concurrent_accounts ({concurrent}) may be at most "
+                        f"failure_tolerance + 1 ({tolerance + 1}) in strict mode; raise the tolerance or use "
+                        "concurrency_mode: soft")
+    return dict(value)
