@@ -57,6 +57,16 @@ TOOL_ANY_RESOURCE = (
     "elasticloadbalancing:DescribeRules",
 )
 TOOL_SCOPED = ("secretsmanager:DescribeSecret",)   # preflight, on the project's secret
+# automl-cfn stackset, on the project's stack sets (and the targets and types their instance operations name).
+TOOL_STACKSETS = (
+    "cloudformation:CreateStackSet", "cloudformation:UpdateStackSet", "cloudformation:DeleteStackSet",
+    "cloudformation:DescribeStackSet", "cloudformation:ListStackInstances", "cloudformation:DescribeStackInstance",
+    "cloudformation:CreateStackInstances", "cloudformation:UpdateStackInstances",
+    "cloudformation:DeleteStackInstances", "cloudformation:DescribeStackSetOperation",
+    "cloudformation:ListStackSetOperations", "cloudformation:ListStackSetOperationResults",
+    "cloudformation:DetectStackSetDrift",
+)
+STACKSET_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 TOOL_ARTIFACTS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket")
 # The services the project's roles are passed to (task roles, the pipeline, flow logs, ECS blue/green).
 PASSED_TO = ("ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "states.amazonaws.com", "vpc-flow-logs.amazonaws.com")
@@ -123,6 +133,12 @@ def statements(documents: Iterable[Mapping], project: str, partition: str = "aws
     bucket = f"arn:{partition}:s3:::{ARTIFACTS_STACK}-{account}-*"
     result.append({"Sid": "ArtifactsBucket", "Effect": "Allow", "Action": list(TOOL_ARTIFACTS),
                    "Resource": [bucket, f"{bucket}/*"]})
+    result.append({"Sid": "StackSets", "Effect": "Allow", "Action": sorted(TOOL_STACKSETS), "Resource": [
+        f"arn:{partition}:cloudformation:*:{account}:stackset/{project}-*:*",
+        f"arn:{partition}:cloudformation:*:{account}:stackset-target/{project}-*:*",
+        f"arn:{partition}:cloudformation:*::type/resource/*"]})
+    result.append({"Sid": "StackSetsAdministrationRole", "Effect": "Allow", "Action": ["iam:GetRole", "iam:PassRole"],
+                   "Resource": [f"{role}/{STACKSET_ADMINISTRATION_ROLE}"]})
     # deploy --release-bucket: another account's artifacts bucket, read-only and only its releases (that
     # bucket's policy must let this account read too).
     releases = f"arn:{partition}:s3:::{ARTIFACTS_STACK}-*"
