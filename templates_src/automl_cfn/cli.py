@@ -159,7 +159,8 @@ def cmd_lint(args) -> int:
     from . import lint
 
     root = Path(args.project_dir)
-    paths = [Path(p) for p in args.templates] or sorted((root / "generated" / "templates").glob("*.json"))
+    paths = [Path(p) for p in args.templates] or sorted((root / "generated" / "templates").glob("*.json")) + sorted(
+        (root / "generated" / "account").glob("*.json"))
     return lint.run(paths, jobs=args.jobs, cwd=root, use_cache=not args.force)
 
 
@@ -228,6 +229,14 @@ def cmd_stackset(args) -> int:
     if args.action == "drift":
         return stackset.drift(chosen, options)
     return stackset.destroy(chosen, options)
+
+
+def cmd_baseline(args) -> int:
+    from .deploy import baseline
+
+    options = baseline.Options(yes=args.yes, rules_as=args.rules_as, output=args.format)
+    chosen = target(args)
+    return baseline.deploy(chosen, options) if args.action == "deploy" else baseline.status(chosen, options)
 
 
 def cmd_publish(args) -> int:
@@ -575,6 +584,15 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--yes", action="store_true", help="roll out or destroy without asking")
     p.add_argument("--watch", action="store_true", help="status: follow an operation in progress until it ends")
     p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
+
+    p = stack_verb(verbs, "baseline", "the account baseline (AWS Config recorder and rules), and its verdicts",
+                   cmd_baseline)
+    p.add_argument("action", choices=("deploy", "status"),
+                   help="deploy it in this account and region, or show the rules' verdicts on the environment")
+    p.add_argument("--rules-as", choices=("rules", "conformance-pack"), default="rules",
+                   help="the managed rules one by one (default) or as one conformance pack")
+    p.add_argument("--yes", action="store_true", help="deploy without asking")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="status: text (default) or JSON")
 
     p = stack_verb(verbs, "publish", "publish generated/ and every environment's parameters as one release",
                    cmd_publish)

@@ -88,6 +88,9 @@ def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_c
 
     if not paths:
         raise UserError("no templates to lint; run 'automl-cfn templates' first")
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"{path}: no such template file (run 'automl-cfn templates', or check the path)")
     project = cwd.resolve()
     stored = cache.lint_results(project) if use_cache else {}
     keys = {path: cache.lint_key(path, project, ARGUMENTS) for path in paths}

@@ -203,13 +203,15 @@ def committed_iam_actions() -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write data/providers.json for every type in generated/templates (run from the project directory)."""
+    """Write data/providers.json for every type in generated/templates and generated/account (run from the
+    project directory)."""
     import sys
 
-    from .synth import read_generated_documents
+    from .synth import read_account_documents, read_generated_documents
 
     project = Path(argv[0] if argv else ".")
-    documents = read_generated_documents(project / "generated").values()
+    documents = [*read_generated_documents(project / "generated").values(),
+                 *read_account_documents(project / "generated").values()]
     extracted = extract_all(template_types(documents))
     DATA.write_text(json.dumps(extracted, indent=1, sort_keys=True) + "\n")
     actions = iam_actions(a for entry in extracted.values() for a in entry["permissions"])

@@ -145,8 +145,12 @@ def run_checkov(project: Path, directory: Path) -> tuple[int, list[Finding], set
     return passed, failed, custom
 
 
-def scan(project: Path, documents: Mapping[str, dict]) -> ScanResult:
-    """Every environment resolved and scanned in one checkov run; findings judged against the skips."""
+ACCOUNT = "account"   # the account baseline, scanned as it deploys by default (a recorder created, rules one by one)
+
+
+def scan(project: Path, documents: Mapping[str, dict], account: Mapping[str, dict] | None = None) -> ScanResult:
+    """Every environment resolved and scanned in one checkov run, with the account templates (`account`:
+    name -> document); findings judged against the skips."""
     skips = load_skips(project)
     chosen = environments(project)
     with tempfile.TemporaryDirectory(prefix="automl-scan-") as tmp:
@@ -155,8 +159,14 @@ def scan(project: Path, documents: Mapping[str, dict]) -> ScanResult:
             folder.mkdir()
             for stack, template in resolved(documents, settings).items():
                 (folder / f"{stack}.json").write_text(json.dumps(template, indent=1, sort_keys=True))
+        if account:
+            folder = Path(tmp) / ACCOUNT
+            folder.mkdir()
+            for stack, template in account.items():
+                (folder / f"{stack}.json").write_text(json.dumps(_resolve(Evaluation(template, {})), indent=1,
+                                                                 sort_keys=True))
         passed, findings, custom = run_checkov(project, Path(tmp))
-    result = ScanResult(passed, [], custom_passed=custom, environments=list(chosen))
+    result = ScanResult(passed, [], custom_passed=custom, environments=list(chosen) + ([ACCOUNT] if account else []))
     used = set()
     for finding in findings:
         skip = next((s for s in skips if s.covers(finding.check_id, finding.resource, finding.environment)), None)
@@ -182,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     project = Path.cwd()
     try:
         documents = synth.parse_documents(synth.read_generated(project / "generated"))
-        result = scan(project, documents)
+        account = {path.stem: json.loads(path.read_text())
+                   for path in sorted((project / "generated" / "account").glob("*.json"))}
+        result = scan(project, documents, account)
     except UserError as exc:
         print(f"scan: error: {exc}", file=sys.stderr)
         return exc.exit_code

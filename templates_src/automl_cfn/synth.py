@@ -40,6 +40,14 @@ def build_artifacts_template() -> dict:
     return plain(artifacts.build())
 
 
+def build_baseline_template(documents: dict[str, dict]) -> dict:
+    """The account baseline (AWS Config), for the resource types the application's templates use."""
+    from .stacks import baseline
+    from .stacks.base import plain
+
+    return plain(baseline.build({name: doc for name, doc in documents.items() if name != "artifacts"}))
+
+
 def environment_settings(root: Path) -> dict[str, Settings]:
     """Every config/<env>.yaml, validated."""
     return {path.stem: load_settings(env=path.stem, root=root) for path in sorted((root / "config").glob("*.yaml"))}
@@ -55,6 +63,7 @@ def render_all(root: Path, previous: Path | None = None) -> dict[str, bytes]:
 
     documents = build_templates()
     files = {f"templates/{name}.json": render(doc) for name, doc in documents.items()}
+    files["account/baseline.json"] = render(build_baseline_template(documents))
     for env, settings in environment_settings(root).items():
         values = parameter_values(settings)
         files[f"parameters/{env}.json"] = render(as_cli_parameters(values))
@@ -143,6 +152,11 @@ def read_generated(out_dir: Path) -> dict[str, bytes]:
 
 def parse_documents(files: dict[str, bytes]) -> dict[str, dict]:
     return {name: orjson.loads(body) for name, body in files.items()}
+
+
+def read_account_documents(out_dir: Path) -> dict[str, dict]:
+    """The account templates (generated/account: the baseline), parsed."""
+    return {path.stem: orjson.loads(path.read_bytes()) for path in sorted((out_dir / "account").glob("*.json"))}
 
 
 def read_generated_documents(out_dir: Path) -> dict[str, dict]:

@@ -58,7 +58,10 @@ def test_actions_iam_does_not_know_are_left_out(templates, statements):
 
 
 def test_the_committed_action_data_is_current(templates):
-    extracted = providers.iam_actions(a for t in providers.template_types(templates.values())
+    from automl_cfn.synth import build_baseline_template
+
+    documents = [*templates.values(), build_baseline_template(templates)]
+    extracted = providers.iam_actions(a for t in providers.template_types(documents)
                                       for a in providers.extract(t).permissions)
     assert extracted == providers.committed_iam_actions(), "run: python -m automl_cfn.providers"
 

@@ -9,6 +9,8 @@ from automl_cfn import lint
 def test_cfn_lint_is_clean(project_root):
     paths = sorted((project_root / "generated" / "templates").glob("*.json"))
     assert len(paths) == 11
+    paths += sorted((project_root / "generated" / "account").glob("*.json"))   # the account baseline
+    assert paths[-1].name == "baseline.json"
     assert lint.run(paths, cwd=project_root) == 0
 
 

@@ -436,6 +436,91 @@ class ScheduleHandler(NamedHandler):
         return self.backend(where).schedule_groups["default"].schedules.get(identifier)
 
 
+class ConfigHandler(NamedHandler):
+    """AWS Config's recorder, delivery channel and rules in moto's Config backend (moto's CloudFormation does not
+    model them), so `automl-cfn baseline` finds what the baseline stack made, and a second recorder in a region
+    fails as AWS Config refuses it (MaxNumberOfConfigurationRecordersExceededException)."""
+
+    def backend(self, where: Where):
+        from moto.config.models import config_backends
+
+        return config_backends[where.account][where.region]
+
+    def physical_id(self, instance):
+        return instance
+
+    def find(self, where, identifier):
+        return identifier if identifier in self.kept(where) else None
+
+    def attribute(self, instance, name):
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+    def update(self, where, instance, resource_type, old, new):
+        self.put(where, instance, new)
+        return instance
+
+    def create(self, where, logical_id, resource_type, props):
+        name = props.get(self.name_property) or generated_name(resource_type, where.stack_name, logical_id)
+        self.put(where, name, props)
+        return name
+
+
+class RecorderHandler(ConfigHandler):
+    name_property = "Name"
+
+    def kept(self, where):
+        return self.backend(where).recorders
+
+    def put(self, where, name, props):
+        group = props.get("RecordingGroup") or {}
+        self.backend(where).put_configuration_recorder({
+            "name": name, "roleARN": props["RoleARN"],
+            "recordingGroup": {"allSupported": group.get("AllSupported", False),
+                               "includeGlobalResourceTypes": group.get("IncludeGlobalResourceTypes", False),
+                               "resourceTypes": group.get("ResourceTypes", []),
+                               "recordingStrategy": {"useOnly": (group.get("RecordingStrategy") or {}).get(
+                                   "UseOnly", "INCLUSION_BY_RESOURCE_TYPES")}}})
+
+    def delete(self, where, instance, resource_type, props):
+        self.backend(where).delete_configuration_recorder(instance)
+
+
+class DeliveryChannelHandler(ConfigHandler):
+    name_property = "Name"
+
+    def kept(self, where):
+        return self.backend(where).delivery_channels
+
+    def put(self, where, name, props):
+        snapshot = props.get("ConfigSnapshotDeliveryProperties") or {}
+        channel = {"name": name, "s3BucketName": props["S3BucketName"]}
+        if snapshot.get("DeliveryFrequency"):
+            channel["configSnapshotDeliveryProperties"] = {"deliveryFrequency": snapshot["DeliveryFrequency"]}
+        self.backend(where).put_delivery_channel(channel)
+
+    def delete(self, where, instance, resource_type, props):
+        self.backend(where).delete_delivery_channel(instance)
+
+
+class ConfigRuleHandler(ConfigHandler):
+    name_property = "ConfigRuleName"
+
+    def kept(self, where):
+        return self.backend(where).config_rules
+
+    def put(self, where, name, props):
+        import json
+
+        rule = {key: value for key, value in props.items() if key not in ("InputParameters", "Tags")}
+        rule["ConfigRuleName"] = name
+        if "InputParameters" in props:
+            rule["InputParameters"] = json.dumps(props["InputParameters"])
+        self.backend(where).put_config_rule(rule)
+
+    def delete(self, where, instance, resource_type, props):
+        self.backend(where).delete_config_rule(instance)
+
+
 @dataclass
 class Placeholder:
     """A resource of a type moto does not model: a physical ID and nothing else."""
@@ -497,6 +582,9 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Pipes::Pipe": PipeHandler(),
     "AWS::CloudWatch::Alarm": AlarmHandler(),
     "AWS::Scheduler::Schedule": ScheduleHandler(),
+    "AWS::Config::ConfigurationRecorder": RecorderHandler(),
+    "AWS::Config::DeliveryChannel": DeliveryChannelHandler(),
+    "AWS::Config::ConfigRule": ConfigRuleHandler(),
 }
 DEFAULT = MotoHandler()
 PLACEHOLDER = PlaceholderHandler()

@@ -1,0 +1,178 @@
+"""`automl-cfn baseline`: the account baseline (AWS Config) in this account and region, and its verdicts.
+
+deploy: read generated/account/baseline.json -> look for a configuration recorder the account already
+has (one per region: if there is one, the baseline uses it and creates none) -> change set -> review ->
+confirm -> execute -> wait.
+status: each rule's compliance for this environment's resources (the physical IDs of its stacks).
+
+Organisation-wide: `automl-cfn stackset` rolls application stacks out; the baseline is one stack per
+account and region, deployed here in each (or as a StackSet of its own template; see README).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+from .. import synth, ui
+from ..errors import EXIT_OK, AwsError, RefusedError, UserError
+from .cfn import describe, wait
+from .states import SUCCESS, in_progress
+from .target import Target
+
+STACK_NAME = "automl-cfn-baseline"
+TEMPLATE = "baseline"
+RECORDER = "ConfigRecorder"
+COMPLIANCE = ("COMPLIANT", "NON_COMPLIANT")
+
+
+@dataclass
+class Options:
+    yes: bool = False
+    rules_as: str = "rules"
+    output: str = "text"
+    poll: float = 3.0
+
+
+def template(target: Target) -> str:
+    documents = synth.read_account_documents(target.project_dir / "generated")
+    if TEMPLATE not in documents:
+        raise UserError("generated/account/baseline.json not found: run 'make templates' (automl-cfn templates) first")
+    return json.dumps(documents[TEMPLATE], sort_keys=True)
+
+
+def our_recorder(cfn, stack: dict | None) -> str:
+    if stack is None:
+        return ""
+    for resource in cfn.describe_stack_resources(StackName=STACK_NAME)["StackResources"]:
+        if resource["LogicalResourceId"] == RECORDER:
+            return resource.get("PhysicalResourceId", "")
+    return ""
+
+
+def deploy(target: Target, options: Options) -> int:
+    body = template(target)   # bad input before any request
+    cfn, config = target.cfn, target.aws.client("config")
+    stack = describe(cfn, STACK_NAME)
+    if stack is not None and in_progress(stack["StackStatus"]):
+        raise AwsError(f"{STACK_NAME} is {stack['StackStatus']}; wait for it (aws cloudformation describe-stacks "
+                       f"--stack-name {STACK_NAME})")
+    if stack is not None and stack["StackStatus"] not in SUCCESS:
+        raise AwsError(f"{STACK_NAME} is {stack['StackStatus']}; see its events and delete it before deploying again")
+    mine = our_recorder(cfn, stack)
+    others = [r for r in config.describe_configuration_recorders().get("ConfigurationRecorders", [])
+              if r["name"] != mine]
+    create = not others
+    where = f"account {target.account}, region {target.aws.region}"
+    if others:
+        ui.info(f"AWS Config already records in {where} (recorder {others[0]['name']}): the baseline adds its rules "
+                "and uses that recorder (CreateRecorder=false)")
+        missing = missing_types(others[0], json.loads(body))
+        if missing:
+            ui.info(f"  that recorder does not record {', '.join(missing)}: rules on those types will find nothing")
+    request = dict(StackName=STACK_NAME, ChangeSetName=f"automl-cfn-baseline-{uuid.uuid4().hex[:8]}",
+                   ChangeSetType="CREATE" if stack is None else "UPDATE", TemplateBody=body,
+                   Capabilities=["CAPABILITY_IAM"], Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}],
+                   Parameters=[{"ParameterKey": "CreateRecorder", "ParameterValue": "true" if create else "false"},
+                               {"ParameterKey": "RulesAs", "ParameterValue": options.rules_as}])
+    change_set = cfn.create_change_set(**request)["Id"]
+    status = settle(cfn, change_set, options.poll)
+    if status["Status"] == "FAILED":
+        cfn.delete_change_set(ChangeSetName=change_set)
+        if "didn't contain changes" in status.get("StatusReason", "") or "No updates" in status.get("StatusReason", ""):
+            ui.out().print(f"No changes: {STACK_NAME} in {where} is up to date.")
+            return EXIT_OK
+        raise AwsError(f"the baseline's change set failed: {status.get('StatusReason', '')}")
+    rows = [[c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"],
+             c["ResourceChange"]["ResourceType"]] for c in status.get("Changes", [])]
+    ui.out().print(f"Account baseline {STACK_NAME} in {where}"
+                   f" ({'creates a recorder' if create else 'uses the existing recorder'}, rules as {options.rules_as})")
+    ui.table(["Action", "Resource", "Type"], rows)
+    if not ui.confirm(f"Execute the baseline change set in {where}?", options.yes, "pass --yes to deploy it"):
+        cfn.delete_change_set(ChangeSetName=change_set)
+        raise RefusedError("not executed; the change set was deleted")
+    cfn.execute_change_set(ChangeSetName=change_set)
+    final = wait(cfn, STACK_NAME, poll=options.poll)
+    if final["StackStatus"] not in SUCCESS:
+        raise AwsError(f"{STACK_NAME} is {final['StackStatus']}: {final.get('StackStatusReason') or 'see its events'}")
+    ui.out().print(f"{STACK_NAME}: {final['StackStatus']}")
+    return EXIT_OK
+
+
+def settle(cfn, change_set: str, poll: float) -> dict:
+    while True:
+        status = cfn.describe_change_set(ChangeSetName=change_set)
+        if status["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return status
+        time.sleep(poll)
+
+
+def missing_types(recorder: dict, document: dict) -> list[str]:
+    group = recorder.get("recordingGroup") or {}
+    if group.get("allSupported"):
+        return []
+    wanted = document["Resources"][RECORDER]["Properties"]["RecordingGroup"]["ResourceTypes"]
+    return sorted(set(wanted) - set(group.get("resourceTypes") or []))
+
+
+# -- compliance ------------------------------------------------------------------------
+
+def environment_resources(target: Target) -> set[str]:
+    """Physical IDs of every resource in the environment's stacks (and their short forms: an ARN's last part)."""
+    cfn = target.cfn
+    if describe(cfn, target.name) is None:
+        raise UserError(f"{target.name} is not deployed in account {target.account}, region {target.aws.region}")
+    found, pending = set(), [target.name]
+    while pending:
+        stack = pending.pop()
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+            for resource in page["StackResourceSummaries"]:
+                physical = resource.get("PhysicalResourceId") or ""
+                if resource["ResourceType"] == "AWS::CloudFormation::Stack" and physical:
+                    pending.append(physical)
+                    continue
+                found |= {physical, physical.rsplit("/", 1)[-1], physical.rsplit(":", 1)[-1]}
+    return {p for p in found if p}
+
+
+def status(target: Target, options: Options) -> int:
+    cfn, config = target.cfn, target.aws.client("config")
+    if describe(cfn, STACK_NAME) is None:
+        raise UserError(f"the account baseline is not deployed in account {target.account}, region "
+                        f"{target.aws.region}: run 'automl-cfn baseline deploy'")
+    from ..config_rules import RULES
+    from ..stacks.baseline import RULE_PREFIX
+
+    mine = environment_resources(target)
+    deployed = {}   # identifier -> rule name (one by one, or in the pack with the name AWS Config gives it)
+    for page in config.get_paginator("describe_config_rules").paginate():
+        for rule in page["ConfigRules"]:
+            if rule["ConfigRuleName"].startswith(RULE_PREFIX):
+                deployed[rule["Source"]["SourceIdentifier"]] = rule["ConfigRuleName"]
+    rows, verdicts = [], {}
+    for identifier, (control, _) in RULES.items():
+        name = deployed.get(identifier)
+        if name is None:
+            rows.append([identifier, control, "not deployed here", "", ""])
+            continue
+        results = []
+        for page in config.get_paginator("get_compliance_details_by_config_rule").paginate(
+                ConfigRuleName=name, ComplianceTypes=list(COMPLIANCE)):
+            results += page["EvaluationResults"]
+        ours = [r for r in results if r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ResourceId"] in mine]
+        failing = sorted(r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ResourceId"] for r in ours
+                         if r["ComplianceType"] == "NON_COMPLIANT")
+        passing = sum(r["ComplianceType"] == "COMPLIANT" for r in ours)
+        verdicts[name] = {"control": control, "compliant": passing, "non_compliant": failing}
+        rows.append([name, control, str(passing), str(len(failing)), ", ".join(failing[:3])
+                     + (f" (+{len(failing) - 3})" if len(failing) > 3 else "")])
+    if options.output == "json":
+        print(json.dumps({"environment": target.settings.environment, "account": target.account,
+                          "region": target.aws.region, "rules": verdicts}, indent=2))
+    else:
+        ui.out().print(f"AWS Config verdicts on {target.name}'s resources, account {target.account}, region "
+                       f"{target.aws.region}")
+        ui.table(["Rule", "Control", "Compliant", "Non-compliant", "Failing"], rows)
+    return 1 if any(v["non_compliant"] for v in verdicts.values()) else EXIT_OK
