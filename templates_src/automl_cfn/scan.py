@@ -145,6 +145,14 @@ def run_checkov(project: Path, directory: Path) -> tuple[int, list[Finding], set
     return passed, failed, custom
 
 
+def committed(project: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The committed application templates and account templates (generated/templates, generated/account)."""
+    from . import synth
+
+    generated = project / "generated"
+    return synth.read_generated_documents(generated), synth.read_account_documents(generated)
+
+
 ACCOUNT = "account"   # the account baseline, scanned as it deploys by default (a recorder created, rules one by one)
 
 
@@ -187,14 +195,9 @@ def scan(project: Path, documents: Mapping[str, dict], account: Mapping[str, dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import synth
-
     project = Path.cwd()
     try:
-        documents = synth.parse_documents(synth.read_generated(project / "generated"))
-        account = {path.stem: json.loads(path.read_text())
-                   for path in sorted((project / "generated" / "account").glob("*.json"))}
-        result = scan(project, documents, account)
+        result = scan(project, *committed(project))
     except UserError as exc:
         print(f"scan: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -22,7 +22,7 @@ FLOORS = {
     "planner": 3, "intrinsics": 3, "providers": 3, "keys": 3, "cache": 3, "transitions": 3, "regional": 3, "deploy_role": 3,
     "stacks": 2,
     "settings": 1, "parameters": 1, "model": 1, "errors": 1, "ui": 1, "__init__": 1, "data": 1,
-    "lazy_imports": 1, "digest": 1, "schedule": 1, "batch_gc": 1,
+    "lazy_imports": 1, "digest": 1, "schedule": 1, "batch_gc": 1, "config_rules": 1,
 }
 
 

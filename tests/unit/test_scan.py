@@ -18,17 +18,14 @@ CUSTOM = {f"CKV_AUTOML_{n}" for n in range(1, 8)} | {"CKV2_AUTOML_8"}
 
 @pytest.fixture(scope="module")
 def judged(project_root):
-    from automl_cfn import synth
-
-    documents = synth.parse_documents(synth.read_generated(project_root / "generated"))
-    return scan.scan(project_root, documents)
+    return scan.scan(project_root, *scan.committed(project_root))
 
 
 def test_every_environment_passes_with_only_its_named_skips(judged):
     assert [(f.environment, f.check_id, f.resource) for f in judged.failed] == []
     assert judged.stale == []
     assert judged.custom_passed == CUSTOM
-    assert judged.environments == ["dev", "prod", scan.FULL]
+    assert judged.environments == ["dev", "prod", scan.FULL, scan.ACCOUNT]   # the account baseline too
     # Each environment is judged on what it deploys: dev's findings are dev's own.
     by_environment = {}
     for finding, skip in judged.skipped:
@@ -66,10 +63,8 @@ def test_a_stale_or_unnamed_skip_fails(project_root, tmp_path, monkeypatch):
     entries = (project_root / skips.SKIPS_FILE).read_text() + (
         "- check: CKV2_AWS_28\n  resources: [PredictionLoadBalancer]\n  environments: [all]\n  reason: no WAF\n")
     (fake / skips.SKIPS_FILE).write_text(entries)
-    from automl_cfn import synth
-
-    documents = synth.parse_documents(synth.read_generated(project_root / "generated"))
-    result = scan.scan(fake, documents)
+    documents, account = scan.committed(project_root)
+    result = scan.scan(fake, documents, account)
     assert [(e, r, s.check) for e, r, s in result.stale] == [("all", "PredictionLoadBalancer", "CKV2_AWS_28")]
     assert not result.ok
     (fake / skips.SKIPS_FILE).write_text("- check: CKV_AWS_18\n  resources: [DataBucket]\n")
