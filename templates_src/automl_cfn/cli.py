@@ -236,6 +236,13 @@ def cmd_baseline(args) -> int:
 
     options = baseline.Options(yes=args.yes, rules_as=args.rules_as, output=args.format)
     chosen = target(args)
+    if args.targets:
+        if args.action != "deploy":
+            raise UserError("--targets goes with 'baseline deploy' (organisation-wide, through StackSets)")
+        from .deploy.targets import load_targets
+
+        return baseline.roll_out(chosen, load_targets(Path(args.targets), chosen.settings, baseline.EXTRA_OVERRIDES),
+                                 options)
     return baseline.deploy(chosen, options) if args.action == "deploy" else baseline.status(chosen, options)
 
 
@@ -589,6 +596,9 @@ def build_parser(only: str | None = None) -> Parser:
                    cmd_baseline)
     p.add_argument("action", choices=("deploy", "status"),
                    help="deploy it in this account and region, or show the rules' verdicts on the environment")
+    p.add_argument("--targets", metavar="FILE",
+                   help="deploy organisation-wide through StackSets (the stackset targets file; per account or "
+                        "region, create_recorder: false where a recorder exists)")
     p.add_argument("--rules-as", choices=("rules", "conformance-pack"), default="rules",
                    help="the managed rules one by one (default) or as one conformance pack")
     p.add_argument("--yes", action="store_true", help="deploy without asking")

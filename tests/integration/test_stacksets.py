@@ -175,3 +175,27 @@ def test_stacksets_need_organization_id(aws, run, project, organisation):
     path = targets(project, f'accounts: ["{organisation["members"][0]}"]\nregions: [us-east-1]\n')
     code, _, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
     assert code == 2 and "stackset needs organization_id" in err and "Traceback" not in err
+
+
+def test_the_baseline_goes_organisation_wide_and_an_account_that_records_keeps_its_recorder(aws, run, project,
+                                                                                          organisation):
+    one, two, _ = organisation["members"]
+    role = as_account(aws, two, "iam").create_role(RoleName="config", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    as_account(aws, two, "config").put_configuration_recorder(ConfigurationRecorder={
+        "name": "existing", "roleARN": role, "recordingGroup": {"allSupported": True}})
+    path = targets(project, f'accounts: ["{one}", "{two}"]\nregions: [us-east-1]\n')
+    code, out, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 1 and "MaxNumberOfConfigurationRecordersExceeded" in out   # one recorder per region
+    path = targets(project, f'accounts: ["{one}", "{two}"]\nregions: [us-east-1]\n'
+                            f'overrides:\n  "{two}": {{create_recorder: false}}\n')
+    code, out, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    assert [r["name"] for r in as_account(aws, two, "config").describe_configuration_recorders()[
+        "ConfigurationRecorders"]] == ["existing"]
+    assert len(as_account(aws, one, "config").describe_configuration_recorders()["ConfigurationRecorders"]) == 1
+    for account in (one, two):
+        names = {r["ConfigRuleName"] for r in as_account(aws, account, "config").describe_config_rules()["ConfigRules"]}
+        assert "automl-cfn-vpc-flow-logs-enabled" in names, account
+    path = targets(project, f'accounts: ["{one}"]\nregions: [us-east-1]\noverrides:\n  "{one}": {{create_recorder: 1}}\n')
+    code, _, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 2 and "create_recorder: expected bool" in err

@@ -117,6 +117,28 @@ def missing_types(recorder: dict, document: dict) -> list[str]:
     return sorted(set(wanted) - set(group.get("resourceTypes") or []))
 
 
+# -- organisation-wide ---------------------------------------------------------------------
+
+EXTRA_OVERRIDES = {"create_recorder": bool}   # per account or region in the targets file
+
+
+def roll_out(target: Target, targets, options: Options) -> int:
+    """The baseline as a stack set of its own (`automl-cfn-baseline`) through the StackSets path: a recorder in
+    every target unless its overrides say `create_recorder: false` (an account that already records)."""
+    from . import stackset
+
+    parameters = {"CreateRecorder": "true", "RulesAs": options.rules_as}
+    rollout = stackset.Rollout(STACK_NAME, {"TemplateBody": template(target)}, parameters,
+                               [{"Key": "ManagedBy", "Value": "automl-cfn"}], "automl-cfn account baseline")
+
+    def overrides(account: str, region: str) -> dict[str, str]:
+        create = targets.changes_for(account, region).get("create_recorder", True)
+        return {} if create else {"CreateRecorder": "false"}
+
+    stackset.with_instances(target, targets, rollout, overrides)
+    return stackset.roll_out(target, targets, rollout, stackset.Options(yes=options.yes, output=options.output))
+
+
 # -- compliance ------------------------------------------------------------------------
 
 def environment_resources(target: Target) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import ui
 from ..errors import EXIT_OK, RefusedError, UserError
@@ -64,45 +64,57 @@ def instances(cfn, name: str) -> list[dict]:
 
 @dataclass
 class Rollout:
-    """What a deploy would do: the set's parameters, and per instance its overrides and whether it exists."""
+    """What a deploy would do: the set's template and parameters, and per instance its overrides and whether
+    it exists."""
     name: str
+    template: dict[str, str]                       # {"TemplateURL": ...} or {"TemplateBody": ...}
     parameters: dict[str, str]
-    template_url: str
-    existing: dict | None
-    current: dict[tuple[str, str], dict]          # (account or OU, region) -> instance summary
-    wanted: dict[tuple[str, str], dict[str, str]]  # (account or OU, region) -> parameter overrides
+    tags: list[dict[str, str]]
+    description: str
+    existing: dict | None = None
+    current: dict[tuple[str, str], dict] = field(default_factory=dict)   # (account or OU, region) -> summary
+    wanted: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)   # -> parameter overrides
 
 
 def prepare(target: Target, targets: Targets) -> Rollout:
+    """The environment's application stacks, as a stack set."""
     settings = target.settings
     if not settings.organization_id:
         raise UserError("stackset needs organization_id in the settings: the instances read their nested templates "
                         "from this account's artifacts bucket, which only the organisation's accounts may read")
-    cfn = target.cfn
-    if not targets.service_managed:
-        require_administration_role(target)
     bucket = target.artifacts_bucket
     files = {name: body for name, body in target.files.items() if name != artifacts.ARTIFACTS_TEMPLATE}
     hosted = artifacts.upload(target.aws, bucket, settings.project_name, files)
     parameters = {**target.parameters(), "ExistingVpcCidr": "", "TemplatesBucket": bucket,
                   "TemplatesPrefix": hosted.prefix, "TemplatesRegion": target.aws.region}
-    name = set_name(target)
-    existing = describe(cfn, name)
-    current = {}
-    for summary in instances(cfn, name) if existing else []:
+    rollout = Rollout(set_name(target), {"TemplateURL": hosted.url("root", target.aws.region)}, parameters,
+                      target.tags(), f"automl-cfn {settings.environment} (StackSets)")
+
+    def overrides(account: str, region: str) -> dict[str, str]:
+        values = parameter_values(targets.settings_for(settings, account, region))
+        return {k: v for k, v in values.items() if parameters.get(k) != v}
+
+    return with_instances(target, targets, rollout, overrides)
+
+
+def with_instances(target: Target, targets: Targets, rollout: Rollout, overrides) -> Rollout:
+    """The rollout with the stack set's current instances (and their overrides), and the wanted ones:
+    `overrides(account, region)` gives each its parameter overrides (account is empty for an OU)."""
+    cfn, name = target.cfn, rollout.name
+    if not targets.service_managed:
+        require_administration_role(target)
+    rollout.existing = describe(cfn, name)
+    for summary in instances(cfn, name) if rollout.existing else []:
         key = summary.get("OrganizationalUnitId") if targets.service_managed else summary["Account"]
         detail = cfn.describe_stack_instance(StackSetName=name, StackInstanceAccount=summary["Account"],
                                              StackInstanceRegion=summary["Region"])["StackInstance"]
         summary["_overrides"] = {p["ParameterKey"]: p.get("ParameterValue", "")
                                  for p in detail.get("ParameterOverrides") or []}
-        current[(key, summary["Region"])] = summary
-    wanted = {}
+        rollout.current[(key, summary["Region"])] = summary
     for where in targets.organizational_units or targets.accounts:
         for region in targets.regions:
-            account = "" if targets.service_managed else where
-            values = parameter_values(targets.settings_for(settings, account, region))
-            wanted[(where, region)] = {k: v for k, v in values.items() if parameters.get(k) != v}
-    return Rollout(name, parameters, hosted.url("root", target.aws.region), existing, current, wanted)
+            rollout.wanted[(where, region)] = overrides("" if targets.service_managed else where, region)
+    return rollout
 
 
 def require_administration_role(target: Target) -> None:
@@ -116,9 +128,16 @@ def require_administration_role(target: Target) -> None:
                            "StackSets role templates create both); or target organizational_units instead") from None
 
 
+def changed_parameters(rollout: Rollout) -> list[str]:
+    """The set-level parameters this rollout changes (the template's bytes show in TemplatesPrefix)."""
+    if rollout.existing is None:
+        return []
+    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in rollout.existing.get("Parameters", [])}
+    return sorted(k for k, v in rollout.parameters.items() if deployed.get(k) != v)
+
+
 def review(target: Target, rollout: Rollout, output: str) -> list[list[str]]:
-    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (rollout.existing or {}).get("Parameters", [])}
-    changed = sorted(k for k, v in rollout.parameters.items() if deployed.get(k) != v) if rollout.existing else []
+    changed = changed_parameters(rollout)
     rows = []
     for (where, region), overrides in sorted(rollout.wanted.items()):
         summary = rollout.current.get((where, region))
@@ -156,7 +175,11 @@ def diff(target: Target, targets: Targets, options: Options) -> int:
 
 
 def deploy(target: Target, targets: Targets, options: Options) -> int:
-    rollout = prepare(target, targets)
+    return roll_out(target, targets, prepare(target, targets), options)
+
+
+def roll_out(target: Target, targets: Targets, rollout: Rollout, options: Options) -> int:
+    """Create or update the stack set, then its instances, following each operation to its end."""
     rows = review(target, rollout, options.output)
     if all(row[2] == "unchanged" for row in rows) and rollout.existing is not None:
         ui.out().print(f"No changes: {rollout.name} and its instances are up to date.")
@@ -166,9 +189,9 @@ def deploy(target: Target, targets: Targets, options: Options) -> int:
         raise RefusedError("nothing was rolled out")
     cfn = target.cfn
     preferences = targets.operation_preferences()
-    common = dict(TemplateURL=rollout.template_url, Capabilities=CAPABILITIES,
+    common = dict(**rollout.template, Capabilities=CAPABILITIES,
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in rollout.parameters.items()],
-                  Tags=target.tags(), Description=f"automl-cfn {target.settings.environment} (StackSets)")
+                  Tags=rollout.tags, Description=rollout.description)
     if rollout.existing is None:
         request = dict(StackSetName=rollout.name, **common)
         if targets.service_managed:
@@ -179,25 +202,30 @@ def deploy(target: Target, targets: Targets, options: Options) -> int:
                            AdministrationRoleARN=f"arn:aws:iam::{target.account}:role/{ADMINISTRATION_ROLE}",
                            ExecutionRoleName=EXECUTION_ROLE)
         cfn.create_stack_set(**request)
-    elif any(row[2] == "update" for row in rows):
+    actions = dict(zip(sorted(rollout.wanted), (row[2] for row in rows)))
+    set_changed = rollout.existing is not None and any(row[2] == "update" for row in rows) and bool(
+        changed_parameters(rollout))
+    # Instances whose overrides change, or that a failed operation left behind, are updated one by one
+    # first (with their overrides); then a change of the set itself goes to every instance.  An override
+    # dropped from the targets file is set back to the set's value (StackSets keeps overrides an update does
+    # not mention).
+    redo = [key for key, action in actions.items() if action == "update overrides" or (
+        action == "update" and (overrides_changed(rollout.current[key], rollout.wanted[key])
+                                or rollout.current[key].get("Status") != "CURRENT"))]
+    effective = {key: {**{k: rollout.parameters.get(k, "") for k in rollout.current[key].get("_overrides", {})},
+                       **rollout.wanted[key]} for key in redo}
+    for overrides, keys in grouped(redo, effective):
+        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
+                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
+        request.update(placement(targets, sorted({w for w, _ in keys})))
+        if not follow(target, rollout.name, cfn.update_stack_instances(**request)["OperationId"], "update", options):
+            return 1
+    if set_changed:
         existing_targets = [key for key in rollout.current if key in rollout.wanted]
         request = dict(StackSetName=rollout.name, OperationPreferences=preferences, **common,
                        Regions=sorted({r for _, r in existing_targets}))
         request.update(placement(targets, sorted({w for w, _ in existing_targets})))
         if not follow(target, rollout.name, cfn.update_stack_set(**request)["OperationId"], "update", options):
-            return 1
-    actions = dict(zip(sorted(rollout.wanted), (row[2] for row in rows)))
-    changed = [key for key, action in actions.items() if action == "update overrides" or (
-        action == "update" and overrides_changed(rollout.current[key], rollout.wanted[key]))]
-    # An override dropped from the targets file is set back to the set's value (StackSets keeps overrides
-    # that an update does not mention).
-    effective = {key: {**{k: rollout.parameters.get(k, "") for k in rollout.current[key].get("_overrides", {})},
-                       **rollout.wanted[key]} for key in changed}
-    for overrides, keys in grouped(changed, effective):
-        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
-                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
-        request.update(placement(targets, sorted({w for w, _ in keys})))
-        if not follow(target, rollout.name, cfn.update_stack_instances(**request)["OperationId"], "update", options):
             return 1
     new = [key for key, action in actions.items() if action == "create"]
     for overrides, keys in grouped(new, rollout.wanted):

@@ -62,13 +62,19 @@ class Targets:
                 given.get("concurrency_mode", "strict")],
         }
 
-    def settings_for(self, settings: Settings, account: str, region: str) -> Settings:
-        """The environment's settings with this account's and this region's overrides (the account's win)."""
-        changes = {**self.overrides.get(region, {}), **self.overrides.get(account, {})}
+    def changes_for(self, account: str, region: str) -> dict[str, Any]:
+        """This account's and this region's overrides (the account's win)."""
+        return {**self.overrides.get(region, {}), **self.overrides.get(account, {})}
+
+    def settings_for(self, settings: Settings, account: str, region: str, extra: tuple[str, ...] = ()) -> Settings:
+        """The environment's settings with the overrides that are settings (`extra` names the others)."""
+        changes = {k: v for k, v in self.changes_for(account, region).items() if k not in extra}
         return with_overrides(settings, **changes) if changes else settings
 
 
-def load_targets(path: Path, settings: Settings) -> Targets:
+def load_targets(path: Path, settings: Settings, extra: dict[str, type] | None = None) -> Targets:
+    """The targets file, checked.  `extra` names overrides that are not settings (the baseline's
+    create_recorder: bool), with their types."""
     shown = str(path)
     data = read_yaml_mapping(path, shown, "targets file",
                              "a mapping with accounts: or organizational_units:, and regions:")
@@ -96,7 +102,7 @@ def load_targets(path: Path, settings: Settings) -> Targets:
     for name, values in (("accounts", accounts), ("organizational_units", units), ("regions", regions)):
         if len(set(values)) != len(values):
             raise UserError(f"{shown}: {name}: lists {sorted(v for v in values if values.count(v) > 1)[0]} twice")
-    overrides = _overrides(data.get("overrides"), accounts, regions, settings, shown)
+    overrides = _overrides(data.get("overrides"), accounts, regions, settings, shown, extra or {})
     preferences = _preferences(data.get("preferences"), regions, shown)
     return Targets(tuple(accounts), tuple(units), tuple(regions), overrides, preferences)
 
@@ -111,8 +117,8 @@ def _strings(data: dict, key: str, shown: str) -> list[str]:
     return list(value)
 
 
-def _overrides(value, accounts: list[str], regions: list[str], settings: Settings,
-               shown: str) -> dict[str, dict[str, Any]]:
+def _overrides(value, accounts: list[str], regions: list[str], settings: Settings, shown: str,
+               extra: dict[str, type]) -> dict[str, dict[str, Any]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -128,8 +134,10 @@ def _overrides(value, accounts: list[str], regions: list[str], settings: Setting
             if name in NOT_OVERRIDABLE:
                 raise UserError(f"{shown}: overrides: {key}: {name} cannot differ between instances (it names the "
                                 "stacks or is fixed for the environment's life)")
-        try:
-            with_overrides(settings, **changes)   # each override is validated as a setting
+            if name in extra and type(changes[name]) is not extra[name]:
+                raise UserError(f"{shown}: overrides: {key}: {name}: expected {extra[name].__name__}")
+        try:   # each override that is a setting is validated as one
+            with_overrides(settings, **{k: v for k, v in changes.items() if k not in extra})
         except SettingsError as exc:
             raise UserError(f"{shown}: overrides: {key}: {exc}") from None
         result[key] = dict(changes)
