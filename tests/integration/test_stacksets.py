@@ -199,3 +199,19 @@ def test_the_baseline_goes_organisation_wide_and_an_account_that_records_keeps_i
     path = targets(project, f'accounts: ["{one}"]\nregions: [us-east-1]\noverrides:\n  "{one}": {{create_recorder: 1}}\n')
     code, _, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
     assert code == 2 and "create_recorder: expected bool" in err
+
+
+def test_a_release_rolls_out_as_published(aws, run, project, organisation, clients):
+    one = organisation["members"][0]
+    code, out, err = run("publish", "--env", "dev", "--format", "json")
+    assert code == 0, err
+    release = json.loads(out)["release"]
+    settings = project / "config" / "dev.yaml"
+    settings.write_text(settings.read_text().replace("log_retention_days: 7", "log_retention_days: 30"))
+    path = targets(project, f'accounts: ["{one}"]\nregions: [us-east-1]\n')
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--release", release, "--yes")
+    assert code == 0, err + out
+    assert f"Release {release}" in err and "config differs from the release in LogRetentionDays" in err
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in
+                  clients("cloudformation").describe_stack_set(StackSetName="automl-dev")["StackSet"]["Parameters"]}
+    assert parameters["LogRetentionDays"] == "7" and parameters["TemplatesRegion"] == "us-east-1"
