@@ -120,3 +120,33 @@ def import_certificate(clients, domain: str = "predict.example.com") -> str:
         Certificate=certificate.public_bytes(serialization.Encoding.PEM),
         PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                      serialization.NoEncryption()))["CertificateArn"]
+
+
+@pytest.fixture
+def project(project_root, tmp_path):
+    """A copy of the project (config/ and generated/) that a test may change."""
+    import shutil
+
+    for part in ("config", "generated"):
+        shutil.copytree(project_root / part, tmp_path / part)
+    return tmp_path
+
+
+@pytest.fixture
+def run(project, capsys):
+    """Run `automl-cfn ARGS` in-process on the project copy; returns (exit code, stdout, stderr)."""
+    def run(*args):
+        ui.reset_consoles()
+        code = main([*args, "--project-dir", str(project)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
+
+
+def credentials_in(aws, account: str) -> dict[str, str]:
+    """Credentials of a role in `account` (moto keeps one backend per account): boto3 keyword arguments."""
+    sts = boto3.client("sts", endpoint_url=aws.url, region_name=aws.region, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    given = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="test")["Credentials"]
+    return {"aws_access_key_id": given["AccessKeyId"], "aws_secret_access_key": given["SecretAccessKey"],
+            "aws_session_token": given["SessionToken"]}

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import boto3
 import pytest
 
-from automl_cfn.cli import main
-
-from .conftest import stack_names
+from .conftest import credentials_in, stack_names
 
 ARTIFACTS = "automl-cfn-artifacts-{account}-us-east-1"
 OTHER_ACCOUNT = "222222222222"
-
-
-@pytest.fixture
-def project(project_root, tmp_path):
-    """A copy of the project whose config the tests may change."""
-    for part in ("config", "generated"):
-        shutil.copytree(project_root / part, tmp_path / part)
-    return tmp_path
-
-
-@pytest.fixture
-def run(project, capsys):
-    def run(*args):
-        code = main([*args, "--project-dir", str(project)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 def publish(run) -> dict:
@@ -44,14 +24,9 @@ def parameters(cfn, stack: str) -> dict[str, str]:
 
 
 def as_account(aws, monkeypatch, account: str) -> None:
-    """Credentials of a role in another account (moto keeps one backend per account)."""
-    sts = boto3.client("sts", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/deployer",
-                                  RoleSessionName="promotion")["Credentials"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
-    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    """The CLI acts in another account from here on."""
+    for key, value in credentials_in(aws, account).items():
+        monkeypatch.setenv(key.upper(), value)
 
 
 def organisation(clients) -> tuple[str, str]:
@@ -96,12 +71,13 @@ def test_promotion_to_another_account_copies_the_release_verified(aws, run, proj
     code, _, err = run("deploy", "--env", "dev", "--release", release, "--yes")
     assert code != 0 and f"is not in s3://automl-cfn-artifacts-{member}-us-east-1/releases/automl/" in err
     assert "--release-bucket" in err and "Traceback" not in err
-    other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url)
+    # Explicit credentials: boto3's default session keeps the first credentials it resolved in this process.
+    other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url, **credentials_in(aws, member))
     assert "automl-dev" not in stack_names(other)
     code, out, err = run("deploy", "--env", "dev", "--release", release, "--release-bucket", source, "--yes")
     assert code == 0, err
     assert stack_names(other)["automl-dev"] == "CREATE_COMPLETE"
-    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=aws.url)
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=aws.url, **credentials_in(aws, member))
     prefix = f"releases/automl/{release}/"
     copied = {o["Key"] for o in s3.list_objects_v2(Bucket=ARTIFACTS.format(account=member),
                                                    Prefix=prefix)["Contents"]}
@@ -118,7 +94,8 @@ def test_promotion_to_another_account_needs_the_organisation_statement(aws, run,
                        ARTIFACTS.format(account="123456789012"), "--yes")
     assert code != 0 and "refuses this account (222222222222) its releases" in err and "organization_id" in err
     assert "Traceback" not in err
-    other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url)
+    other = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.url,
+                         **credentials_in(aws, OTHER_ACCOUNT))
     assert "automl-dev" not in stack_names(other)
 
 

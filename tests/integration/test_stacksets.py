@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import boto3
 import pytest
 
-from automl_cfn.cli import main
+from .conftest import credentials_in
 
 REGIONS = ("us-east-1", "eu-west-1")
 ADMIN = "123456789012"
 
 
-@pytest.fixture
-def project(project_root, tmp_path):
-    for part in ("config", "generated"):
-        shutil.copytree(project_root / part, tmp_path / part)
-    return tmp_path
-
-
-@pytest.fixture
-def run(project, capsys):
-    def run(*args):
-        code = main([*args, "--project-dir", str(project)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
-
-
 def as_account(aws, account: str, service: str, region: str = "us-east-1"):
-    sts = boto3.client("sts", endpoint_url=aws.url, region_name=region, aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="test")["Credentials"]
-    return boto3.client(service, endpoint_url=aws.url, region_name=region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
+    return boto3.client(service, endpoint_url=aws.url, region_name=region, **credentials_in(aws, account))
 
 
 def trust(principal: str) -> str:

@@ -60,39 +60,35 @@ def bootstrap(aws: Aws, template: bytes, organization_id: str = "") -> str:
         cfn.delete_stack(StackName=STACK_NAME)  # a create that failed: its bucket, if any, is retained
         wait(cfn, STACK_NAME)
     ui.info(f"Creating the artifacts bucket stack {STACK_NAME} (first deploy in {aws.region})")
+    return outputs_of(apply(aws, template, organization_id, "CREATE"))["BucketName"]
+
+
+def share(aws: Aws, template: bytes, organization_id: str) -> dict:
+    """Update the artifacts stack to share with `organization_id` (or, empty, with nobody)."""
+    whom = f"the accounts of {organization_id}" if organization_id else "this account only"
+    ui.info(f"Updating {STACK_NAME}: templates and releases readable by {whom} (organization_id)")
+    return apply(aws, template, organization_id, "UPDATE")
+
+
+def apply(aws: Aws, template: bytes, organization_id: str, kind: str) -> dict:
+    """Create or update the artifacts stack through a change set (its bucket name pinned, so that a bucket an
+    earlier artifacts stack retained is imported); the stack, once stable."""
+    cfn = aws.client("cloudformation")
     document = json.loads(template)
     name = pin_bucket_name(document, aws)
-    request = dict(StackName=STACK_NAME, ChangeSetName="automl-cfn-bootstrap", ChangeSetType="CREATE",
-                   TemplateBody=json.dumps(document), Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}],
+    request = dict(StackName=STACK_NAME, ChangeSetName=f"automl-cfn-{kind.lower()}-{int(time.time())}",
+                   ChangeSetType=kind, TemplateBody=json.dumps(document),
                    Parameters=[{"ParameterKey": "OrganizationId", "ParameterValue": organization_id}])
-    if bucket_exists(aws, name):
-        request["ImportExistingResources"] = True   # retained by an earlier artifacts stack: adopt it
+    if kind == "CREATE":
+        request["Tags"] = [{"Key": "ManagedBy", "Value": "automl-cfn"}]
+        if bucket_exists(aws, name):
+            request["ImportExistingResources"] = True   # retained by an earlier artifacts stack: adopt it
     change_set = cfn.create_change_set(**request)["Id"]
     _wait_change_set(cfn, change_set)
     cfn.execute_change_set(ChangeSetName=change_set)
     stack = wait(cfn, STACK_NAME)
     if stack["StackStatus"] not in SUCCESS:
         raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']}; see its events "
-                       f"(aws cloudformation describe-stack-events --stack-name {STACK_NAME})")
-    return outputs_of(stack)["BucketName"]
-
-
-def share(aws: Aws, template: bytes, organization_id: str) -> dict:
-    """Update the artifacts stack to share with `organization_id` (or, empty, with nobody)."""
-    cfn = aws.client("cloudformation")
-    document = json.loads(template)
-    pin_bucket_name(document, aws)
-    whom = f"the accounts of {organization_id}" if organization_id else "this account only"
-    ui.info(f"Updating {STACK_NAME}: templates and releases readable by {whom} (organization_id)")
-    change_set = cfn.create_change_set(
-        StackName=STACK_NAME, ChangeSetName=f"automl-cfn-share-{int(time.time())}", ChangeSetType="UPDATE",
-        TemplateBody=json.dumps(document), Parameters=[{"ParameterKey": "OrganizationId",
-                                                        "ParameterValue": organization_id}])["Id"]
-    _wait_change_set(cfn, change_set)
-    cfn.execute_change_set(ChangeSetName=change_set)
-    stack = wait(cfn, STACK_NAME)
-    if stack["StackStatus"] not in SUCCESS:
-        raise AwsError(f"artifacts stack {STACK_NAME} is {stack['StackStatus']} after sharing it; see its events "
                        f"(aws cloudformation describe-stack-events --stack-name {STACK_NAME})")
     return stack
 

@@ -274,25 +274,3 @@ def plain(obj):
     if hasattr(obj, "to_dict"):
         return plain(obj.to_dict())
     return obj
-    if isinstance(obj, dict):
-        return {key: plain(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(value) for value in obj]
-    if isinstance(obj, BaseAWSObject):
-        if obj.do_validation:
-            obj._validate_props()
-            obj.validate()
-        if obj.properties:
-            return plain(obj.resource)
-        if hasattr(obj, "resource_type"):
-            return {key: plain(value) for key, value in obj.resource.items() if key != "Properties"}
-        return {}
-    if isinstance(obj, Tags):
-        return [plain(tag) for tag in obj.tags]
-    if isinstance(obj, AWSHelperFn):
-        return plain(obj.data)
-    if hasattr(obj, "JSONrepr"):  # awacs
-        return plain(obj.JSONrepr())
-    if hasattr(obj, "to_dict"):
-        return plain(obj.to_dict())
-    return obj

@@ -103,6 +103,11 @@ def update_stack_set(self, backend: Backend) -> ActionResult:
     accounts = set(self._get_param("Accounts", []) or [])
     targets = [key for key in found.instances if (not regions or key[1] in regions)
                and (not accounts or key[0] in accounts)]
+    return deployed(found, operation, targets)
+
+
+def deployed(found: StackSet, operation, targets: list[tuple[str, str]]) -> ActionResult:
+    """Carry the operation out by creating or updating each target's stack."""
     stacksets.carry_out(found, operation, targets,
                         lambda instance: stacksets.deploy_instance(found, backend_at, instance))
     return ActionResult({"OperationId": operation.operation_id})
@@ -117,9 +122,7 @@ def create_stack_instances(self, backend: Backend) -> ActionResult:
     for account, region, ou in targets:
         instance = found.instances.setdefault((account, region), Instance(account, region, ou))
         instance.overrides.update(overrides)
-    stacksets.carry_out(found, operation, [(a, r) for a, r, _ in targets],
-                        lambda instance: stacksets.deploy_instance(found, backend_at, instance))
-    return ActionResult({"OperationId": operation.operation_id})
+    return deployed(found, operation, [(a, r) for a, r, _ in targets])
 
 
 @action
@@ -133,9 +136,7 @@ def update_stack_instances(self, backend: Backend) -> ActionResult:
     operation = stacksets.new_operation(found, "UPDATE", preferences_of(self), self._get_param("OperationId", ""))
     for account, region, _ in targets:
         found.instances[(account, region)].overrides = dict(overrides)
-    stacksets.carry_out(found, operation, [(a, r) for a, r, _ in targets],
-                        lambda instance: stacksets.deploy_instance(found, backend_at, instance))
-    return ActionResult({"OperationId": operation.operation_id})
+    return deployed(found, operation, [(a, r) for a, r, _ in targets])
 
 
 @action
