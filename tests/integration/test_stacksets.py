@@ -192,3 +192,14 @@ def test_a_release_rolls_out_as_published(aws, run, project, organisation, clien
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in
                   clients("cloudformation").describe_stack_set(StackSetName="automl-dev")["StackSet"]["Parameters"]}
     assert parameters["LogRetentionDays"] == "7" and parameters["TemplatesRegion"] == "us-east-1"
+
+
+def test_self_managed_targets_need_the_administration_role_before_anything_is_made(aws, run, project, organisation,
+                                                                                 clients):
+    clients("iam").delete_role(RoleName="AWSCloudFormationStackSetAdministrationRole")
+    before = aws.requests()
+    path = targets(project, f'accounts: ["{organisation["members"][0]}"]\nregions: [us-east-1]\n')
+    code, _, err = run("stackset", "diff", "--env", "dev", "--targets", path)
+    assert code == 3   # refused: nothing created, nothing uploaded
+    assert "need the role AWSCloudFormationStackSetAdministrationRole in this account" in err
+    assert "Creating the artifacts bucket" not in err and aws.requests() - before <= 3

@@ -127,6 +127,8 @@ def roll_out(target: Target, targets, options: Options) -> int:
     every target unless its overrides say `create_recorder: false` (an account that already records)."""
     from . import stackset
 
+    if not targets.service_managed:
+        stackset.require_administration_role(target)
     parameters = {"CreateRecorder": "true", "RulesAs": options.rules_as}
     rollout = stackset.Rollout(STACK_NAME, {"TemplateBody": template(target)}, parameters,
                                [{"Key": "ManagedBy", "Value": "automl-cfn"}], "automl-cfn account baseline")

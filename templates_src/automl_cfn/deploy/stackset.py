@@ -82,6 +82,8 @@ def prepare(target: Target, targets: Targets) -> Rollout:
     if not settings.organization_id:
         raise UserError("stackset needs organization_id in the settings: the instances read their nested templates "
                         "from this account's artifacts bucket, which only the organisation's accounts may read")
+    if not targets.service_managed:
+        require_administration_role(target)   # before anything is created or uploaded
     bucket = target.artifacts_bucket
     files = {name: body for name, body in target.files.items() if name != artifacts.ARTIFACTS_TEMPLATE}
     hosted = artifacts.upload(target.aws, bucket, settings.project_name, files)
@@ -101,8 +103,6 @@ def with_instances(target: Target, targets: Targets, rollout: Rollout, overrides
     """The rollout with the stack set's current instances (and their overrides), and the wanted ones:
     `overrides(account, region)` gives each its parameter overrides (account is empty for an OU)."""
     cfn, name = target.cfn, rollout.name
-    if not targets.service_managed:
-        require_administration_role(target)
     rollout.existing = describe(cfn, name)
     for summary in instances(cfn, name) if rollout.existing else []:
         key = summary.get("OrganizationalUnitId") if targets.service_managed else summary["Account"]
