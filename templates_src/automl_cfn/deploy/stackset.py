@@ -265,17 +265,20 @@ def grouped(keys: list[tuple[str, str]], wanted: dict) -> list[tuple[tuple, list
 def follow(target: Target, name: str, operation_id: str, what: str, options: Options) -> bool:
     """Wait for the operation, showing progress; print each instance's result.  True when it succeeded."""
     cfn = target.cfn
-    started = time.monotonic()
+    started, shown = time.monotonic(), set()
     while True:
         operation = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+        results = operation_results(cfn, name, operation_id)
         if operation["Status"] not in RUNNING:
             break
+        # Live: each instance as it finishes, then the operation's state.
+        for result in results:
+            key = (result["Account"], result["Region"], result["Status"])
+            if key not in shown and result["Status"] not in ("PENDING", "RUNNING"):
+                shown.add(key)
+                ui.info(f"  {result['Account']} {result['Region']}: {result['Status']} {result.get('StatusReason') or ''}")
         ui.info(f"  {what} {operation_id}: {operation['Status']} ({int(time.monotonic() - started)} s)")
         time.sleep(options.poll)
-    results = []
-    for page in cfn.get_paginator("list_stack_set_operation_results").paginate(StackSetName=name,
-                                                                            OperationId=operation_id):
-        results += page["Summaries"]
     ui.table(["Account", "Region", "Result", "Reason"],
              [[r["Account"], r["Region"], r["Status"], r.get("StatusReason") or ""] for r in results],
              title=f"{what} {operation_id}: {operation['Status']}")
@@ -289,6 +292,14 @@ def follow(target: Target, name: str, operation_id: str, what: str, options: Opt
 
 
 # -- status, drift, destroy ----------------------------------------------------------------
+
+def operation_results(cfn, name: str, operation_id: str) -> list[dict]:
+    results = []
+    for page in cfn.get_paginator("list_stack_set_operation_results").paginate(StackSetName=name,
+                                                                            OperationId=operation_id):
+        results += page["Summaries"]
+    return results
+
 
 def status(target: Target, options: Options, watch: bool = False) -> int:
     cfn, name = target.cfn, set_name(target)
