@@ -110,7 +110,9 @@ def with_instances(target: Target, targets: Targets, rollout: Rollout, overrides
                                              StackInstanceRegion=summary["Region"])["StackInstance"]
         summary["_overrides"] = {p["ParameterKey"]: p.get("ParameterValue", "")
                                  for p in detail.get("ParameterOverrides") or []}
-        rollout.current[(key, summary["Region"])] = summary
+        seen = rollout.current.get((key, summary["Region"]))
+        if seen is None or seen.get("Status") == "CURRENT":   # an OU's accounts: one left behind marks it
+            rollout.current[(key, summary["Region"])] = summary
     for where in targets.organizational_units or targets.accounts:
         for region in targets.regions:
             rollout.wanted[(where, region)] = overrides("" if targets.service_managed else where, region)
