@@ -264,6 +264,19 @@ def cmd_preflight(args) -> int:
     return EXIT_REFUSED if report.failed else 0
 
 
+def bounded(kind: type, low, high):
+    """An argparse type: a number of `kind` from low to high (one line naming the range otherwise)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: {low} to {high}")
+        return value
+    return parse
+
+
 def account_id(value: str) -> str:
     import re
 
@@ -486,6 +499,13 @@ def add_lock_option(parser: argparse.ArgumentParser) -> None:
                              "if it is still running, both change the stack at once)")
 
 
+def add_release_options(parser, what: str) -> None:
+    parser.add_argument("--release", metavar="ID", help=f"{what} this published release (automl-cfn publish), "
+                                                        "not generated/")
+    parser.add_argument("--release-bucket", metavar="BUCKET",
+                        help="the artifacts bucket the release was published to, when it is another account's")
+
+
 def stack_verb(verbs, name: str, help: str, handler):
     p = verbs.add_parser(name, help=help)
     add_common_options(p)
@@ -539,7 +559,7 @@ def build_parser(only: str | None = None) -> Parser:
 
     p = verbs.add_parser("lint", help="cfn-lint every generated template (parallel, settings from .cfnlintrc)")
     add_common_options(p)
-    p.add_argument("--jobs", type=int, metavar="N",
+    p.add_argument("--jobs", type=bounded(int, 1, 64), metavar="N",
                    help="parallel cfn-lint processes (default: one per free core)")
     p.add_argument("--force", action="store_true", help="lint every template, ignoring cached results")
     p.add_argument("templates", nargs="*", help="templates to lint (default: generated/templates/*.json)")
@@ -575,10 +595,7 @@ def build_parser(only: str | None = None) -> Parser:
                    help="create a change set even when the stack already has these templates and values")
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
-
-    p.add_argument("--release", metavar="ID", help="deploy this published release (automl-cfn publish), not generated/")
-    p.add_argument("--release-bucket", metavar="BUCKET",
-                   help="the artifacts bucket the release was published to, when it is another account's")
+    add_release_options(p, "deploy")
 
     p = stack_verb(verbs, "stackset", "one environment in many accounts and regions through CloudFormation StackSets",
                    cmd_stackset)
@@ -586,8 +603,7 @@ def build_parser(only: str | None = None) -> Parser:
                    help="deploy or diff (with --targets), status, drift, destroy (data is retained)")
     p.add_argument("--targets", metavar="FILE", help="YAML: accounts or organizational_units, regions, overrides, "
                                                     "preferences (see README: Many accounts and regions)")
-    p.add_argument("--release", metavar="ID", help="roll out this published release, not generated/")
-    p.add_argument("--release-bucket", metavar="BUCKET", help="the bucket the release was published to")
+    add_release_options(p, "roll out")
     p.add_argument("--yes", action="store_true", help="roll out or destroy without asking")
     p.add_argument("--watch", action="store_true", help="status: follow an operation in progress until it ends")
     p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
@@ -624,9 +640,7 @@ def build_parser(only: str | None = None) -> Parser:
 
     p = stack_verb(verbs, "diff", "show what a deploy would change (nothing is executed)", cmd_diff)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
-    p.add_argument("--release", metavar="ID", help="what deploying this published release would change")
-    p.add_argument("--release-bucket", metavar="BUCKET",
-                   help="the artifacts bucket the release was published to, when it is another account's")
+    add_release_options(p, "compare with")
 
     p = stack_verb(verbs, "status", "the stack's status and its nested stacks", cmd_status)
     p.add_argument("--watch", action="store_true", help="follow an operation in progress until it ends")
@@ -673,7 +687,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--spot", action="store_true", help="run on FARGATE_SPOT")
     p.add_argument("--cpu", type=int, help="CPU units override (with --memory)")
     p.add_argument("--memory", type=int, help="memory MiB override (with --cpu)")
-    p.add_argument("--poll", type=float, default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
+    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
 
     p = stack_verb(verbs, "pipeline", "start or inspect the Step Functions pipeline", cmd_pipeline)
     p.add_argument("action", choices=("start", "status", "history", "schedule"),
@@ -682,9 +696,9 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("execution", nargs="?", help="status of this execution (name or ARN)")
     p.add_argument("--wait", action="store_true", help="follow the execution to its end")
     p.add_argument("--input", metavar="JSON", help="execution input (a JSON object)")
-    p.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="history: how many executions (default 20)")
-    p.add_argument("--count", type=int, default=5, metavar="N", help="schedule: how many run times (default 5)")
+    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
+    p.add_argument("--limit", type=bounded(int, 1, 1000), default=20, metavar="N", help="history: how many executions (default 20)")
+    p.add_argument("--count", type=bounded(int, 1, 100), default=5, metavar="N", help="schedule: how many run times (default 5)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="history: table (default) or json")
 
     p = stack_verb(verbs, "logs", "tail a service's logs", cmd_logs)
@@ -699,7 +713,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--skip-image-check", action="store_true", help="do not check that ECR has the tag")
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
-    p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS", help="how often to ask ECS")
+    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=10.0, metavar="SECONDS", help="how often to ask ECS")
 
     p = stack_verb(verbs, "migrate", "move a running Terraform deployment of the seed into automl-cfn, data in place",
                    cmd_migrate)
