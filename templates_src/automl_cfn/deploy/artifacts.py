@@ -23,7 +23,7 @@ from ..errors import AwsError
 from ..intrinsics import Evaluator
 from ..model import TEMPLATES_PREFIX
 from .aws import Aws, error_code
-from .cfn import describe, outputs_of, wait
+from .cfn import describe, outputs_of, wait, wait_for_change_set
 from .states import SUCCESS, in_progress
 
 S3_URL = "https://{bucket}.s3.{region}.amazonaws.com/{key}"
@@ -84,7 +84,7 @@ def apply(aws: Aws, template: bytes, organization_id: str, kind: str) -> dict:
         if bucket_exists(aws, name):
             request["ImportExistingResources"] = True   # retained by an earlier artifacts stack: adopt it
     change_set = cfn.create_change_set(**request)["Id"]
-    _wait_change_set(cfn, change_set)
+    wait_for_change_set(cfn, change_set, poll=1.0)
     cfn.execute_change_set(ChangeSetName=change_set)
     stack = wait(cfn, STACK_NAME)
     if stack["StackStatus"] not in SUCCESS:
@@ -109,16 +109,6 @@ def bucket_exists(aws: Aws, name: str) -> bool:
         if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
             return False
         raise
-
-
-def _wait_change_set(cfn, change_set: str) -> None:
-    while True:
-        status = cfn.describe_change_set(ChangeSetName=change_set)
-        if status["Status"] == "CREATE_COMPLETE":
-            return
-        if status["Status"] == "FAILED":
-            raise AwsError(f"the artifacts stack's change set failed: {status.get('StatusReason', '')}")
-        time.sleep(1.0)
 
 
 def content_prefix(project: str, files: dict[str, bytes]) -> str:

@@ -12,13 +12,12 @@ account and region, deployed here in each (or as a StackSet of its own template;
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 
 from .. import synth, ui
 from ..errors import EXIT_OK, AwsError, RefusedError, UserError
-from .cfn import describe, wait
+from .cfn import NoChanges, describe, wait, wait_for_change_set
 from .states import SUCCESS, in_progress
 from .target import Target
 
@@ -78,13 +77,15 @@ def deploy(target: Target, options: Options) -> int:
                    Parameters=[{"ParameterKey": "CreateRecorder", "ParameterValue": "true" if create else "false"},
                                {"ParameterKey": "RulesAs", "ParameterValue": options.rules_as}])
     change_set = cfn.create_change_set(**request)["Id"]
-    status = settle(cfn, change_set, options.poll)
-    if status["Status"] == "FAILED":
+    try:
+        status = wait_for_change_set(cfn, change_set, options.poll)
+    except NoChanges:
         cfn.delete_change_set(ChangeSetName=change_set)
-        if "didn't contain changes" in status.get("StatusReason", "") or "No updates" in status.get("StatusReason", ""):
-            ui.out().print(f"No changes: {STACK_NAME} in {where} is up to date.")
-            return EXIT_OK
-        raise AwsError(f"the baseline's change set failed: {status.get('StatusReason', '')}")
+        ui.out().print(f"No changes: {STACK_NAME} in {where} is up to date.")
+        return EXIT_OK
+    except AwsError:
+        cfn.delete_change_set(ChangeSetName=change_set)
+        raise
     rows = [[c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"],
              c["ResourceChange"]["ResourceType"]] for c in status.get("Changes", [])]
     ui.out().print(f"Account baseline {STACK_NAME} in {where}"
@@ -99,14 +100,6 @@ def deploy(target: Target, options: Options) -> int:
         raise AwsError(f"{STACK_NAME} is {final['StackStatus']}: {final.get('StackStatusReason') or 'see its events'}")
     ui.out().print(f"{STACK_NAME}: {final['StackStatus']}")
     return EXIT_OK
-
-
-def settle(cfn, change_set: str, poll: float) -> dict:
-    while True:
-        status = cfn.describe_change_set(ChangeSetName=change_set)
-        if status["Status"] in ("CREATE_COMPLETE", "FAILED"):
-            return status
-        time.sleep(poll)
 
 
 def missing_types(recorder: dict, document: dict) -> list[str]:

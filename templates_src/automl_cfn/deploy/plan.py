@@ -15,7 +15,6 @@ to do instead (transitions.py).
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,16 +26,12 @@ from ..model import title
 from ..parameters import as_cli_parameters
 from . import adopt, artifacts, review as reviews, rollback
 from .aws import error_code
+from .cfn import NoChanges, wait_for_change_set
 from .retained import retained_in
 from .target import DeployOptions, Target
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes")
 TEMPLATE_PARAMETERS = ("TemplatesBucket", "TemplatesPrefix")
-
-
-class NoChanges(Exception):
-    pass
 
 
 @dataclass
@@ -235,24 +230,6 @@ def cost_change(target: Target, old_values: dict | None, new_values: dict) -> di
     except (KeyError, ValueError, TypeError):
         return None
     return {"before": before, "after": after}
-
-
-def wait_for_change_set(cfn, change_set_id: str, poll: float) -> dict:
-    delay = min(poll, 1.0)
-    while True:
-        description = cfn.describe_change_set(ChangeSetName=change_set_id)
-        status = description.get("Status")
-        if status == "CREATE_COMPLETE":
-            return description
-        if status == "FAILED":
-            reason = description.get("StatusReason", "")
-            if any(marker in reason for marker in NO_CHANGES):
-                raise NoChanges()
-            raise AwsError(f"the change set failed: {reason}")
-        if status == "DELETE_COMPLETE":
-            raise AwsError("the change set was deleted while it was being created")
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
 
 
 def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
