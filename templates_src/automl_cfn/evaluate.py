@@ -13,8 +13,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Mapping
 
-from .model import NONE
-
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 

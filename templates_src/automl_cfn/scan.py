@@ -26,7 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from .errors import UserError
 from .evaluate import Evaluation, as_text, environment
@@ -203,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     for finding in result.failed:
         print(f"FAILED  {finding.check_id}  {finding.stack}/{finding.resource}  in {finding.environment}")
-    for environment, resource, skip in result.stale:
-        print(f"STALE   {skip.check}  {resource}  in {environment}: the skip matches no finding there; "
+    for env, resource, skip in result.stale:
+        print(f"STALE   {skip.check}  {resource}  in {env}: the skip matches no finding there; "
               f"remove it from {SKIPS_FILE} or narrow its environments")
     for finding, skip in result.skipped:
         print(f"skipped {finding.check_id}  {finding.stack}/{finding.resource}  in {finding.environment}: "

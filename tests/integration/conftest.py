@@ -3,8 +3,6 @@ reset before each test, stopped by its handle at the end."""
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from .conftest import outputs, pending_change_sets, stack_names
 
 CHILDREN_DEV = {"SecurityStack", "NetworkStack", "EndpointStack", "RegistryStack", "StorageStack", "MonitoringStack", "IamStack", "ComputeStack"}

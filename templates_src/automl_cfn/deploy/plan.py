@@ -63,7 +63,7 @@ def prepare(target: Target, stack: dict | None, options: DeployOptions, bucket: 
             check=lambda prediction: None) -> ChangeSet | None:
     """Upload, predict, `check` the prediction (preflight), create the change set, wait for it;
     None when there is nothing to change."""
-    cfn, region = target.cfn, target.aws.region
+    region = target.aws.region
     account = account_of(target, stack)
     deployed = deployed_values(stack)
     if options.release_tag is not None:

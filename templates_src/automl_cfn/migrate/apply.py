@@ -17,7 +17,7 @@ from .. import ui
 from ..errors import EXIT_OK, RefusedError
 from ..parameters import parameter_values
 from . import cutover, settings_file
-from .plan import ADOPT, Row, plan, settings_for
+from .plan import Row, plan, settings_for
 from .tfstate import read_state
 
 EXIT_VERIFY_FAILED = 1
