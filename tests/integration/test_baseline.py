@@ -30,6 +30,13 @@ def test_the_baseline_records_and_checks_and_a_second_run_changes_nothing(aws, c
     assert "Add\tWorkloadConformancePack" in out and rules(config) == {
         "automl-cfn-ecr-private-image-scanning-enabled", "automl-cfn-ecs-task-definition-nonroot-user"}
     assert len(config.describe_configuration_recorders()["ConfigurationRecorders"]) == 1
+    # And back: the single rules come again (their names differ from the pack's, so creating them before the
+    # pack goes collides with nothing), and the recorder is the same one.
+    code, out, err = baseline(cli)
+    assert code == 0, err
+    assert "Remove\tWorkloadConformancePack" in out and len(rules(config)) == 8
+    assert [r["name"] for r in config.describe_configuration_recorders()["ConfigurationRecorders"]] == [
+        recorder["name"]]
 
 
 def test_an_account_that_already_records_keeps_its_recorder(aws, cli, clients):

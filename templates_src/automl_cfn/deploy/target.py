@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import synth
 from ..model import MANAGED_BY
 from ..settings import Settings
+from .artifacts import ARTIFACTS_TEMPLATE, bootstrap
 from .aws import Aws
 from .cfn import describe
-from .artifacts import ARTIFACTS_TEMPLATE
-from .releases import Release
+
+if TYPE_CHECKING:
+    from .releases import Release
 
 
 @dataclass
@@ -74,9 +77,7 @@ class Target:
     @cached_property
     def artifacts_bucket(self) -> str:
         """The artifacts bucket of this account and region (its stack created or shared on first use)."""
-        from . import artifacts
-
-        return artifacts.bootstrap(self.aws, self.artifacts_template, self.settings.organization_id)
+        return bootstrap(self.aws, self.artifacts_template, self.settings.organization_id)
 
     @cached_property
     def files(self) -> dict[str, bytes]:
