@@ -687,7 +687,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--spot", action="store_true", help="run on FARGATE_SPOT")
     p.add_argument("--cpu", type=int, help="CPU units override (with --memory)")
     p.add_argument("--memory", type=int, help="memory MiB override (with --cpu)")
-    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
+    p.add_argument("--poll", type=bounded(float, 0, 3600), default=6.0, metavar="SECONDS", help="how often --wait asks ECS")
 
     p = stack_verb(verbs, "pipeline", "start or inspect the Step Functions pipeline", cmd_pipeline)
     p.add_argument("action", choices=("start", "status", "history", "schedule"),
@@ -696,7 +696,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("execution", nargs="?", help="status of this execution (name or ARN)")
     p.add_argument("--wait", action="store_true", help="follow the execution to its end")
     p.add_argument("--input", metavar="JSON", help="execution input (a JSON object)")
-    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
+    p.add_argument("--poll", type=bounded(float, 0, 3600), default=5.0, metavar="SECONDS", help="how often --wait asks Step Functions")
     p.add_argument("--limit", type=bounded(int, 1, 1000), default=20, metavar="N", help="history: how many executions (default 20)")
     p.add_argument("--count", type=bounded(int, 1, 100), default=5, metavar="N", help="schedule: how many run times (default 5)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="history: table (default) or json")
@@ -713,7 +713,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--skip-image-check", action="store_true", help="do not check that ECR has the tag")
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
-    p.add_argument("--poll", type=bounded(float, 0.1, 3600), default=10.0, metavar="SECONDS", help="how often to ask ECS")
+    p.add_argument("--poll", type=bounded(float, 0, 3600), default=10.0, metavar="SECONDS", help="how often to ask ECS")
 
     p = stack_verb(verbs, "migrate", "move a running Terraform deployment of the seed into automl-cfn, data in place",
                    cmd_migrate)

@@ -49,7 +49,7 @@ def test_settings_prints_one_value_for_scripts_or_all_as_json(project_root, caps
     (["settings", "--env", "dev", "aws_regoin"], "'aws_regoin' is not a setting"),
     (["lint", "--force", "--jobs", "-1"], "argument --jobs: '-1' is not allowed; allowed: 1 to 64"),
     (["pipeline", "history", "--env", "dev", "--limit", "0"], "'0' is not allowed; allowed: 1 to 1000"),
-    (["pipeline", "start", "--env", "dev", "--wait", "--poll", "nan"], "'nan' is not allowed; allowed: 0.1 to 3600"),
+    (["pipeline", "start", "--env", "dev", "--wait", "--poll", "nan"], "'nan' is not allowed; allowed: 0 to 3600"),
     (["pipeline", "schedule", "--env", "dev", "--count", "many"], "'many' is not allowed; allowed: 1 to 100"),
     (["settings", "--env", "dev", "--var", "organization_id=o-1"], "organization_id: 'o-1' is not an AWS "
                                                                     "Organizations ID"),
