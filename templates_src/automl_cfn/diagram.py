@@ -9,7 +9,6 @@ Graphviz's `dot` when it is installed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Mapping
 
 from .evaluate import Evaluation, nested_stacks
@@ -18,11 +17,14 @@ from .model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES,
 from .settings import Settings
 
 
-@dataclass
 class Graph:
-    groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)   # id -> (label, node ids)
-    nodes: dict[str, str] = field(default_factory=dict)                       # id -> label
-    edges: list[tuple[str, str, str]] = field(default_factory=list)           # (from, to, label)
+    """Groups, nodes and labelled edges, in the order they were added (a plain class: generation runs
+    on every `make templates`, and a dataclass compiles its methods each time)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, tuple[str, list[str]]] = {}   # id -> (label, node ids)
+        self.nodes: dict[str, str] = {}                       # id -> label
+        self.edges: list[tuple[str, str, str]] = []           # (from, to, label)
 
     def node(self, node_id: str, label: str, group: str | None = None) -> str:
         self.nodes[node_id] = label

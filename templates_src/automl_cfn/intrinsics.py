@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 NO_VALUE = object()          # AWS::NoValue: the key or list item disappears
 PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NotificationARNs": []}
@@ -386,8 +386,7 @@ FUNCTIONS: dict[str, Callable[[Evaluator, Any], Any]] = {
 # comparing two evaluations
 # ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Difference:
+class Difference(NamedTuple):
     path: str          # "A/B" style, relative to the compared node
     dynamic: bool      # the new value depends on a resource that is new or replaced (ResourceReference)
 

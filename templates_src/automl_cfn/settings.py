@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import UserError
 from .model import LOG_SOURCES, REPOSITORIES, SERVICES
@@ -105,8 +105,7 @@ VPC_PREFIX_RANGE = (16, 28)       # what EC2 accepts for a VPC
 SUBNET_PREFIX_MAX = 28            # what EC2 accepts for a subnet
 
 
-@dataclass(frozen=True)
-class ImageBuild:
+class ImageBuild(NamedTuple):
     repository: str
     context: str
     dockerfile: str
@@ -126,7 +125,7 @@ def setting(default: Any, kind: type, group: str, doc: str, **rules: Any) -> Any
     return field(default=default, metadata={"kind": kind, "group": group, "doc": doc, **rules})
 
 
-@dataclass(frozen=True, repr=False)   # __repr__ and __hash__ below
+@dataclass(frozen=True, init=False, repr=False, eq=False)   # __init__, __eq__, __repr__, __hash__ below
 class Settings:
     # -- naming ------------------------------------------------------------
     project_name: str = setting("automl", str, "Naming", "Prefix of every resource name")
@@ -257,13 +256,26 @@ class Settings:
                                   "(written by 'automl-cfn migrate apply'; see 'Migrating from the Terraform "
                                   "deployment' in README.md)")
 
-    # Written out, not generated: over all fields, a repr is a screenful and a hash fails on the dict
-    # fields; and compiling the two costs every run half a millisecond.
     # -- accounts ----------------------------------------------------------
     organization_id: str = setting("", str, "Accounts",
                                    "AWS Organizations ID (o-...): the accounts of the organisation may read "
                                    "published releases and nested templates from the artifacts bucket (promotion "
                                    "to another account, StackSets); empty: this account only")
+
+    # Written out, not generated: dataclasses compiles a 68-parameter __init__ and a 68-field __eq__ on
+    # every run (2 ms of the 0.1 s `templates` takes); over all fields a repr is a screenful, and a hash
+    # fails on the dict fields.
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - SETTING_FIELDS.keys()
+        if unknown:
+            raise TypeError(f"Settings() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        for name, spec in SETTING_FIELDS.items():
+            object.__setattr__(self, name, values.get(name, spec.default))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     def __repr__(self) -> str:
         return f"Settings(project_name={self.project_name!r}, environment={self.environment!r}, " \

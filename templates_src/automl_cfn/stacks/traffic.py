@@ -9,7 +9,7 @@ both groups and combine them with metric math.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from troposphere import If, NoValue, Ref
 
@@ -18,8 +18,7 @@ from .base import StackTemplate
 COLOURS = ("blue", "green")
 
 
-@dataclass
-class Group:
+class Group(NamedTuple):
     colour: str
     full_name: Ref          # targetgroup/NAME/ID: the CloudWatch dimension
     condition: str | None   # the green group exists only while traffic shifts
