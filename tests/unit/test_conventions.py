@@ -100,3 +100,15 @@ def test_one_pass_encoding_matches_troposphere():
     children = build_children()
     for name, child in {**children, "root": root.build(children)}.items():
         assert child.to_dict() == child.template.to_dict(), name
+
+
+def test_one_pass_encoding_of_whole_templates_and_foreign_objects():
+    from automl_cfn.stacks import artifacts, baseline
+    from automl_cfn.stacks.base import plain
+    from automl_cfn.synth import build_templates
+
+    documents = build_templates()
+    for name, template in {"artifacts": artifacts.build(), "baseline": baseline.build(documents)}.items():
+        assert plain(template) == template.to_dict(), name
+    with pytest.raises(TypeError, match="not JSON serializable: object"):
+        plain({"Value": object()})

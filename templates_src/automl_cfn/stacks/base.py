@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Callable
 
+import orjson
 from troposphere import (
     And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Or, Output, Parameter, Ref, Tags, Template,
 )
@@ -223,54 +224,47 @@ class StackTemplate:
 
     def to_dict(self) -> dict:
         """Same document as Template.to_dict(), in one pass (see `plain`)."""
-        t = self.template
-        sections = {
-            "AWSTemplateFormatVersion": t.version, "Description": t.description, "Metadata": t.metadata,
-            "Conditions": t.conditions, "Mappings": t.mappings, "Parameters": t.parameters, "Outputs": t.outputs,
-            "Resources": t.resources,
-        }
-        return {key: plain(value) for key, value in sections.items() if value or key == "Resources"}
-
-
-SCALARS = frozenset({str, int, float, bool, type(None)})
+        return plain(self.template)
 
 
 def plain(obj):
     """troposphere/awacs objects -> plain JSON data, validating each object once.
 
     troposphere's encode_to_dict re-walks every already-encoded subtree at each
-    level of nesting; this walks each node once, which halves the time to
-    generate the templates.  A unit test pins it to troposphere's output.
-    Exact types are tested first: nine nodes in ten are strings, dicts and lists.
+    level of nesting.  Here orjson walks the dicts, lists and strings (nine nodes
+    in ten) natively and asks `_encoded` only for the troposphere and awacs
+    objects; reading its bytes back gives the plain data.  That is a quarter of
+    the time a Python walk of every node took.  A unit test pins the result to
+    troposphere's own output.
     """
-    kind = type(obj)
-    if kind in SCALARS:
-        return obj
-    if kind is dict:
-        return {key: plain(value) for key, value in obj.items()}
-    if kind is list or kind is tuple:
-        return [plain(value) for value in obj]
-    if isinstance(obj, (str, int, float)):   # subclasses (bool is an int)
-        return obj
-    if isinstance(obj, dict):
-        return {key: plain(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(value) for value in obj]
+    return orjson.loads(orjson.dumps(obj, default=_encoded))
+
+
+def _encoded(obj):
+    """One troposphere/awacs object as data that may still hold such objects (orjson comes back for those)."""
+    if isinstance(obj, Template):   # the sections Template.to_dict() writes
+        sections = {
+            "AWSTemplateFormatVersion": obj.version, "Description": obj.description, "Metadata": obj.metadata,
+            "Conditions": obj.conditions, "Mappings": obj.mappings, "Parameters": obj.parameters,
+            "Outputs": obj.outputs, "Transform": obj.transform, "Rules": obj.rules, "Globals": obj.globals,
+            "Resources": obj.resources,
+        }
+        return {key: value for key, value in sections.items() if value or key == "Resources"}
     if isinstance(obj, BaseAWSObject):
         if obj.do_validation:
             obj._validate_props()
             obj.validate()
         if obj.properties:
-            return plain(obj.resource)
+            return obj.resource
         if hasattr(obj, "resource_type"):
-            return {key: plain(value) for key, value in obj.resource.items() if key != "Properties"}
+            return {key: value for key, value in obj.resource.items() if key != "Properties"}
         return {}
     if isinstance(obj, Tags):
-        return [plain(tag) for tag in obj.tags]
+        return obj.tags
     if isinstance(obj, AWSHelperFn):
-        return plain(obj.data)
+        return obj.data
     if hasattr(obj, "JSONrepr"):  # awacs
-        return plain(obj.JSONrepr())
+        return obj.JSONrepr()
     if hasattr(obj, "to_dict"):
-        return plain(obj.to_dict())
-    return obj
+        return obj.to_dict()
+    raise TypeError(f"{type(obj).__name__} is not template data")
