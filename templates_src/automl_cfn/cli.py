@@ -759,6 +759,21 @@ def build_parser(only: str | None = None) -> Parser:
     return parser
 
 
+def run() -> None:
+    """The console script: main(), then the exit.
+
+    Everything the verb kept lives until the process ends, yet the interpreter's final cycle collection
+    would walk all of it (17 ms after `templates`, a sixth of its run): frozen, it is left out.  Only
+    finalizers of cyclic garbage are skipped, which CPython does not promise at exit anyway; atexit hooks,
+    weakref finalizers (temporary directories) and the flush of stdout still run.
+    """
+    code = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
@@ -817,4 +832,4 @@ def resume_hint(args) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

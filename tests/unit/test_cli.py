@@ -103,6 +103,19 @@ def test_generating_templates_leaves_out_modules_only_mistakes_need(project_root
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
 
 
+def test_the_console_script_leaves_what_the_verb_kept_out_of_the_exit_collection(project_root):
+    # atexit hooks run before the interpreter's last collection: by then everything is frozen, and the
+    # verb's output and exit code are what main() gave.
+    code = ("import atexit, gc, sys; atexit.register(lambda: print('frozen', gc.get_freeze_count() > 10000)); "
+            "from automl_cfn.cli import run; run()")
+    good = subprocess.run([sys.executable, "-c", code, "settings", "--env", "prod", "aws_region"],
+                          cwd=project_root, capture_output=True, text=True)
+    assert (good.returncode, good.stdout.split()) == (0, ["us-west-2", "frozen", "True"]), good.stderr
+    bad = subprocess.run([sys.executable, "-c", code, "settings", "--env", "nope"], cwd=project_root,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stdout.split() == ["frozen", "True"]
+
+
 def test_help_wraps_at_the_terminal_width_it_is_given(project_root):
     narrow = run("templates", "--help", cwd=project_root, env_extra={"COLUMNS": "50"})
     wide = run("templates", "--help", cwd=project_root, env_extra={"COLUMNS": "200"})
