@@ -54,3 +54,16 @@ def test_cfn_lint_runs_with_the_collector_off_and_its_own_arguments(project_root
     assert "gc.disable()" in command[-1]
     result = subprocess.run([*command, "--version"], capture_output=True, text=True, cwd=project_root)
     assert result.returncode == 0 and "cfn-lint" in (result.stdout + result.stderr)
+
+
+def test_cfn_lint_keeps_its_findings_and_exit_code_and_skips_the_exit_collection(project_root, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}')
+    command = lint.cfn_lint_command()
+    # A hook registered before the program's own runs after it (atexit is last in, first out).
+    watched = "import atexit, gc; atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0)); " \
+              + command[-1]
+    result = subprocess.run([*command[:-1], watched, "--format", "parseable", str(bad)], capture_output=True,
+                            text=True, cwd=project_root)
+    assert result.returncode == 2, result.stderr
+    assert "E3002" in result.stdout and result.stdout.rstrip().endswith("frozen True")
