@@ -15,7 +15,7 @@ from automl_cfn import synth
 from automl_cfn.deploy import plan, recover as recovery, review as reviews
 from automl_cfn.deploy.aws import explain
 from automl_cfn.deploy.target import DeployOptions, Target
-from automl_cfn.deploy.watch import first_failure
+from automl_cfn.deploy.watch import first_failure, watch
 from automl_cfn.errors import AwsError, RefusedError
 
 ROOT_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/automl-dev/1111"
@@ -173,12 +173,12 @@ def test_update_rollback_failed_continues_the_rollback_skipping_the_failed(aws, 
     cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
     cfn.add_response("continue_update_rollback", {},
                      {"StackName": ROOT_ID, "ResourcesToSkip": ["ComputeStack.PredictionService"]})
+    # The watch reads the status, then the events up to it: one round once the stack is done.
+    cfn.add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"), {"StackName": ROOT_ID})
     cfn.add_response("describe_stack_events", {"StackEvents": [
         {"StackId": ROOT_ID, "EventId": "e1", "StackName": "automl-dev", "LogicalResourceId": "automl-dev",
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": datetime.now(timezone.utc),
          "ResourceStatus": "UPDATE_ROLLBACK_COMPLETE"}]}, {"StackName": ROOT_ID})
-    cfn.add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"), {"StackName": ROOT_ID})
-    cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
     cfn.add_response("describe_stacks", describe("UPDATE_ROLLBACK_COMPLETE"), {"StackName": "automl-dev"})
     stack = recovery.recover(target, DeployOptions(yes=True, poll=0))
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
@@ -213,6 +213,30 @@ def test_first_failure_is_found_inside_the_nested_stack(aws):
     cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STORAGE_ID})
     assert first_failure(aws.client("cloudformation"), ROOT_ID) == (
         "StorageStack/DataBucket", "AWS::S3::Bucket", "automl-dev-data-123456789012-us-east-1 already exists")
+
+
+def test_watch_reads_the_status_then_the_events_and_stops_after_the_round_that_saw_it_final(aws, capsys):
+    cfn = aws.stub("cloudformation")
+    nested_name = "automl-dev-StorageStack-ABCDEFGH1234"
+    cfn.add_response("describe_stacks", describe("CREATE_IN_PROGRESS"), {"StackName": ROOT_ID})
+    cfn.add_response("describe_stack_events", {"StackEvents": [
+        event("automl-dev", ROOT_ID, "StorageStack", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "",
+              STORAGE_ID, 1)]}, {"StackName": ROOT_ID})
+    cfn.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STORAGE_ID})
+    cfn.add_response("describe_stacks", describe("CREATE_COMPLETE"), {"StackName": ROOT_ID})
+    # Written before the final status: this round must still show them.
+    cfn.add_response("describe_stack_events", {"StackEvents": [
+        event("automl-dev", ROOT_ID, "automl-dev", "AWS::CloudFormation::Stack", "CREATE_COMPLETE", "", ROOT_ID, 4),
+        event("automl-dev", ROOT_ID, "StorageStack", "AWS::CloudFormation::Stack", "CREATE_COMPLETE", "",
+              STORAGE_ID, 3)]}, {"StackName": ROOT_ID})
+    cfn.add_response("describe_stack_events", {"StackEvents": [
+        event(nested_name, STORAGE_ID, "DataBucket", "AWS::S3::Bucket", "CREATE_COMPLETE", "", "", 2)]},
+        {"StackName": STORAGE_ID})
+    assert watch(aws.client("cloudformation"), ROOT_ID, "automl-dev", T0, poll=0) == "CREATE_COMPLETE"
+    cfn.assert_no_pending_responses()
+    shown = capsys.readouterr().err
+    assert [line.split()[1] for line in shown.splitlines()] == [
+        "automl-dev/StorageStack", "StorageStack/DataBucket", "automl-dev/StorageStack", "automl-dev"]
 
 
 def client_error(code, message="", operation="DescribeStacks"):

@@ -126,10 +126,11 @@ def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0
         status_line.start()
     try:
         while True:
-            emit(stream.poll())
+            # The status first: a stack's events are written before its status changes, so once the status
+            # is final, the poll after it holds every event (one round of requests at the end, not two).
             status = describe_status()
+            emit(stream.poll())
             if status in TERMINAL or not in_progress(status):
-                emit(stream.poll())
                 return status
             if status_line:
                 elapsed = int(time.monotonic() - started)
