@@ -161,3 +161,22 @@ def test_a_first_deploy_has_no_triggers_to_pass(aws, dev):
 
     aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": []})
     assert rollback.configuration(Target(settings=dev, aws=aws, env_flag="--env dev")) is None
+
+
+def test_a_deploy_looks_each_retained_name_up_once(aws):
+    from automl_cfn.deploy import retained
+
+    repository = {"repositoryName": "automl-dev-train", "repositoryArn": "arn:aws:ecr:us-east-1:1:repository/x",
+                  "registryId": "123456789012", "repositoryUri": "x"}
+    ecr = aws.stub("ecr")
+    for _ in range(2):   # once inside the block, once after it
+        ecr.add_response("describe_repositories", {"repositories": [repository]},
+                         {"repositoryNames": ["automl-dev-train"]})
+        ecr.add_response("list_images", {"imageIds": [{"imageTag": "v1"}]}, {"repositoryName": "automl-dev-train"})
+    item = retained.Retained("registry", "TrainRepository", "AWS::ECR::Repository", "automl-dev-train")
+    with retained.lookups_shared():
+        assert retained.lookup(aws, item.type, item.name).holds == "1 images"   # the preflight asks
+        adopted = retained.find(aws, item)                                       # and the adoption
+        assert adopted.retained == item and retained.lookup(aws, item.type, item.name).retained is None
+    assert retained.find(aws, item).physical_id == "automl-dev-train"   # outside: asked again
+    ecr.assert_no_pending_responses()

@@ -9,6 +9,7 @@ real AWS.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -35,6 +36,8 @@ class Aws:
     options: AwsOptions
     default_region: str
     _clients: dict[str, Any] = field(default_factory=dict)
+    _account: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @cached_property
     def session(self):
@@ -76,6 +79,10 @@ class Aws:
         return self.options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def client(self, service: str):
+        with self._lock:   # boto3 sessions are not thread-safe, and the template upload runs in threads
+            return self._client(service)
+
+    def _client(self, service: str):
         if service not in self._clients:
             from botocore.config import Config
 
@@ -87,7 +94,10 @@ class Aws:
         return self._clients[service]
 
     def account_id(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        """The credentials' account, asked once: a deploy needs it in several places."""
+        if self._account is None:
+            self._account = self.client("sts").get_caller_identity()["Account"]   # a race asks twice: harmless
+        return self._account
 
 
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}

@@ -21,7 +21,7 @@ from dataclasses import replace
 from .. import synth, ui
 from ..errors import EXIT_OK, RefusedError
 from ..parameters import parameter_values
-from . import adopt, apply, artifacts, lock, plan, preflight, record
+from . import adopt, apply, artifacts, lock, plan, preflight, record, retained
 from .recover import recover
 from .states import BROKEN, CONTINUE_ROLLBACK, RECREATE, ROLL_BACK_FIRST, SUCCESS, in_progress
 from .target import DeployOptions, Target
@@ -42,10 +42,11 @@ def deploy(target: Target, options: DeployOptions) -> int:
             record.check_no_silent_undo(recorded, plan.deployed_values(stack), target.settings,
                                         target.file_settings or target.settings, settings_source(target),
                                         target.var_names)
-        checks = preflight_before(target, stack, options)
-        change_set = plan.prepare(target, stack, options, bucket,
-                                  check=lambda prediction: preflight.enforce(preflight.run(
-                                      replace(checks, prediction=prediction), preflight.AFTER_PREDICTION)))
+        with retained.lookups_shared():   # the preflight and the adoption ask about the same names
+            checks = preflight_before(target, stack, options)
+            change_set = plan.prepare(target, stack, options, bucket,
+                                      check=lambda prediction: preflight.enforce(preflight.run(
+                                          replace(checks, prediction=prediction), preflight.AFTER_PREDICTION)))
         if change_set is None:
             apply.sync_termination_protection(target, stack)   # a deploy setting: no template change
             record.write(s3, bucket, target.name, next_record(target, options, recorded))

@@ -30,7 +30,7 @@ from .. import regional, ui
 from ..errors import RefusedError
 from ..model import SERVICES
 from .aws import error_code, error_message
-from .retained import KINDS, owner
+from .retained import KINDS, lookup, owner
 from .target import Target
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -297,18 +297,17 @@ def existing_check(ctx: Context) -> list[Check]:
     added = _added(ctx)
     if added is not None:
         names = [n for n in names if tuple(n.where.split("/")) in added]
-    checks, cfn, ours = [], ctx.target.cfn, ctx.target.name
+    checks, cfn, ours, aws = [], ctx.target.cfn, ctx.target.name, ctx.target.aws
     for name in names:
-        if name.type in KINDS:
-            label, finder = KINDS[name.type].label, (lambda aws, n, kind=KINDS[name.type]: _found_id(kind, aws, n))
-            fix = None
-        elif name.type in NAMED:
-            label, finder, fix = NAMED[name.type]
-        else:
+        if name.type not in KINDS and name.type not in NAMED:
             continue
-        physical_id = finder(ctx.target.aws, name.value)
+        physical_id = _existing_id(aws, name)
         if physical_id is None:
             continue
+        if name.type in KINDS:
+            label, fix = KINDS[name.type].label, None
+        else:
+            label, _, fix = NAMED[name.type]
         holder = owner(cfn, physical_id)
         if holder and (holder == ours or holder.startswith(f"{ours}-")):
             continue
@@ -328,9 +327,12 @@ def existing_check(ctx: Context) -> list[Check]:
     return checks or [Check("existing", PASS, f"none of the {len(names)} names is taken")]
 
 
-def _found_id(kind, aws, name: str) -> str | None:
-    found = kind.find(aws, name)
-    return found.physical_id if found else None
+def _existing_id(aws, name) -> str | None:
+    """The ID of what holds this name in the account, or None: one lookup (shared with adoption)."""
+    if name.type in KINDS:
+        found = lookup(aws, name.type, name.value)
+        return found.physical_id if found else None
+    return NAMED[name.type][1](aws, name.value)
 
 
 def _added(ctx: Context) -> set[tuple[str, str]] | None:

@@ -12,7 +12,9 @@ lists it and, with --purge-data, deletes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from .. import providers
@@ -208,11 +210,35 @@ def _child_values(document: dict, values: dict[str, str]) -> dict[str, str]:
     return result
 
 
+# (type, name) -> what a lookup found, while a deploy shares its lookups (see `lookups_shared`).
+_SHARED: ContextVar[dict | None] = ContextVar("retained_lookups", default=None)
+
+
+@contextmanager
+def lookups_shared():
+    """Within the block each retained name is looked up once: a deploy's preflight and the adoption after
+    it ask about the same names, and nothing between them creates or deletes those resources."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def lookup(aws, resource_type: str, name: str) -> Found | None:
+    """The retained resource of this type and name in the account, if any (shared within `lookups_shared`)."""
+    shared = _SHARED.get()
+    if shared is None:
+        return KINDS[resource_type].find(aws, name)
+    key = (resource_type, name)
+    if key not in shared:
+        shared[key] = KINDS[resource_type].find(aws, name)
+    return shared[key]
+
+
 def find(aws, retained: Retained) -> Found | None:
-    found = KINDS[retained.type].find(aws, retained.name)
-    if found is not None:
-        found.retained = retained
-    return found
+    found = lookup(aws, retained.type, retained.name)
+    return None if found is None else replace(found, retained=retained)
 
 
 def owner(cfn, physical_id: str) -> str | None:
