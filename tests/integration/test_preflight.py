@@ -64,6 +64,18 @@ def test_a_name_taken_outside_the_environment(aws, cli, clients):
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 
+def test_stray_alarms_are_found_in_one_lookup(aws, cli, clients):
+    for name in ("automl-dev-train-cpu-high", "automl-dev-predict-memory-high", "someone-elses-alarm"):
+        clients("cloudwatch").put_metric_alarm(AlarmName=name, MetricName="CPUUtilization", Namespace="AWS/ECS",
+                                               Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=80,
+                                               ComparisonOperator="GreaterThanThreshold")
+    code, found = checks(cli)
+    assert code == 3
+    failed = sorted(c["detail"] for c in found["existing"] if c["status"] == "fail")
+    assert failed == ["alarm automl-dev-predict-memory-high exists and belongs to no stack",
+                      "alarm automl-dev-train-cpu-high exists and belongs to no stack"]
+
+
 def test_names_of_a_deployed_environment_are_its_own(aws, cli, clients):
     assert cli("deploy", *DEV, "--yes")[0] == 0
     code, found = checks(cli)

@@ -256,9 +256,13 @@ def _find_state_machine(aws, name):
                    ("StateMachineDoesNotExist",))
 
 
-def _find_alarm(aws, name):
-    found = aws.client("cloudwatch").describe_alarms(AlarmNames=[name]).get("MetricAlarms", [])
-    return name if found else None
+def _existing_alarms(aws, names: list[str]) -> set[str]:
+    """Which of these alarms exist: DescribeAlarms takes up to 100 names a request."""
+    found = set()
+    for start in range(0, len(names), 100):
+        page = aws.client("cloudwatch").describe_alarms(AlarmNames=names[start:start + 100], MaxRecords=100)
+        found.update(alarm["AlarmName"] for alarm in page.get("MetricAlarms", []))
+    return found
 
 
 def _find_dashboard(aws, name):
@@ -276,6 +280,7 @@ def _exists(call: Callable, physical_id: str, missing: tuple[str, ...]) -> str |
     return physical_id
 
 
+ALARM = "AWS::CloudWatch::Alarm"
 # Named resources CloudFormation would refuse to create ("already exists"), beyond the retained kinds.
 NAMED = {
     "AWS::IAM::Role": ("IAM role", _find_role, "aws iam delete-role --role-name {name}"),
@@ -283,7 +288,7 @@ NAMED = {
     "AWS::SNS::Topic": ("SNS topic", _find_topic, "aws sns delete-topic --topic-arn {id}"),
     "AWS::StepFunctions::StateMachine": ("state machine", _find_state_machine,
                                          "aws stepfunctions delete-state-machine --state-machine-arn {id}"),
-    "AWS::CloudWatch::Alarm": ("alarm", _find_alarm, "aws cloudwatch delete-alarms --alarm-names {name}"),
+    ALARM: ("alarm", None, "aws cloudwatch delete-alarms --alarm-names {name}"),   # looked up together
     "AWS::CloudWatch::Dashboard": ("dashboard", _find_dashboard,
                                    "aws cloudwatch delete-dashboards --dashboard-names {name}"),
 }
@@ -298,10 +303,11 @@ def existing_check(ctx: Context) -> list[Check]:
     if added is not None:
         names = [n for n in names if tuple(n.where.split("/")) in added]
     checks, cfn, ours, aws = [], ctx.target.cfn, ctx.target.name, ctx.target.aws
+    alarms = _existing_alarms(aws, sorted({n.value for n in names if n.type == ALARM}))
     for name in names:
         if name.type not in KINDS and name.type not in NAMED:
             continue
-        physical_id = _existing_id(aws, name)
+        physical_id = _existing_id(aws, name, alarms)
         if physical_id is None:
             continue
         if name.type in KINDS:
@@ -327,11 +333,14 @@ def existing_check(ctx: Context) -> list[Check]:
     return checks or [Check("existing", PASS, f"none of the {len(names)} names is taken")]
 
 
-def _existing_id(aws, name) -> str | None:
-    """The ID of what holds this name in the account, or None: one lookup (shared with adoption)."""
+def _existing_id(aws, name, alarms: set[str]) -> str | None:
+    """The ID of what holds this name in the account, or None: one lookup (shared with adoption); the
+    alarms were looked up together."""
     if name.type in KINDS:
         found = lookup(aws, name.type, name.value)
         return found.physical_id if found else None
+    if name.type == ALARM:
+        return name.value if name.value in alarms else None
     return NAMED[name.type][1](aws, name.value)
 
 
