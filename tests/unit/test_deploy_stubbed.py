@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from automl_cfn import synth
 from automl_cfn.deploy import plan, recover as recovery, review as reviews
