@@ -393,6 +393,23 @@ def test_tls_only_bucket_policy_allows_requests(strict, lenient):
         assert s3.get_object(Bucket="tls", Key="k")["Body"].read() == b"x"
 
 
+def test_json_and_yaml_template_bodies_read_alike(strict, lenient):
+    """JSON bodies skip moto's pure-Python YAML reading; YAML (with short-form tags) still gets it, and a
+    change set reads its body the same way."""
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Fn::Sub": "${AWS::StackName}-b"}}}
+    yaml_body = "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n" \
+                "      BucketName: !Sub '${AWS::StackName}-b'\n"
+    for clients in (strict, lenient):
+        cfn = clients("cloudformation")
+        assert create(clients, "from-json", {"Bucket": bucket})["StackStatus"] == "CREATE_COMPLETE"
+        cfn.create_stack(StackName="from-yaml", TemplateBody=yaml_body)
+        cfn.create_change_set(StackName="by-change-set", ChangeSetName="c", ChangeSetType="CREATE",
+                              TemplateBody=template({"Bucket": bucket}))
+        cfn.execute_change_set(ChangeSetName="c", StackName="by-change-set")
+        for name in ("from-json", "from-yaml", "by-change-set"):
+            assert resources_of(clients, name)["Bucket"] == f"{name}-b"
+
+
 def test_log_retention_is_updated_in_place(strict, lenient):
     for clients in (strict, lenient):
         group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/g", "RetentionInDays": 7}}

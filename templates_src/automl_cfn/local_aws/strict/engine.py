@@ -659,16 +659,6 @@ def check_import(change_set: ChangeSet, result: StackPlan) -> None:
 
 
 def parse_template(body: str, moto_stack) -> dict:
-    """A template body as CloudFormation reads it: JSON, or YAML with its short-form tags.
-
-    JSON goes to the json module first: moto reads every body with PyYAML's pure-Python loader, which
-    was two thirds of the endpoint's time in a deploy (about 0.4 s; tests/unit/test_strict_engine.py
-    pins that both read a template alike)."""
-    if body.lstrip().startswith("{"):
-        try:
-            return json.loads(body)
-        except ValueError:
-            pass   # YAML's flow style starts with "{" too
     try:
         return moto_stack.parse_template(body)
     except Exception as exc:
