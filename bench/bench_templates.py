@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BIN, ROOT, report, sample_commands, time_command
+from common import BIN, ROOT, report, sample_commands
 
 LIST_MODULES = (
     "import sys, tempfile; from automl_cfn.cli import main;"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import time
@@ -10,11 +9,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def time_command(argv: list[str], runs: int = 5, **kwargs) -> float:
-    """Median wall seconds of `argv` over `runs` runs (one warm-up first)."""
-    return statistics.median(sample_commands({"x": argv}, runs, **kwargs)["x"])
 
 
 def sample_commands(commands: dict[str, list[str]], runs: int, **kwargs) -> dict[str, list[float]]:

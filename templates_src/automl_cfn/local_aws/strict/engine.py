@@ -643,12 +643,10 @@ def check_import(change_set: ChangeSet, result: StackPlan) -> None:
         if path:
             raise validation("Resource import is supported for the root stack's resources only")
         if change.action == "Import":
-            spec = change_set.resources_to_import[change.logical_id]
             if change.deletion_policy not in (RETAIN, RETAIN_EXCEPT_ON_CREATE, "Delete") or \
                     "DeletionPolicy" not in json.dumps(change_set.template["Resources"][change.logical_id]):
                 raise validation(f"The following resources to import [{change.logical_id}] must have "
                                  "DeletionPolicy attribute specified in the template.")
-            del spec
         elif change.action != "Import":
             raise validation(f"You have modified resources [{change.logical_id}] in your template that are not "
                              "being imported. Update, create or delete operations cannot be executed during import "
