@@ -8,6 +8,7 @@ strict refuses it the way CloudFormation does.
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -408,6 +409,21 @@ def test_json_and_yaml_template_bodies_read_alike(strict, lenient):
         cfn.execute_change_set(ChangeSetName="c", StackName="by-change-set")
         for name in ("from-json", "from-yaml", "by-change-set"):
             assert resources_of(clients, name)["Bucket"] == f"{name}-b"
+
+
+def test_the_endpoint_leaves_what_it_imports_out_of_garbage_collection(aws, strict):
+    def frozen() -> int:
+        with urllib.request.urlopen(f"{aws.url}/_automl/requests") as answer:
+            return json.load(answer)["frozen"]
+
+    at_start = frozen()
+    assert at_start > 100_000          # moto and the patches, frozen once the server was set up
+    strict("glacier").list_vaults()    # a service no test here uses: moto imports its backend now
+    assert frozen() > at_start
+    strict("glacier").list_vaults()
+    after = frozen()
+    strict("glacier").list_vaults()    # nothing new imported: nothing more frozen
+    assert frozen() == after
 
 
 def test_log_retention_is_updated_in_place(strict, lenient):
