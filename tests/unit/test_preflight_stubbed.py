@@ -180,3 +180,14 @@ def test_a_deploy_looks_each_retained_name_up_once(aws):
         assert adopted.retained == item and retained.lookup(aws, item.type, item.name).retained is None
     assert retained.find(aws, item).physical_id == "automl-dev-train"   # outside: asked again
     ecr.assert_no_pending_responses()
+
+
+def test_more_than_a_hundred_alarm_names_take_one_request_a_hundred(aws):
+    names = [f"automl-dev-alarm-{i:03d}" for i in range(101)]
+    cloudwatch = aws.stub("cloudwatch")
+    cloudwatch.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": names[7]}]},
+                            {"AlarmNames": names[:100], "MaxRecords": 100})
+    cloudwatch.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": names[100]}]},
+                            {"AlarmNames": names[100:], "MaxRecords": 100})
+    assert preflight._existing_alarms(aws, names) == {names[7], names[100]}
+    cloudwatch.assert_no_pending_responses()
