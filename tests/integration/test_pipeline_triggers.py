@@ -1,6 +1,6 @@
 """New data starts the pipeline, once per burst: S3 -> EventBridge rule -> queue -> pipe -> one execution.
 moto runs neither Pipes nor the state machine's states: the endpoint delivers a pipe's batch when its window
-is declared over (local_aws/pipes.py), and the one-run-at-a-time gate is pinned on the definition
+is declared over (local_aws/delivery/pipes.py), and the one-run-at-a-time gate is pinned on the definition
 (tests/unit/test_monitoring_pipeline.py)."""
 
 from __future__ import annotations

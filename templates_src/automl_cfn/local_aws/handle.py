@@ -90,6 +90,34 @@ class LocalAws:
         """Answer the next `count` requests for `action` with a Throttling error."""
         self._call(f"/_automl/throttle?action={action}&count={count}", "POST")
 
+    def fire_schedule(self, name: str, group: str = "default", account: str = "123456789012") -> dict:
+        """Invoke one EventBridge schedule now, as Scheduler would: {"started": ...}, {"dead_letter": ...} or
+        {"lost": reason}."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"name": name, "group": group, "account": account, "region": self.region})
+        return json.loads(self._call(f"/_automl/scheduler/fire?{query}", "POST"))
+
+    def service_credentials(self, role_arn: str, service: str, source_arn: str = "") -> dict:
+        """The session `service` gets when it assumes `role_arn` (AccessKeyId, SecretAccessKey,
+        SessionToken, Arn); raises PermissionError when the role's trust policy refuses the service."""
+        from urllib.error import HTTPError
+        from urllib.parse import urlencode
+
+        query = urlencode({"role": role_arn, "service": service, "source": source_arn})
+        try:
+            return json.loads(self._call(f"/_automl/credentials?{query}", "POST"))
+        except HTTPError as exc:
+            raise PermissionError(json.loads(exc.read())["error"]) from None
+
+    def refusals(self) -> list[dict]:
+        """Every request the endpoint refused since the last reset, with AWS's message."""
+        return json.loads(self._call("/_automl/refusals"))["refusals"]
+
+    def deliveries(self) -> list[dict]:
+        """Every delivery between services since the last reset: channel, source, target, delivered, detail."""
+        return json.loads(self._call("/_automl/deliveries"))["deliveries"]
+
     def flush_pipes(self) -> list[dict]:
         """End every EventBridge Pipes batching window now: each pipe's queued batch starts its target."""
         return json.loads(self._call("/_automl/pipes/flush", "POST"))["started"]

@@ -9,8 +9,20 @@ Extra endpoints:
                                   answer the next 3 such requests with a
                                   Throttling error (fault tests)
   POST /_automl/pipes/flush       end every EventBridge Pipes batching window
-                                  now (local_aws/pipes.py)
-POST /moto-api/reset forgets every resource, strict mode's stacks included.
+                                  now (delivery/pipes.py)
+  POST /_automl/scheduler/fire?group=G&name=N[&account=A&region=R]
+                                  invoke one EventBridge schedule now (delivery/scheduler.py)
+  POST /_automl/credentials?role=ARN&service=S[&source=ARN]
+                                  the session service S gets when it assumes the role
+                                  (ecs-tasks.amazonaws.com for a task, say), if the
+                                  role's trust policy lets it (policy/principals.py)
+  POST /_automl/accounts/admin-role?account=A
+                                  what another account's owner sets up by hand for us: role/admin
+                                  in account A, with AdministratorAccess, that this endpoint's
+                                  default account may assume (tests reach other accounts this way)
+  GET  /_automl/refusals          every request the policy evaluator refused, with AWS's message
+  GET  /_automl/deliveries        every delivery between services, made or refused (delivery/)
+POST /moto-api/reset forgets every resource, strict mode's stacks, refusals and deliveries included.
 """
 
 from __future__ import annotations
@@ -72,22 +84,59 @@ class CountingApp:
 
     def control(self, environ, start_response, path):
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        if path == "/_automl/pipes/flush":
-            from .pipes import flush
-
-            body = json.dumps({"started": flush()}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        with self.lock:
-            if path == "/_automl/requests/reset":
-                self.count = 0
-                self.throttles.clear()
-            elif path == "/_automl/throttle":
-                self.throttles[query["action"]] = int(query.get("count", "1"))
-            body = json.dumps({"count": self.count, "throttles": self.throttles,
-                               "frozen": gc.get_freeze_count()}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        answer = self.service_control(path, query)
+        if answer is None:
+            with self.lock:
+                if path == "/_automl/requests/reset":
+                    self.count = 0
+                    self.throttles.clear()
+                elif path == "/_automl/throttle":
+                    self.throttles[query["action"]] = int(query.get("count", "1"))
+                answer = 200, {"count": self.count, "throttles": self.throttles, "frozen": gc.get_freeze_count()}
+        status, document = answer
+        body = json.dumps(document).encode()
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+    @staticmethod
+    def service_control(path: str, query: dict) -> tuple[int, object] | None:
+        """The deliveries and policy endpoints (None: not one of them)."""
+        from .handle import REGION
+
+        account, region = query.get("account", "123456789012"), query.get("region", REGION)
+        if path == "/_automl/pipes/flush":
+            from .delivery.pipes import flush
+
+            return 200, {"started": flush()}
+        if path == "/_automl/scheduler/fire":
+            from .delivery.scheduler import fire
+
+            try:
+                return 200, fire(query.get("group", "default"), query["name"], account, region)
+            except Exception as exc:   # no such schedule: the caller's mistake, said plainly
+                return 400, {"error": f"{type(exc).__name__}: {exc}"}
+        if path == "/_automl/credentials":
+            from .policy.principals import service_session
+
+            try:
+                key, secret, token, arn = service_session(query["role"], query["service"], query.get("source", ""))
+            except (PermissionError, KeyError) as exc:
+                return 403, {"error": str(exc)}
+            return 200, {"AccessKeyId": key, "SecretAccessKey": secret, "SessionToken": token, "Arn": arn}
+        if path == "/_automl/accounts/admin-role":
+            from .policy.principals import admin_role
+
+            return 200, {"RoleArn": admin_role(query["account"])}
+        if path == "/_automl/refusals":
+            from .policy.enforce import refusals
+
+            return 200, {"refusals": refusals()}
+        if path == "/_automl/deliveries":
+            from .delivery import log
+
+            return 200, {"deliveries": log()}
+        return None
 
     @staticmethod
     def action_of(environ) -> str:

@@ -1,21 +1,31 @@
 """Strict mode: CloudFormation as real accounts enforce it, over moto's resources.
 
 `install()` swaps moto's CloudFormation actions for the strict engine's
-(api.py, engine.py) and adds the service rules moto skips (rules.py);
-`reset()` forgets every stack along with moto's own reset.
+(api.py, engine.py), adds the service rules moto skips (rules.py) and has
+every request authorized by IAM's evaluation logic (../policy/), and
+plays the deliveries between services that moto skips (../delivery/);
+`reset()` forgets every stack and refusal along with moto's own reset.
 """
 
 from __future__ import annotations
 
 
 def install() -> None:
+    from .. import delivery
+    from ..policy import enforce
     from . import api, rules
 
     api.install()
     rules.install()
+    enforce.install()
+    delivery.install()
 
 
 def reset() -> None:
+    from .. import delivery
+    from ..policy import enforce
     from . import api
 
     api.reset()
+    enforce.reset()
+    delivery.reset()

@@ -42,10 +42,12 @@ def reset() -> None:
 
 
 def action(function):
-    """Run under the engine's lock; engine errors become AWS errors."""
+    """Run under the engine's lock, the resource handlers as the caller; engine errors become AWS errors."""
+    from ..policy.handlers import running_as
+
     @wraps(function)
     def handle(self):
-        with LOCK:
+        with LOCK, running_as(self):
             try:
                 return function(self, backend_of(self))
             except CfnError as exc:

@@ -45,7 +45,8 @@ from typing import Any
 from ... import providers
 from ...intrinsics import Evaluator, TemplateError, dependency_order, differences
 from ...planner import Context, StackInput, StackPlan, plan
-from .resources import HandlerError, Where, handler_for, random_suffix
+from .registry import handler_for
+from .resources import HandlerError, Where, random_suffix
 from .types import coerce
 
 NESTED = "AWS::CloudFormation::Stack"
@@ -805,6 +806,7 @@ def add(backend: Backend, stack: Stack, logical_id: str, body: dict, props: dict
         from . import rules
 
         rules.before_create(backend, stack, resource, props)
+        as_caller(stack, kind, "create", props)
         resource.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
     except Exception as exc:  # whatever the service said is the resource's failure reason
         reason = error_text(exc)
@@ -851,12 +853,13 @@ def create_nested(backend: Backend, stack: Stack, resource: Resource, props: dic
     stack.event(resource.logical_id, NESTED, child.stack_id, "CREATE_IN_PROGRESS", "Resource creation Initiated",
                 operation.token)
     try:
+        as_caller(stack, NESTED, "create", props, child.stack_id)
         template, body = backend.fetch(props["TemplateURL"])
         converge(backend, child, template, body, props["TemplateURL"], nested_parameters(props), operation,
                  creating=True, path=path + (resource.logical_id,))
-    except (Failure, CfnError) as exc:
+    except (Failure, CfnError, HandlerError) as exc:
         reason = f"Embedded stack {child.stack_id} was not successfully created: " \
-                 f"{exc.reason if isinstance(exc, Failure) else exc.message}"
+                 f"{exc.reason if isinstance(exc, Failure) else getattr(exc, 'message', str(exc))}"
         resource.status = "CREATE_FAILED"
         stack.event(resource.logical_id, NESTED, child.stack_id, "CREATE_FAILED", reason, operation.token)
         raise Failure(stack, resource.logical_id, reason) from None
@@ -873,16 +876,17 @@ def update_nested(backend: Backend, stack: Stack, resource: Resource, props: dic
     child = resource.child
     stack.event(resource.logical_id, NESTED, child.stack_id, "UPDATE_IN_PROGRESS", "", operation.token)
     try:
+        as_caller(stack, NESTED, "update", props, child.stack_id)
         if props.get("TemplateURL") == child.template_url:
             template, body = child.template, child.template_body
         else:
             template, body = backend.fetch(props["TemplateURL"])
         converge(backend, child, template, body, props["TemplateURL"], nested_parameters(props), operation,
                  creating=False, path=path + (resource.logical_id,))
-    except (Failure, CfnError) as exc:
+    except (Failure, CfnError, HandlerError) as exc:
         state = "UPDATE_FAILED" if operation.disable_rollback else "UPDATE_ROLLBACK_IN_PROGRESS"
         reason = f"Embedded stack {child.stack_id} was not successfully updated. Currently in {state} with " \
-                 f"reason: {exc.reason if isinstance(exc, Failure) else exc.message}"
+                 f"reason: {exc.reason if isinstance(exc, Failure) else getattr(exc, 'message', str(exc))}"
         resource.status = "UPDATE_FAILED"
         stack.event(resource.logical_id, NESTED, child.stack_id, "UPDATE_FAILED", reason, operation.token)
         raise Failure(stack, resource.logical_id, reason) from None
@@ -909,6 +913,7 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
     if not replaces:
         stack.event(logical_id, kind, current.physical_id, "UPDATE_IN_PROGRESS", "", operation.token)
         try:
+            as_caller(stack, kind, "update", props, current.physical_id)
             current.instance = handler_for(kind).update(stack.where, current.instance, kind,
                                                         coerce(kind, current.properties), coerce(kind, props))
         except Exception as exc:
@@ -933,6 +938,7 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
         from . import rules
 
         rules.before_create(backend, stack, replacement, props)
+        as_caller(stack, kind, "create", props)
         replacement.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
     except Exception as exc:
         raise fail(error_text(exc)) from None
@@ -940,6 +946,25 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
     stack.resources[logical_id] = replacement
     operation.cleanups.append((stack, [current]))   # the old half goes in cleanup
     stack.event(logical_id, kind, replacement.physical_id, "UPDATE_COMPLETE", "", operation.token)
+
+
+def as_caller(stack: Stack, kind: str, handler: str, props: dict, physical_id: str = "") -> None:
+    """CloudFormation runs the handler with the caller's credentials: what IAM refuses them fails the
+    resource, in the words a handler reports (policy/handlers.py)."""
+    from ..policy import enforce, handlers
+
+    provider = providers.get(kind)
+    name = props.get(provider.name_property) if provider.name_property else None
+    given = props.get("Tags") or []
+    tags = {**stack.tags, **(given if isinstance(given, dict) else
+                             {t["Key"]: t["Value"] for t in given if isinstance(t, dict) and "Key" in t})}
+    try:
+        handlers.authorize(kind, handler, props, str(name or physical_id), physical_id, stack.region, stack.account,
+                           tags)
+    except enforce.AccessDenied as denied:
+        service = kind.split("::")[1]
+        raise HandlerError(f'Resource handler returned message: "{denied.message}" (Service: {service}, '
+                           "Status Code: 403)") from None
 
 
 def error_text(exc: Exception) -> str:
@@ -1033,6 +1058,7 @@ def delete_resource(backend: Backend, stack: Stack, resource: Resource, operatio
     stack.event(resource.logical_id, resource.type, resource.physical_id, "DELETE_IN_PROGRESS", "", operation.token)
     try:
         if resource.instance is not None:
+            as_caller(stack, resource.type, "delete", resource.properties, resource.physical_id)
             handler_for(resource.type).delete(stack.where, resource.instance, resource.type,
                                               coerce(resource.type, resource.properties))
     except Exception as exc:
@@ -1106,6 +1132,12 @@ def delete_tree(backend: Backend, stack: Stack, operation: Operation, parent: St
     stack.set_status("DELETE_IN_PROGRESS", "User Initiated" if parent is None else "", operation.token)
     if parent is not None:
         parent.event(resource.logical_id, NESTED, stack.stack_id, "DELETE_IN_PROGRESS", "", operation.token)
+        try:
+            as_caller(parent, NESTED, "delete", resource.properties, stack.stack_id)
+        except HandlerError as refused:
+            stack.set_status("DELETE_FAILED", str(refused), operation.token)
+            parent.event(resource.logical_id, NESTED, stack.stack_id, "DELETE_FAILED", str(refused), operation.token)
+            return False
     ok = True
     for item in stack_graph(stack, list(stack.resources.values())):
         if item.child is not None:

@@ -251,14 +251,6 @@ class LogGroupHandler(MotoHandler):
         return instance
 
 
-class RoleHandler(MotoHandler):
-    def find(self, where, identifier):
-        from moto.iam.models import iam_backends
-
-        backend = iam_backends[where.account][PARTITION]
-        return next((r for r in backend.roles.values() if r.name == identifier), None)
-
-
 class ClusterHandler(MotoHandler):
     def find(self, where, identifier):
         from moto.ecs.models import ecs_backends
@@ -343,7 +335,7 @@ class NamedHandler(Handler):
 
 class PipeHandler(NamedHandler):
     """AWS::Pipes::Pipe in moto's Pipes backend (moto's CloudFormation does not model it), so the endpoint can
-    deliver it (local_aws/pipes.py)."""
+    deliver it (local_aws/delivery/pipes.py)."""
 
     def backend(self, where: Where):
         from moto.pipes.models import pipes_backends
@@ -575,7 +567,6 @@ HANDLERS: dict[str, Handler] = {
     "AWS::S3::Bucket": BucketHandler(),
     "AWS::ECR::Repository": RepositoryHandler(),
     "AWS::Logs::LogGroup": LogGroupHandler(),
-    "AWS::IAM::Role": RoleHandler(),
     "AWS::ECS::Cluster": ClusterHandler(),
     "AWS::SecretsManager::Secret": SecretHandler(),
     "AWS::S3::BucketPolicy": BucketPolicyHandler(),
@@ -586,13 +577,3 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Config::DeliveryChannel": DeliveryChannelHandler(),
     "AWS::Config::ConfigRule": ConfigRuleHandler(),
 }
-DEFAULT = MotoHandler()
-PLACEHOLDER = PlaceholderHandler()
-
-
-def handler_for(resource_type: str) -> Handler:
-    if resource_type in HANDLERS:
-        return HANDLERS[resource_type]
-    if DEFAULT.model(resource_type) is None:
-        return PLACEHOLDER
-    return DEFAULT

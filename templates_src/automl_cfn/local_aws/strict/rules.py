@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ... import providers
-from .resources import HandlerError, handler_for
+from .registry import handler_for
+from .resources import HandlerError
 
 ELB_LIMITED = {"AWS::ElasticLoadBalancingV2::LoadBalancer": "LoadBalancer",
                "AWS::ElasticLoadBalancingV2::TargetGroup": "Target group"}

@@ -5,12 +5,25 @@ SQS queue to a Step Functions state machine takes what its queue holds, as
 one batch (up to its BatchSize), deletes it and starts one execution with the
 pipe's input template (fire and forget).  The server runs it on
 POST /_automl/pipes/flush; tests call it when "the quiet period is over".
-Test: tests/integration/test_pipeline_triggers.py::test_a_burst_of_uploads_starts_one_run.
+
+The pipe works as its role (eb-pipes-permissions.html): Pipes must be let
+assume it (the trust policy, with aws:SourceArn of the pipe), and the role
+must allow sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on
+the source (kms:Decrypt on its customer key, through SQS) and
+states:StartExecution on the target.  A pipe whose role is refused delivers
+nothing; the messages stay in the queue, and delivery.LOG says why.
+
+Tests: tests/integration/test_pipeline_triggers.py::test_a_burst_of_uploads_starts_one_run,
+tests/integration/test_permission_paths.py::test_the_pipe_needs_its_role_to_read_the_queue_and_start_the_pipeline.
 """
 
 from __future__ import annotations
 
 import json
+
+from . import record
+
+SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
 
 def flush() -> list[dict]:
@@ -28,12 +41,31 @@ def flush() -> list[dict]:
     return started
 
 
+def authorized(region: str, pipe) -> bool:
+    """May the pipe's role read its source and start its target?  Records the refusal if not."""
+    from ..policy import enforce, services
+    from ..policy.requests import Ask, queue_ask
+
+    asks = [queue_ask(action, pipe.source) for action in SOURCE_ACTIONS]
+    asks.append(Ask("states:StartExecution", pipe.target))
+    try:
+        services.as_role(pipe.role_arn, "pipes.amazonaws.com", region, pipe.arn, asks, channel="pipes")
+    except enforce.AccessDenied as denied:
+        record("pipes", pipe.arn, pipe.target, False, denied.message)
+        return False
+    return True
+
+
 def _deliver(account: str, region: str, pipe) -> dict | None:
     from moto.sqs.models import sqs_backends
     from moto.stepfunctions.models import stepfunctions_backends
 
     queue_name = pipe.source.rsplit(":", 1)[1]
     sqs = sqs_backends[account][region]
+    if not sqs.get_queue(queue_name).messages:
+        return None
+    if not authorized(region, pipe):
+        return None
     size = int(((pipe.source_parameters or {}).get("SqsQueueParameters") or {}).get("BatchSize", 10))
     batch = []
     while len(batch) < size:
@@ -50,4 +82,5 @@ def _deliver(account: str, region: str, pipe) -> dict | None:
     body = template if template else json.dumps([json.loads(m.body) for m in batch])
     execution = stepfunctions_backends[account][region].start_execution(pipe.target, name=None,
                                                                         execution_input=body)
+    record("pipes", pipe.arn, pipe.target, True, f"{len(batch)} messages")
     return {"pipe": pipe.name, "messages": len(batch), "execution": execution.execution_arn}
