@@ -436,12 +436,31 @@ def test_log_retention_is_updated_in_place(strict, lenient):
 
 
 def test_kms_key_from_cloudformation(strict, lenient):
+    administers = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*",
+                   "Resource": "*"}
     key = {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "Project", "Value": "automl"}],
-                                                   "KeyPolicy": {"Version": "2012-10-17", "Statement": []}}}
+                                                   "KeyPolicy": {"Version": "2012-10-17", "Statement": [administers]}}}
     for clients in (strict, lenient):
         assert create(clients, "s", {"Key": key})["StackStatus"] == "CREATE_COMPLETE"
         key_id = resources_of(clients, "s")["Key"]
         assert clients("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"] == key_id
+
+
+def test_strict_refuses_a_key_policy_that_locks_out_its_creator(strict, lenient):
+    """KMS's lockout safety check: a policy the caller could not change again is refused (CreateKey, PutKeyPolicy,
+    and so CloudFormation), unless the request bypasses the check."""
+    locked = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}]})
+    with pytest.raises(ClientError, match="will not allow you to update the key policy in the future"):
+        strict("kms").create_key(Policy=locked)
+    assert strict("kms").create_key(Policy=locked, BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    lenient("kms").create_key(Policy=locked)
+    key = {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": json.loads(locked)}}
+    failed = create(strict, "s", {"Key": key})
+    assert failed["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [e["ResourceStatusReason"] for e in strict("cloudformation").describe_stack_events(StackName="s")[
+        "StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert any("update the key policy in the future" in r for r in reasons), reasons
 
 
 def test_load_balancer_full_names(strict, lenient):

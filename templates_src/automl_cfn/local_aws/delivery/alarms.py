@@ -9,7 +9,7 @@ or the notification is lost (AlarmThatSendsEmail.html, "Amazon SNS topic
 with server-side encryption"; sns-key-management.html#compatibility-with-aws-services).
 
 moto changes the state and publishes nothing; this patch publishes, after
-asking.  Test: test_alarms_need_the_topic_key_to_trust_cloudwatch.
+asking.  Test: test_alarms_reach_the_encrypted_topic_only_while_its_key_trusts_cloudwatch.
 """
 
 from __future__ import annotations

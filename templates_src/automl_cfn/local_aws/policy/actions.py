@@ -13,8 +13,8 @@ endpoint reads them without cfn-lint installed.  Beside them: what each
 resource type's CloudFormation handlers call (create, update, delete), from
 the provider schemas cfn-lint ships, for every type the project's templates
 use (automl_cfn/data/providers.json lists them).  `python -m
-automl_cfn.local_aws.policy.actions` rewrites it; tests/unit/test_policy_data.py
-fails when it is stale.
+automl_cfn.local_aws.policy.actions` rewrites it;
+test_the_committed_action_data_is_current fails when it is stale.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ Tests: tests/integration/test_permission_paths.py.
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import threading
 import time
@@ -43,6 +44,10 @@ from .evaluation import Decision, Request, Subject, decide
 from .language import Caller, Policy
 
 REFUSALS: deque = deque(maxlen=1000)
+# Who acts now: the caller of the API request being served, or the caller of the stack operation whose
+# resource handlers run (CloudFormation acts as that caller: handlers.running_as sets it).
+REQUEST_CALLER: contextvars.ContextVar = contextvars.ContextVar("request_caller", default=None)
+STACK_CALLER: contextvars.ContextVar = contextvars.ContextVar("stack_operation_caller", default=None)
 _LOCK = threading.Lock()
 INSECURE_TRANSPORT_HEADER = "x-automl-transport"   # a test says "this request came over plain HTTP"
 JSON_PROTOCOL_SERVICES = {"scheduler", "pipes"}      # REST-JSON: no X-Amz-Target header
@@ -195,6 +200,7 @@ def authorize(response, s3_request: bool, resource: str) -> None:
     if service == "sts" and operation in ("GetCallerIdentity",):
         return   # always allowed, even under an explicit deny (id_credentials_temp_request.html)
     who = principals.who(account, headers)
+    REQUEST_CALLER.set((who.caller, who.subject, global_context(who.caller, region, True, who.tags)))
     if service == "sts" and operation.startswith("AssumeRole"):
         return assume(response, who, operation, region)
     secure = str(headers.get(INSECURE_TRANSPORT_HEADER, "")).lower() != "http"
@@ -207,6 +213,15 @@ def authorize(response, s3_request: bool, resource: str) -> None:
         if who.caller.kind == "root" and not ask.resource_policy and not ask.key_uses:
             continue   # the root user: nothing to deny it
         check(who.caller, who.subject, ask, region, context)
+
+
+def acting(account: str, region: str) -> tuple[Caller, Subject, dict]:
+    """Who acts now: the stack operation's caller, else the request's, else the account's root user."""
+    found = STACK_CALLER.get() or REQUEST_CALLER.get()
+    if found is not None:
+        return found
+    root = Caller("root", account, f"arn:aws:iam::{account}:root")
+    return root, Subject(), global_context(root, region)
 
 
 def assume(response, who: principals.Who, operation: str, region: str) -> None:

@@ -31,15 +31,12 @@ Tests: tests/integration/test_deploy_role_on_the_endpoint.py.
 
 from __future__ import annotations
 
-import contextvars
 import re
 from typing import Any
 
 from . import actions, enforce, principals
 from .requests import Ask, key_ask
 
-# The caller of the stack operation now running (set by the CloudFormation API around each action).
-CALLER: contextvars.ContextVar = contextvars.ContextVar("stack_operation_caller", default=None)
 
 TYPE_SERVICE = {"ElasticLoadBalancingV2": "elasticloadbalancing", "StepFunctions": "states",
                 "ApplicationAutoScaling": "application-autoscaling", "CloudWatch": "cloudwatch"}
@@ -195,7 +192,7 @@ def own_asks(resource_type: str, action: str, resource: str, props: dict, contex
 def authorize(resource_type: str, handler: str, props: dict, name: str, physical_id: str, region: str,
               account: str, tags: dict[str, str]) -> None:
     """Raise AccessDenied unless the caller of the running stack operation may have the handler run."""
-    running = CALLER.get()
+    running = enforce.STACK_CALLER.get()
     if running is None:
         return
     who, subject, context = running
@@ -216,10 +213,10 @@ def running_as(response):
         context = enforce.global_context(who.caller, response.region, True, who.tags)
         context.update({"aws:CalledVia": ["cloudformation.amazonaws.com"], "aws:ViaAWSService": "true",
                         "aws:CalledViaFirst": "cloudformation.amazonaws.com"})
-        token = CALLER.set((who.caller, who.subject, context))
+        token = enforce.STACK_CALLER.set((who.caller, who.subject, context))
         try:
             yield
         finally:
-            CALLER.reset(token)
+            enforce.STACK_CALLER.reset(token)
 
     return scope()

@@ -5,8 +5,8 @@ moto's CloudFormation ignores most updates to them: a role keeps the inline
 policies, managed policies, boundary and trust policy it was created with; a
 key keeps its first key policy; a queue keeps its first encryption; a topic
 is deleted and made again (losing its subscriptions and access policy); and
-AWS::SQS::QueuePolicy and AWS::SNS::TopicPolicy do not reach the queue or the
-topic at all.  With the endpoint enforcing policies (../policy/), each of
+AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy and AWS::SNS::Subscription do not
+reach the queue or the topic at all.  With the endpoint enforcing policies (../policy/), each of
 these would let a test pass on rules a real account no longer has, or fail
 on rules it never had.  Each handler below follows the resource type's
 documented update behaviour (its provider schema: these properties are not
@@ -75,11 +75,29 @@ class RoleHandler(MotoHandler):
 
 
 class KeyHandler(MotoHandler):
-    """AWS::KMS::Key: the key policy, description, rotation and state follow the template on update."""
+    """AWS::KMS::Key: the key policy, description, rotation and state follow the template on update; the
+    policy passes KMS's lockout safety check first (policy/keys.py)."""
+
+    @staticmethod
+    def check(where, props: dict, key: str = "*") -> None:
+        from ..policy.keys import LockedOut, check_lockout
+
+        try:
+            check_lockout(props.get("KeyPolicy"), f"arn:aws:kms:{where.region}:{where.account}:key/{key}",
+                          where.account, where.region,
+                          bypass=props.get("BypassPolicyLockoutSafetyCheck") in (True, "true"))
+        except LockedOut as refused:
+            raise HandlerError(f"{refused} (Service: Kms, Status Code: 400, MalformedPolicyDocumentException)") \
+                from None
+
+    def create(self, where, logical_id, resource_type, props):
+        self.check(where, props)
+        return super().create(where, logical_id, resource_type, props)
 
     def update(self, where, instance, resource_type, old, new):
         from moto.kms.models import kms_backends
 
+        self.check(where, new, instance.id)
         kms = kms_backends[where.account][where.region]
         kms.put_key_policy(instance.id, _document(new["KeyPolicy"]))
         instance.description = new.get("Description", "")
@@ -121,6 +139,27 @@ class TopicHandler(MotoHandler):
         instance.kms_master_key_id = new.get("KmsMasterKeyId") or ""
         instance.display_name = new.get("DisplayName") or ""
         return instance
+
+
+class SubscriptionHandler(Handler):
+    """AWS::SNS::Subscription in moto's SNS backend (moto's CloudFormation does not model it): the alarm email,
+    or a queue, is subscribed; its physical ID is the subscription's ARN."""
+
+    @staticmethod
+    def backend(where):
+        from moto.sns.models import sns_backends
+
+        return sns_backends[where.account][where.region]
+
+    def create(self, where, logical_id, resource_type, props):
+        subscription = self.backend(where).subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+        return Placeholder(subscription.arn, props)
+
+    def delete(self, where, instance, resource_type, props):
+        try:
+            self.backend(where).unsubscribe(instance.physical_resource_id)
+        except Exception:
+            pass   # the topic went first, and its subscriptions with it
 
 
 class QueuePolicyHandler(Handler):
@@ -187,4 +226,5 @@ HANDLERS: dict[str, Handler] = {
     "AWS::SNS::Topic": TopicHandler(),
     "AWS::SQS::QueuePolicy": QueuePolicyHandler(),
     "AWS::SNS::TopicPolicy": TopicPolicyHandler(),
+    "AWS::SNS::Subscription": SubscriptionHandler(),
 }

@@ -166,8 +166,38 @@ def other_accounts_read_only_what_the_bucket_policy_grants() -> None:
     models.S3Backend.get_object = get_object
 
 
+def key_policy_lockout_safety_check() -> None:
+    """CreateKey and PutKeyPolicy refuse a policy that would lock the caller out of the key (policy/keys.py);
+    moto takes any policy.  Test: test_strict_refuses_a_key_policy_that_locks_out_its_creator."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.kms import responses
+
+    from ..policy.keys import LockedOut, check_lockout
+
+    def guarded(original, key_of):
+        def action(self):
+            policy = self._get_param("Policy")
+            try:
+                check_lockout(policy, key_of(self), self.current_account, self.region,
+                              bypass=bool(self._get_param("BypassPolicyLockoutSafetyCheck")))
+            except LockedOut as refused:
+                raise JsonRESTError("MalformedPolicyDocumentException", str(refused)) from None
+            return original(self)
+        return action
+
+    def new_key(self) -> str:
+        return f"arn:aws:kms:{self.region}:{self.current_account}:key/*"
+
+    def existing_key(self) -> str:
+        key = self._get_param("KeyId") or ""
+        return key if key.startswith("arn:") else f"arn:aws:kms:{self.region}:{self.current_account}:key/{key}"
+
+    responses.KmsResponse.create_key = guarded(responses.KmsResponse.create_key, new_key)
+    responses.KmsResponse.put_key_policy = guarded(responses.KmsResponse.put_key_policy, existing_key)
+
+
 SERVICE_RULES = (load_balancer_needs_two_zones, one_listener_per_port, target_group_on_one_load_balancer,
-                 other_accounts_read_only_what_the_bucket_policy_grants)
+                 other_accounts_read_only_what_the_bucket_policy_grants, key_policy_lockout_safety_check)
 
 
 def install() -> None:

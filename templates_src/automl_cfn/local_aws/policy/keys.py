@@ -1,0 +1,41 @@
+"""KMS's policy lockout safety check.
+
+CreateKey and PutKeyPolicy refuse a key policy under which the caller could
+not change the policy again (kms:PutKeyPolicy), unless the request sets
+BypassPolicyLockoutSafetyCheck: "The new key policy will not allow you to
+update the key policy in the future" (kms/latest/APIReference/API_CreateKey.html
+and API_PutKeyPolicy.html, BypassPolicyLockoutSafetyCheck).  A CI role that may
+CreateKey but not PutKeyPolicy fails here on AWS, through CloudFormation too.
+
+Test: test_strict_refuses_a_key_policy_that_locks_out_its_creator.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import enforce
+from .evaluation import Request, decide
+from .language import Policy
+
+MESSAGE = "The new key policy will not allow you to update the key policy in the future."
+
+
+class LockedOut(Exception):
+    pass
+
+
+def check_lockout(policy_text, key_arn: str, account: str, region: str, bypass: bool = False) -> None:
+    """Raise LockedOut unless whoever acts now could PutKeyPolicy under the new policy."""
+    if bypass or policy_text is None:
+        return   # no policy given: KMS writes the default one, which trusts the account
+    try:
+        document = policy_text if isinstance(policy_text, dict) else json.loads(policy_text)
+    except ValueError:
+        raise LockedOut("The key policy is not valid JSON.") from None
+    caller, subject, context = enforce.acting(account, region)
+    request = Request(caller, "kms:PutKeyPolicy", key_arn, {**context, "kms:CallerAccount": caller.account or account},
+                      account)
+    if not decide(request, subject, Policy.of(document, "new key policy", kind="resource"),
+                  resource_policy_required=True).allowed:
+        raise LockedOut(MESSAGE)
