@@ -487,10 +487,13 @@ def cmd_release(args) -> int:
 
 
 def cmd_rotate_api_key(args) -> int:
-    from .ops.api_key import Options, rotate
+    from .ops.api_key import Options, check_settings, rotate
+    from .ops.context import Deployed
 
-    return rotate(deployed(args), Options(finish=args.finish, yes=args.yes, output=args.format, poll=args.poll,
-                                          force_unlock=args.force_unlock))
+    chosen = target(args)
+    check_settings(chosen.settings)   # before any request
+    return rotate(Deployed.load(chosen), Options(finish=args.finish, yes=args.yes, output=args.format,
+                                                 poll=args.poll, force_unlock=args.force_unlock))
 
 
 def cmd_local_aws(args) -> int:

@@ -21,6 +21,7 @@ from .conftest import import_certificate, outputs, push_images
 sys.path.insert(0, str(ROOT / "docker" / "app"))
 
 DEV = ("--env", "dev")
+KEYED = ("--env", "dev", "--var", "api_key_secret=create")   # config/dev.yaml has no API key
 
 
 def deploy(cli, *extra):
@@ -107,13 +108,13 @@ def test_the_old_key_works_until_the_rotation_is_finished_and_never_after(keyed,
     deployment = primary_deployment(clients, found)
 
     # No terminal and no --yes: refused, nothing changed.
-    code, out, err = cli("rotate-api-key", *DEV)
+    code, out, err = cli("rotate-api-key", *KEYED)
     assert code == 3
     assert err.strip().splitlines()[-1].endswith("needs confirmation and there is no terminal to ask; pass --yes "
                                                  "to go ahead without a prompt")
     assert task_keys(clients, found) == before and primary_deployment(clients, found) == deployment
 
-    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--poll", "0")
+    code, out, err = cli("rotate-api-key", *KEYED, "--yes", "--poll", "0")
     assert code == 0, err
     during = task_keys(clients, found)
     k2 = during["API_KEY"]
@@ -129,12 +130,12 @@ def test_the_old_key_works_until_the_rotation_is_finished_and_never_after(keyed,
 
     # Run again before finishing: the key clients may not have yet stays; only the service redeploys.
     deployment = primary_deployment(clients, found)
-    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--poll", "0")
+    code, out, err = cli("rotate-api-key", *KEYED, "--yes", "--poll", "0")
     assert code == 0, err
     assert "A rotation is in progress" in err
     assert task_keys(clients, found) == during and primary_deployment(clients, found) != deployment
 
-    code, out, err = cli("rotate-api-key", *DEV, "--finish", "--yes", "--poll", "0", "--format", "json")
+    code, out, err = cli("rotate-api-key", *KEYED, "--finish", "--yes", "--poll", "0", "--format", "json")
     assert code == 0, err
     report = json.loads(out)
     after = task_keys(clients, found)
@@ -153,25 +154,41 @@ def test_the_old_key_works_until_the_rotation_is_finished_and_never_after(keyed,
 def test_the_previous_key_secret_comes_back_by_arn_after_a_destroy(keyed, cli, clients):
     """Retained like the API key, and like it not importable by name: the next deploy uses it by ARN."""
     previous = keyed["ApiKeyPreviousSecretArn"]
+    secrets = clients("secretsmanager")
+    value = secrets.get_secret_value(SecretId=previous)["SecretString"]
     assert cli("destroy", *DEV, "--yes")[0] == 0
-    assert clients("secretsmanager").describe_secret(SecretId=previous)["ARN"] == previous
+    assert secrets.get_secret_value(SecretId=previous)["SecretString"] == value
     code, out, err = deploy(cli, "--var", "api_key_secret=create")
     assert code == 0, err
     assert f"used by ARN (ApiKeyPreviousSecret {previous})" in out
     assert outputs(clients("cloudformation"), "automl-dev")["ApiKeyPreviousSecretArn"] == previous
+    assert secrets.get_secret_value(SecretId=previous)["SecretString"] == value
     assert "No changes" in deploy(cli, "--var", "api_key_secret=create")[1]
 
 
 def test_an_environment_without_a_key_or_a_service_is_refused(aws, cli, clients):
-    assert deploy(cli)[0] == 0
+    """By its settings before any request; by its deployed stack when the settings ask for more than it has."""
+    before = aws.requests()
     code, out, err = cli("rotate-api-key", *DEV, "--yes")
-    assert code == 2 and out == ""
-    assert err == ("automl-cfn: error: automl-dev has no API key secret to rotate (api_key_secret was empty when "
-                   "it was deployed); set api_key_secret: create and deploy\n")
+    assert (code, out) == (2, "")
+    assert err == ("automl-cfn: error: api_key_secret is empty for dev: there is no API key to rotate (set "
+                   "api_key_secret: create and deploy)\n")
+    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create",
+                         "--var", "enable_prediction_service=false")
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1
+    assert "enable_prediction_service is false for dev: there is no prediction service" in err
+    assert aws.requests() == before
+
+    assert deploy(cli)[0] == 0
+    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create")
+    assert (code, out) == (2, "")
+    assert err == ("automl-cfn: error: automl-dev was deployed without an API key secret: there is no API key to "
+                   "rotate until 'automl-cfn deploy --env dev' creates it\n")
+
     assert deploy(cli, "--var", "api_key_secret=create", "--var", "enable_prediction_service=false")[0] == 0
     secret = outputs(clients("cloudformation"), "automl-dev")["ApiKeySecretArn"]
     value = clients("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
-    code, out, err = cli("rotate-api-key", *DEV, "--yes")
-    assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "automl-dev has no prediction service to take the new key" in err
+    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create")
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1
+    assert "automl-dev was deployed without a prediction service" in err
     assert clients("secretsmanager").get_secret_value(SecretId=secret)["SecretString"] == value

@@ -43,6 +43,16 @@ class Options:
     force_unlock: bool = False
 
 
+def check_settings(settings) -> None:
+    """Refuse (exit 2) before any request what the settings alone rule out."""
+    if not settings.api_key_secret:
+        raise UserError(f"api_key_secret is empty for {settings.environment}: there is no API key to rotate "
+                        "(set api_key_secret: create and deploy)")
+    if not settings.enable_prediction_service:
+        raise UserError(f"enable_prediction_service is false for {settings.environment}: there is no prediction "
+                        "service whose API key to rotate")
+
+
 @dataclass(frozen=True)
 class Where:
     """What a rotation touches, from the stack's outputs."""
@@ -54,18 +64,19 @@ class Where:
 
     @classmethod
     def of(cls, deployed: Deployed) -> "Where":
-        """Refuse (exit 2) an environment without an API key secret or a prediction service."""
+        """Refuse (exit 2) an environment deployed without an API key secret or a prediction service (the
+        settings say it has them: it has not been deployed since)."""
         outputs, name = deployed.outputs, deployed.target.name
+        deploy = f"'automl-cfn deploy {deployed.target.env_flag}'".replace("  ", " ")
         if outputs.get(SECRET, NONE) == NONE:
-            raise UserError(f"{name} has no API key secret to rotate (api_key_secret was empty when it was "
-                            "deployed); set api_key_secret: create and deploy")
+            raise UserError(f"{name} was deployed without an API key secret: there is no API key to rotate "
+                            f"until {deploy} creates it")
         if not outputs.get("PredictionServiceName"):
-            raise UserError(f"{name} has no prediction service to take the new key (enable_prediction_service: "
-                            "false); rotate-api-key rotates the key that service checks")
+            raise UserError(f"{name} was deployed without a prediction service: there is no service whose API "
+                            f"key to rotate until {deploy} creates it")
         if outputs.get(PREVIOUS, NONE) == NONE:
             raise UserError(f"{name} has no previous-key secret, which a rotation needs (it was deployed before "
-                            f"automl-cfn had one); deploy it first with 'automl-cfn deploy "
-                            f"{deployed.target.env_flag}'".replace("  ", " "))
+                            f"automl-cfn made one); {deploy} creates it")
         return cls(outputs[SECRET], outputs[PREVIOUS], deployed.get("ClusterName"), outputs["PredictionServiceName"])
 
 
