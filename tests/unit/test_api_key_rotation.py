@@ -99,3 +99,67 @@ def test_a_var_record_names_the_api_key_secret_value_typed_not_the_parameter_der
     assert f"repeat --var api_key_secret={arn}" in str(refused.value)
     given = with_overrides(dev, api_key_secret=arn)
     check_no_silent_undo(recorded, dict(recorded), given, dev, "config/dev.yaml", frozenset({"api_key_secret"}))
+
+
+class History:
+    """Secrets Manager as far as a rotation uses it: each put moves AWSCURRENT to AWSPREVIOUS."""
+
+    def __init__(self, **values):
+        self.stages = {arn: {"AWSCURRENT": value} for arn, value in values.items()}
+        self.made = 0
+
+    def get_secret_value(self, SecretId, VersionStage):
+        return Secrets(self.stages[SecretId]).get_secret_value(SecretId, VersionStage)
+
+    def put_secret_value(self, SecretId, SecretString):
+        stages = self.stages[SecretId]
+        self.stages[SecretId] = {"AWSCURRENT": SecretString, "AWSPREVIOUS": stages["AWSCURRENT"]}
+
+    def get_random_password(self, PasswordLength, ExcludePunctuation, IncludeSpace):
+        assert (PasswordLength, ExcludePunctuation, IncludeSpace) == (40, True, False)
+        self.made += 1
+        return {"RandomPassword": f"random-{self.made}"}
+
+
+class Deployed:
+    def __init__(self, secrets, ecs):
+        from types import SimpleNamespace
+
+        self.target = SimpleNamespace(name="automl-dev", env_flag="--env dev")
+        self.clients = {"secretsmanager": secrets, "ecs": ecs}
+
+    def client(self, name):
+        return self.clients[name]
+
+
+class Redeploys(Ecs):
+    def __init__(self, *deployment_lists):
+        super().__init__(*deployment_lists)
+        self.forced = 0
+
+    def update_service(self, cluster, service, forceNewDeployment):
+        assert (cluster, service, forceNewDeployment) == (WHERE.cluster, WHERE.service, True)
+        self.forced += 1
+        return {"service": {"deployments": [deployment("ecs-svc/2", rollout="IN_PROGRESS")]}}
+
+
+def test_a_failed_redeploy_says_the_secrets_are_changed_and_running_again_resumes(capsys):
+    from automl_cfn.ops.api_key import Options, _rotate
+
+    secrets = History(**{WHERE.secret: "k1", WHERE.previous: "unknown"})
+    failing = Redeploys([deployment("ecs-svc/2", rollout="FAILED", reason="tasks failed to start")])
+    with pytest.raises(AwsError, match=r"FAILED: tasks failed to start \(the secrets are changed already; once the "
+                                       r"service is healthy, the same command again redeploys it"):
+        _rotate(Deployed(secrets, failing), WHERE, Options(yes=True, poll=0))
+    rotated = {arn: stages["AWSCURRENT"] for arn, stages in secrets.stages.items()}
+    assert rotated == {WHERE.secret: "random-1", WHERE.previous: "k1"}
+
+    healthy = Redeploys([deployment("ecs-svc/2", rollout="COMPLETED")])
+    assert _rotate(Deployed(secrets, healthy), WHERE, Options(yes=True, poll=0)) == 0
+    assert {arn: stages["AWSCURRENT"] for arn, stages in secrets.stages.items()} == rotated   # not rotated again
+    assert healthy.forced == 1 and "A rotation is in progress" in capsys.readouterr().err
+
+    assert _rotate(Deployed(secrets, Redeploys([deployment("ecs-svc/2", rollout="COMPLETED")])), WHERE,
+                   Options(finish=True, yes=True, poll=0, output="json")) == 0
+    assert secrets.stages[WHERE.previous]["AWSCURRENT"] == "random-2"
+    assert secrets.stages[WHERE.secret]["AWSCURRENT"] == "random-1"

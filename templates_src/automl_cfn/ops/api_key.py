@@ -102,7 +102,8 @@ def _rotate(deployed: Deployed, where: Where, options: Options) -> int:
     resumed = step == START and in_progress
     for line in plan_lines(step, in_progress, where):
         say(line)
-    if not ui.confirm(QUESTIONS[step].format(name=target.name), options.yes, "pass --yes to go ahead without a prompt"):
+    if not ui.confirm(QUESTIONS[step].format(name=target.name), options.yes,
+                      "pass --yes to go ahead without a prompt"):
         raise RefusedError(f"the API key of {target.name} was not rotated; nothing changed")
     done = []
     if step == START and not resumed:
@@ -118,12 +119,15 @@ def _rotate(deployed: Deployed, where: Where, options: Options) -> int:
     deployment = new_deployment(ecs, where)
     done.append(f"started deployment {deployment} of {where.service}")
     say(f"Redeploying {where.service} so that its tasks read the secrets again (deployment {deployment}); "
-            "the tasks it runs now keep serving until the new ones are ready")
+        "the tasks it runs now keep serving until the new ones are ready")
     try:
         final = wait_stable(ecs, where, deployment, options.poll)
+    except AwsError as exc:
+        raise AwsError(f"{exc} (the secrets are changed already; once the service is healthy, the same command "
+                       "again redeploys it and follows that deployment)") from None
     except KeyboardInterrupt:
         say(f"\nStopped following; the deployment goes on. Watch it with: aws ecs describe-services --cluster "
-                f"{where.cluster} --services {where.service}")
+            f"{where.cluster} --services {where.service}")
         return EXIT_INTERRUPTED
     done.append(f"deployment {deployment} {final}: every task runs with the new secrets")
     report(target, step, resumed, where, deployment, done, options.output)
@@ -203,8 +207,8 @@ def wait_stable(ecs, where: Where, deployment: str, poll: float) -> str:
         progress = (state, running, desired, older)
         if progress != seen:
             say(f"{time.strftime('%H:%M:%S')}  {state or ours.get('status', '')}  {running}/{desired} tasks"
-                    + (f", {older} older deployment(s) draining" if older else "")
-                    + (f"  {plain(ours['rolloutStateReason'])}" if ours.get("rolloutStateReason") else ""))
+                + (f", {older} older deployment(s) draining" if older else "")
+                + (f"  {plain(ours['rolloutStateReason'])}" if ours.get("rolloutStateReason") else ""))
             seen = progress
         if state == "FAILED":
             raise AwsError(f"{where.service}: deployment {deployment} FAILED: "
@@ -220,12 +224,12 @@ def report(target, step: str, resumed: bool, where: Where, deployment: str, done
     if output == "json":
         import json
 
-        ui.out().print(json.dumps({
+        print(json.dumps({
             "stack": target.name, "step": step, "resumed": resumed, "done": done,
             "secret_arn": where.secret, "previous_secret_arn": where.previous,
             "cluster": where.cluster, "service": where.service, "deployment_id": deployment,
             "read_key": read_key, "next": finish if step == START else None,
-        }, indent=2), markup=False, highlight=False)
+        }, indent=2))
         return
     out = ui.out()
     if step == START:
