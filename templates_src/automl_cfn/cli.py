@@ -486,6 +486,16 @@ def cmd_release(args) -> int:
     return release(target(args), args.tag, deploy_options(args), poll=args.poll)
 
 
+def cmd_rotate_api_key(args) -> int:
+    from .ops.api_key import Options, check_settings, rotate
+    from .ops.context import Deployed
+
+    chosen = target(args)
+    check_settings(chosen.settings)   # before any request
+    return rotate(Deployed.load(chosen), Options(finish=args.finish, yes=args.yes, output=args.format,
+                                                 poll=args.poll, force_unlock=args.force_unlock))
+
+
 def cmd_local_aws(args) -> int:
     from . import local_aws
 
@@ -714,6 +724,16 @@ def build_parser(only: str | None = None) -> Parser:
     add_lock_option(p)
     p.add_argument("--output", choices=("text", "json", "markdown"), default="text", help="review format")
     p.add_argument("--poll", type=bounded(float, 0, 3600), default=10.0, metavar="SECONDS", help="how often to ask ECS")
+
+    p = stack_verb(verbs, "rotate-api-key", "give the prediction service a new API key, the old one working until "
+                   "--finish", cmd_rotate_api_key)
+    p.add_argument("--finish", action="store_true",
+                   help="end the rotation once clients use the new key: the previous key stops working")
+    p.add_argument("--yes", action="store_true", help="go ahead without asking")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
+    p.add_argument("--poll", type=bounded(float, 0, 3600), default=10.0, metavar="SECONDS",
+                   help="how often to ask ECS while the service redeploys")
+    add_lock_option(p)
 
     p = stack_verb(verbs, "migrate", "move a running Terraform deployment of the seed into automl-cfn, data in place",
                    cmd_migrate)

@@ -148,7 +148,7 @@ def estimate(documents: Mapping[str, dict], parameters: Mapping[str, str], setti
         add("KMS customer-managed key", len(security.of_type("AWS::KMS::Key")), "key", p["kms_key_month"],
             "plus requests, small with S3 bucket keys")
         add("Secrets Manager secret", len(security.of_type("AWS::SecretsManager::Secret")), "secret",
-            p["secret_month"], "the generated API key")
+            p["secret_month"], "the generated API key and the previous-key secret rotations use")
     return Estimate(region, price_region, table["date"], lines)
 
 

@@ -56,3 +56,7 @@ RELEASES_PREFIX = "releases/"     # published releases (never expire)
 DEPLOYMENT_ALARMS = ("5xx", "latency", "unhealthy")
 MODEL_QUALITY_ALARM = "model-quality-low"
 RELEASE_ALARM_SUFFIXES = tuple(f"predict-{kind}" for kind in DEPLOYMENT_ALARMS) + (MODEL_QUALITY_ALARM,)
+
+# The prediction service's API key: letters and digits only (it travels in the x-api-key header).  The
+# template generates the first one and rotate-api-key the next, both this long.
+API_KEY_LENGTH = 40

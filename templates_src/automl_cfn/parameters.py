@@ -134,6 +134,14 @@ def _derived() -> list[ParamSpec]:
             setting="retrain_quiet_minutes", as_setting=lambda value: str(int(value) // 60),
         ),
         ParamSpec(
+            "ApiKeyPreviousSecret", "Security", "Previous API key secret",
+            "Secret predict also accepts as API_KEY_PREVIOUS while clients move to a rotated key (automl-cfn "
+            "rotate-api-key): create (whenever api_key_secret is set), empty, or the ARN of a retained one the "
+            "deploy uses",
+            lambda s: "create" if s.api_key_secret else "", allowed_pattern=PATTERNS["api_key_secret"][0],
+            constraint=PATTERNS["api_key_secret"][1], default="create", setting="api_key_secret",
+        ),
+        ParamSpec(
             "ExistingVpcCidr", "Network", "Existing VPC CIDR",
             "CIDR block of existing_vpc_id (the deploy reads it from EC2); empty when automl-cfn creates the VPC",
             None, allowed_pattern=r"^$|^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$", constraint="empty, or an IPv4 CIDR block",

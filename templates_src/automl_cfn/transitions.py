@@ -168,9 +168,10 @@ TABLE: tuple[Transition, ...] = (
     Transition("kms_key", "", KEY_ARN, REFUSED, KMS_FIXED),
     Transition("permissions_boundary", "", BOUNDARY, IN_PLACE, "sets the boundary on every role"),
     Transition("api_key_secret", "", "create", REPLACES,
-               "adds the secret and a predict task definition that reads it; off again keeps the secret, and on "
-               "again uses it"),
-    Transition("api_key_secret", "", SECRET_ARN, REPLACES, "registers a predict task definition that reads the secret"),
+               "adds the secret, the previous-key secret rotations use, and a predict task definition that reads "
+               "both; off again keeps the secrets, and on again uses them"),
+    Transition("api_key_secret", "", SECRET_ARN, REPLACES,
+               "adds the previous-key secret and registers a predict task definition that reads both secrets"),
     Transition("enable_access_logging", False, True, IN_PLACE,
                "adds the access-log bucket; off again keeps it, on again adopts it"),
     Transition("container_user", "1000:1000", "2000:2000", REPLACES,

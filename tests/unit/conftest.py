@@ -24,6 +24,7 @@ def stack(templates, dev):
     def evaluate(name: str, base=None, wired=None, **overrides) -> Evaluation:
         settings = with_overrides(base or dev, **overrides)
         # Inputs the root wires from other stacks: "none" unless a test sets them.
-        inputs = {"KmsKeyArn": "none", "ApiKeySecretArn": "none", "LbLogsBucketName": "none", **(wired or {})}
+        inputs = {"KmsKeyArn": "none", "ApiKeySecretArn": "none", "ApiKeyPreviousSecretArn": "none",
+                  "LbLogsBucketName": "none", **(wired or {})}
         return Evaluation(templates[name], {**inputs, **parameter_values(settings)})
     return evaluate

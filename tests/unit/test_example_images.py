@@ -80,8 +80,9 @@ def test_the_store_writes_to_the_data_bucket_when_there_is_one():
 def server(trained):
     from automl_example import data, predict
 
-    def start(api_key=None):
-        handler = predict.handler(predict.load_model(trained), data.feature_count(), "/ready", api_key)
+    def start(api_key=None, previous_api_key=None):
+        handler = predict.handler(predict.load_model(trained), data.feature_count(), "/ready", api_key,
+                                  previous_api_key)
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         started.append(httpd)
@@ -123,6 +124,37 @@ def test_the_api_key_guards_predictions(server):
     body = {"instances": x_test[:1].tolist()}
     assert call(f"{url}/predict", body)[0] == 401
     assert call(f"{url}/predict", body, {"x-api-key": "s3cret"})[0] == 200
+
+
+def test_during_a_rotation_the_current_and_the_previous_key_are_accepted_and_no_other(server):
+    from automl_example import data
+
+    url = server(api_key="new-key", previous_api_key="old-key")
+    body = {"instances": data.load()[1][:1].tolist()}
+    assert call(f"{url}/predict", body, {"x-api-key": "new-key"})[0] == 200
+    assert call(f"{url}/predict", body, {"x-api-key": "old-key"})[0] == 200
+    for wrong in ("", "new-ke", "old-key2", "new-keyold-key", "schlüssel"):   # non-ASCII too: no TypeError, a 401
+        assert call(f"{url}/predict", body, {"x-api-key": wrong})[0] == 401, wrong
+    assert call(f"{url}/predict", body)[0] == 401
+
+
+@pytest.mark.parametrize("previous", [None, ""])
+def test_without_a_previous_key_only_the_current_one_is_accepted(server, previous):
+    from automl_example import data
+
+    url = server(api_key="new-key", previous_api_key=previous)
+    body = {"instances": data.load()[1][:1].tolist()}
+    assert call(f"{url}/predict", body, {"x-api-key": "new-key"})[0] == 200
+    assert call(f"{url}/predict", body, {"x-api-key": ""})[0] == 401   # an empty previous key is no key
+    assert call(f"{url}/predict", body)[0] == 401
+
+
+def test_the_keys_come_from_the_secrets_ecs_injects():
+    from automl_example.predict import api_keys
+
+    assert api_keys({"API_KEY": "k2", "API_KEY_PREVIOUS": "k1"}) == ("k2", "k1")
+    assert api_keys({"API_KEY": "k2", "API_KEY_PREVIOUS": ""}) == ("k2", None)
+    assert api_keys({}) == (None, None)
 
 
 def test_train_publishes_the_scores_the_quality_gate_reads(monkeypatch):

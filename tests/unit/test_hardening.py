@@ -10,6 +10,7 @@ from tests.conftest import retained
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:automl/dev/api-key-AbCdEf"
+PREVIOUS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:automl/dev/api-key-previous-GhIjKl"
 BOUNDARY = "arn:aws:iam::123456789012:policy/automl-boundary"
 
 
@@ -51,16 +52,45 @@ def test_without_a_key_nothing_asks_for_kms(stack):
 
 
 def test_the_api_key_reaches_predict_as_a_secret_only(stack):
-    compute = stack("compute", wired={"ApiKeySecretArn": SECRET}, image_tag="v1").resources()
+    wired = {"ApiKeySecretArn": SECRET, "ApiKeyPreviousSecretArn": PREVIOUS}
+    compute = stack("compute", wired=wired, image_tag="v1").resources()
     predict = compute["PredictTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
-    assert predict["Secrets"] == [{"Name": "API_KEY", "ValueFrom": SECRET}]
+    assert predict["Secrets"] == [{"Name": "API_KEY", "ValueFrom": SECRET},
+                                  {"Name": "API_KEY_PREVIOUS", "ValueFrom": PREVIOUS}]
     assert all("API_KEY" not in str(e) for e in predict["Environment"])
     for other in ("OptimizeTaskDefinition", "TrainTaskDefinition"):
         assert "Secrets" not in compute[other]["Properties"]["ContainerDefinitions"][0]
-    execution = stack("iam", wired={"ApiKeySecretArn": SECRET}).resources()["ExecutionRole"]["Properties"]
+    execution = stack("iam", wired=wired).resources()["ExecutionRole"]["Properties"]
     statements = [s for p in execution["Policies"] for s in p["PolicyDocument"]["Statement"]]
     assert {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow",
-            "Resource": [SECRET]} in statements
+            "Resource": [SECRET, PREVIOUS]} in statements
+
+
+def test_without_a_previous_key_secret_only_the_api_key_is_injected_and_readable(stack):
+    """A template deployed by hand with ApiKeyPreviousSecret empty: no API_KEY_PREVIOUS whose ARN is "none"
+    (ECS could not start the task), and the execution role reads only the API key."""
+    wired = {"ApiKeySecretArn": SECRET, "ApiKeyPreviousSecretArn": "none"}
+    predict = stack("compute", wired=wired, image_tag="v1").resources()["PredictTaskDefinition"]
+    assert predict["Properties"]["ContainerDefinitions"][0]["Secrets"] == [{"Name": "API_KEY", "ValueFrom": SECRET}]
+    execution = stack("iam", wired=wired).resources()["ExecutionRole"]["Properties"]
+    resources = [s["Resource"] for p in execution["Policies"] for s in p["PolicyDocument"]["Statement"]
+                 if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    assert resources == [[SECRET]]
+
+
+@pytest.mark.parametrize("api_key_secret", ["create", SECRET])
+def test_with_an_api_key_comes_a_retained_previous_key_secret_that_uses_the_key(stack, api_key_secret):
+    security = stack("security", api_key_secret=api_key_secret, kms_key="create")
+    previous = security.resources()["GeneratedApiKeyPreviousSecret"]
+    assert retained(previous)
+    assert previous["Properties"]["Name"] == {"Fn::Sub": "${ProjectName}/${Environment}/api-key-previous"}
+    assert previous["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["CustomerKey", "Arn"]}
+    # Generated at create like the API key: nobody knows it, so it lets nobody in until a rotation.
+    assert previous["Properties"]["GenerateSecretString"] == {"PasswordLength": 40, "ExcludePunctuation": True}
+    assert security.outputs()["ApiKeyPreviousSecretArn"] == {"Ref": "GeneratedApiKeyPreviousSecret"}
+    without = stack("security", api_key_secret="")
+    assert "GeneratedApiKeyPreviousSecret" not in without.resources()
+    assert without.outputs()["ApiKeyPreviousSecretArn"] == "none"
 
 
 def test_a_generated_secret_is_retained_and_uses_the_key(stack):

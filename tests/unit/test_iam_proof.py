@@ -47,6 +47,8 @@ def placeholder(name: str) -> str:
         return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
     if name == "ApiKeySecretArn":
         return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:automl/dev/api-key-AbCdEf"
+    if name == "ApiKeyPreviousSecretArn":
+        return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:automl/dev/api-key-previous-GhIjKl"
     if name == "DataBucketArn":
         return f"arn:aws:s3:::{PREFIX}-data-{ACCOUNT}-{REGION}"
     if name in ("ExecutionRole", "TaskRole"):
@@ -62,6 +64,8 @@ def resolve(value):
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
             return SUBSTITUTIONS.get(value["Ref"]) or placeholder(value["Ref"])
+        if set(value) == {"Fn::If"}:   # an optional item, audited as if present
+            return resolve(value["Fn::If"][1])
         if set(value) == {"Fn::GetAtt"}:
             return placeholder(value["Fn::GetAtt"][0])
         if set(value) == {"Fn::Sub"}:

@@ -1,6 +1,7 @@
 """predict: `batch` scores the held-out split into predictions/; `serve` (the prediction service behind
 the load balancer) answers GET <health path> and POST /predict {"instances": [[30 numbers], ...]}.
-With API_KEY set (the ECS secret), /predict needs the header x-api-key."""
+With API_KEY set (the ECS secret), /predict needs the header x-api-key equal to it, or to API_KEY_PREVIOUS (the
+key before a rotation, which the service accepts until `automl-cfn rotate-api-key --finish`)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,19 @@ def batch(store: Store | None = None) -> str:
     return key
 
 
-def handler(model, features: int, health_path: str, api_key: str | None):
+def key_accepted(given: str, keys) -> bool:
+    """`given` equals one of the keys.  Each comparison takes constant time and all of them run, so the time
+    tells neither the key nor which one matched; an empty or absent key accepts nothing."""
+    matches = [hmac.compare_digest(given.encode(), key.encode()) for key in keys if key]
+    return any(matches)
+
+
+def api_keys(environ) -> tuple[str | None, str | None]:
+    """The key and the previous key, as ECS injects them from the task definition's secrets."""
+    return environ.get("API_KEY") or None, environ.get("API_KEY_PREVIOUS") or None
+
+
+def handler(model, features: int, health_path: str, api_key: str | None, previous_api_key: str | None = None):
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, body: dict) -> None:
             payload = json.dumps(body).encode()
@@ -54,7 +67,7 @@ def handler(model, features: int, health_path: str, api_key: str | None):
         def do_POST(self):  # noqa: N802
             if self.path != "/predict":
                 return self._answer(404, {"error": "not found"})
-            if api_key and not hmac.compare_digest(self.headers.get("x-api-key", ""), api_key):
+            if api_key and not key_accepted(self.headers.get("x-api-key", ""), (api_key, previous_api_key)):
                 return self._answer(401, {"error": "missing or wrong x-api-key"})
             try:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -77,7 +90,7 @@ def serve(store: Store | None = None) -> None:
     port = int(os.environ.get("PORT", "8080"))
     health_path = os.environ.get("HEALTH_CHECK_PATH", "/health")
     server = ThreadingHTTPServer(("0.0.0.0", port), handler(load_model(store), data.feature_count(), health_path,
-                                                            os.environ.get("API_KEY") or None))
+                                                            *api_keys(os.environ)))
     print(f"predict: serving on port {port} (health {health_path})", flush=True)
     server.serve_forever()
 

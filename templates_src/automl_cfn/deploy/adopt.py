@@ -15,7 +15,9 @@ fail with "already exists".  Instead the deploy adopts them, untouched:
   the template cannot know (a KMS key, a secret's ARN) is used by ARN through
   the setting's "existing resource" form: `kms_key: create` deploys with the
   retained key's ARN, found through its retained alias, and
-  `api_key_secret: create` with the retained secret's.  The review says so.
+  `api_key_secret: create` with the retained secret's (and the previous-key
+  secret that comes with it, ApiKeyPreviousSecret, likewise).  The review
+  says so.
 
 A retained resource that belongs to another live stack is a conflict: the
 deploy stops before any change set.
@@ -34,7 +36,8 @@ from .retained import Found, Retained, find, owner, retained_in
 
 # A setting whose "create" makes a resource CloudFormation cannot import by name:
 # parameter -> the retained resource that finds the one to use.
-REFERENCES = {"KmsKey": "KmsKeyAlias", "ApiKeySecret": "GeneratedApiKeySecret"}
+REFERENCES = {"KmsKey": "KmsKeyAlias", "ApiKeySecret": "GeneratedApiKeySecret",
+              "ApiKeyPreviousSecret": "GeneratedApiKeyPreviousSecret"}
 
 
 @dataclass

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 
 from ..errors import RefusedError
-from ..parameters import PARAMETERS, parameter_values
+from ..model import title
+from ..parameters import PARAMETER_NAMES, PARAMETERS, parameter_values
 from ..settings import Settings
 from .aws import error_code
 
@@ -28,6 +29,16 @@ def setting_of(parameter: str) -> str:
     """ImageTag -> image_tag, ImageTagMutability -> image_tag_immutable: the name people type."""
     spec = PARAMETERS.get(parameter)
     return spec.setting if spec and spec.setting else parameter
+
+
+def speaks_for_setting(parameter: str) -> bool:
+    """False for a parameter derived from a setting that has a parameter of its own (ApiKeyPreviousSecret
+    from api_key_secret): that one is checked, and it holds the value the user typed."""
+    spec = PARAMETERS.get(parameter)
+    if spec is None or not spec.setting:
+        return True
+    own = PARAMETER_NAMES.get(spec.setting, title(spec.setting))
+    return own == parameter or own not in PARAMETERS
 
 
 def set_by_var(settings: Settings, file_settings: Settings) -> dict[str, str]:
@@ -60,7 +71,8 @@ def check_no_silent_undo(recorded: dict[str, str], deployed: dict[str, str], set
     wanted = parameter_values(settings)
     now_by_var = set_by_var(settings, file_settings)
     for parameter, value in recorded.items():
-        if parameter not in PARAMETERS or parameter in now_by_var or setting_of(parameter) in var_names:
+        if parameter not in PARAMETERS or parameter in now_by_var or setting_of(parameter) in var_names \
+                or not speaks_for_setting(parameter):
             continue
         if deployed.get(parameter) == value and wanted.get(parameter) != value:
             spec = PARAMETERS[parameter]

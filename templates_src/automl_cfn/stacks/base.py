@@ -77,6 +77,8 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     # Wired inputs: "none" when the environment has no such key or secret.
     "HasKmsKey": lambda st: Not(Equals(Ref(st.input("KmsKeyArn", "KMS key ARN, or none")), NONE)),
     "HasApiKeySecret": lambda st: Not(Equals(Ref(st.input("ApiKeySecretArn", "API key secret ARN, or none")), NONE)),
+    "HasApiKeyPreviousSecret": lambda st: Not(Equals(
+        Ref(st.input("ApiKeyPreviousSecretArn", "Previous API key secret ARN, or none")), NONE)),
     # The service scales only once it has an image to run (see compute).
     "PredictionServiceScales": lambda st: And(
         Condition(st.condition("PredictionServiceEnabled")), Condition(st.condition("HasImageTag"))
@@ -195,6 +197,11 @@ class StackTemplate:
     def kms_or(self, when_key, otherwise=None):
         """`when_key` where the environment has a KMS key, else `otherwise` (default: absent)."""
         return If(self.condition("HasKmsKey"), when_key, NoValue if otherwise is None else otherwise)
+
+    def previous_api_key_arn(self):
+        """The previous API key secret's ARN where the environment has one, else absent (in a list: no item)."""
+        arn = Ref(self.input("ApiKeyPreviousSecretArn", "Previous API key secret ARN, or none"))
+        return If(self.condition("HasApiKeyPreviousSecret"), arn, NoValue)
 
     def kms_key_arn(self) -> Ref:
         self.condition("HasKmsKey")

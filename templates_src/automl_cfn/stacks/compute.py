@@ -114,9 +114,13 @@ def environment(st: StackTemplate, service: str) -> list:
 
 
 def api_key(st: StackTemplate):
-    """The API key secret as an ECS secret (fetched at start, never in the task definition)."""
+    """The API key secret as an ECS secret (fetched at start, never in the task definition), and the
+    previous key's, which predict accepts too: a task started during a rotation accepts both."""
     secret = Ref(st.input("ApiKeySecretArn", "API key secret ARN, or none"))
-    return If(st.condition("HasApiKeySecret"), [ecs.Secret(Name="API_KEY", ValueFrom=secret)], NoValue)
+    previous_secret = Ref(st.input("ApiKeyPreviousSecretArn", "Previous API key secret ARN, or none"))
+    previous = If(st.condition("HasApiKeyPreviousSecret"),
+                  ecs.Secret(Name="API_KEY_PREVIOUS", ValueFrom=previous_secret), NoValue)
+    return If(st.condition("HasApiKeySecret"), [ecs.Secret(Name="API_KEY", ValueFrom=secret), previous], NoValue)
 
 
 def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:

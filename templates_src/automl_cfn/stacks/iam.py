@@ -33,7 +33,7 @@ def build() -> StackTemplate:
         "ecr-policy": policies.grant_pull(repository_arns),
         "logs-policy": policies.grant_log_writes(log_group_arns),
     }, optional={
-        "secret-policy": ("HasApiKeySecret", policies.grant_read_secret(secret_arn)),
+        "secret-policy": ("HasApiKeySecret", policies.grant_read_secret(secret_arn, st.previous_api_key_arn())),
         "kms-policy": ("HasKmsKey", policies.grant_decrypt(key_arn)),
     }))
     task = st.add(role(st, "TaskRole", "ecs-task", ECS_TASKS, {

@@ -97,9 +97,9 @@ def grant_metrics(namespace) -> list[Statement]:
     )]
 
 
-def grant_read_secret(secret_arn) -> list[Statement]:
-    """Read one Secrets Manager secret (ECS fetches it when a task starts)."""
-    return [Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn])]
+def grant_read_secret(*secret_arns) -> list[Statement]:
+    """Read these Secrets Manager secrets (ECS fetches them when a task starts)."""
+    return [Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=list(secret_arns))]
 
 
 def grant_decrypt(key_arn) -> list[Statement]:

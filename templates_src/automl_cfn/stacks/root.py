@@ -18,6 +18,7 @@ from .base import StackTemplate
 
 # Child outputs the root re-exports: what operators and the verbs read.
 EXPORTED = {
+    "security": ["ApiKeySecretArn", "ApiKeyPreviousSecretArn"],
     "network": ["VpcId", "PublicSubnets", "PrivateSubnets", "TaskSubnets", "AssignPublicIp"],
     "endpoint": ["EndpointUrl"],
     "registry": [f"{title(r)}RepositoryUri" for r in REPOSITORIES],

@@ -4,8 +4,10 @@ KmsKey: empty (AWS-managed keys everywhere), `create` (a key made here,
 rotated yearly, retained), or an existing key's ARN.  ApiKeySecret: empty,
 `create` (a generated secret, the Terraform README's `automl/api-key`), or
 an existing secret's ARN; compute injects it into the predict container as
-an ECS secret, never as a plain environment variable.  Both outputs are
-"none" when absent, so consumers can test for them.
+an ECS secret, never as a plain environment variable.  With it comes the
+previous-key secret (API_KEY_PREVIOUS), which lets `rotate-api-key` change
+the key without refusing clients that have not switched yet.  The outputs
+are "none" when absent, so consumers can test for them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from troposphere import (
     And, Condition as ConditionRef, Equals, GetAtt, If, Not, NoValue, Ref, Sub, kms, secretsmanager,
 )
 
+from ..model import API_KEY_LENGTH
 from . import names, policies
 from .base import NONE, StackTemplate
 
@@ -41,7 +44,30 @@ def build() -> StackTemplate:
     st.output("ApiKeySecretArn", If("CreateApiKeySecret", Ref(secret), If(use_given_secret, st.ref("ApiKeySecret"),
                                                                               NONE)),
               "API key secret ARN, or none")
+    st.output("ApiKeyPreviousSecretArn", previous_api_key(st, key_arn(NoValue)),
+              "Secret predict also accepts during an API key rotation, or none")
     return st
+
+
+def previous_api_key(st: StackTemplate, key_arn):
+    """Whenever there is an API key secret (created or given), a second one predict also accepts: the key
+    before a rotation while clients move to the new one (automl-cfn rotate-api-key), a random value
+    nobody knows otherwise.  Retained like the API key; after a destroy the deploy uses it by ARN."""
+    has_key = Not(Equals(st.ref("ApiKeySecret"), ""))
+    create = st.add_condition("CreateApiKeyPreviousSecret", And(
+        has_key, Equals(st.ref("ApiKeyPreviousSecret"), "create")))
+    use_given = st.add_condition("UseGivenApiKeyPreviousSecret", And(
+        has_key, Not(Equals(st.ref("ApiKeyPreviousSecret"), "")), Not(ConditionRef(create))))
+    secret = st.add(secretsmanager.Secret(
+        "GeneratedApiKeyPreviousSecret",
+        Name=Sub("${ProjectName}/${Environment}/api-key-previous"),
+        Description="The API key before a rotation, accepted until the rotation finishes (injected as the "
+                    "API_KEY_PREVIOUS secret); a random value nobody knows otherwise",
+        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=API_KEY_LENGTH,
+                                                                 ExcludePunctuation=True),
+        KmsKeyId=key_arn,
+    ), stateful=True, condition=create)
+    return If(create, Ref(secret), If(use_given, st.ref("ApiKeyPreviousSecret"), NONE))
 
 
 def kms_key(st: StackTemplate) -> kms.Key:
@@ -80,6 +106,7 @@ def api_key_secret(key_arn) -> secretsmanager.Secret:
         "GeneratedApiKeySecret",
         Name=Sub("${ProjectName}/${Environment}/api-key"),
         Description="API key of the prediction service (injected as the API_KEY secret)",
-        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=40, ExcludePunctuation=True),
+        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=API_KEY_LENGTH,
+                                                                 ExcludePunctuation=True),
         KmsKeyId=key_arn,
     )
