@@ -327,13 +327,17 @@ def test_the_alarm_topic_admits_every_publisher_and_only_them(worlds):
         assert publishers, name
 
 
-def test_the_key_admits_eventbridge_only_where_the_new_data_rule_exists(worlds):
+def test_the_keys_eventbridge_grant_does_not_depend_on_the_settings_of_the_day(worlds):
+    """The key is retained and, after a destroy, used by ARN: its policy is then frozen, so switching
+    retrain_on_new_data on later must not need a new statement.  It names the one rule, whether or not it exists."""
     for name, region, world in each_world(worlds):
         if "CustomerKey" not in world["security"]:
             continue
         statements = world["security"]["CustomerKey"]["Properties"]["KeyPolicy"]["Statement"]
-        rules = [body for body in world.get("pipeline", {}).values() if body["Type"] == "AWS::Events::Rule"]
-        assert bool([s for s in statements if services(s) == ["events.amazonaws.com"]]) is bool(rules), name
+        events, = [s for s in statements if services(s) == ["events.amazonaws.com"]]
+        settings = worlds[name][0]
+        rule = arn(region, "events", f"rule/{settings.project_name}-{settings.environment}-new-data")
+        assert condition_keys(events)["aws:sourcearn"] == [rule], name
 
 
 # ---------------------------------------------------------------------------

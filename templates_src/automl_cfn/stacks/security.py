@@ -48,7 +48,7 @@ def kms_key(st: StackTemplate) -> kms.Key:
     """The account administers the key (and so IAM policies grant its use to the roles); three services may
     use it for this environment's resources only: CloudWatch Logs for its log groups, CloudWatch for its
     alarms publishing to the encrypted alarm topic, and EventBridge for the new-data rule sending to the
-    encrypted retrain queue (only where that rule exists)."""
+    encrypted retrain queue."""
     account_root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
     use = [kms_actions.Encrypt, kms_actions.Decrypt, kms_actions.ReEncryptFrom, kms_actions.ReEncryptTo,
            kms_actions.GenerateDataKey, kms_actions.GenerateDataKeyWithoutPlaintext, kms_actions.DescribeKey]
@@ -62,8 +62,7 @@ def kms_key(st: StackTemplate) -> kms.Key:
         EnableKeyRotation=True,
         RotationPeriodInDays=KEY_ROTATION_DAYS,
         PendingWindowInDays=KEY_DELETION_WINDOW_DAYS,
-        # A plain document: one statement exists only under a condition (Fn::If), which awacs does not take.
-        KeyPolicy={"Version": policies.VERSION, "Statement": [
+        KeyPolicy=policies.document([
             Statement(Sid="AccountAdministers", Effect=Allow, Principal=account_root,
                       Action=[kms_actions.Action("*")], Resource=["*"]),
             Statement(
@@ -81,15 +80,18 @@ def kms_key(st: StackTemplate) -> kms.Key:
                 Principal=Principal("Service", "cloudwatch.amazonaws.com"),
                 Action=produce, Resource=["*"], Condition=policies.from_source(names.alarm_arn_pattern()),
             ),
-            If(st.condition("RetrainsOnNewData"), Statement(
+            Statement(
                 # eventbridge/latest/userguide/eb-encryption-key-policy.html recommends aws:SourceArn and
                 # aws:SourceAccount on EventBridge's use of a customer managed key; the rule is the source of
-                # a target delivery (eb-use-resource-based.html, the queue policy's aws:SourceArn).
+                # a target delivery (eb-use-resource-based.html, the queue policy's aws:SourceArn).  Present
+                # whether or not retrain_on_new_data is on: the key outlives the stack (retained, used by ARN
+                # after a destroy, when this policy no longer changes with the settings), and it admits one
+                # rule only this account can create.
                 Sid="NewDataRuleSendsToEncryptedQueue", Effect=Allow,
                 Principal=Principal("Service", "events.amazonaws.com"),
                 Action=produce, Resource=["*"], Condition=policies.from_source(names.new_data_rule_arn()),
-            ), NoValue),
-        ]},
+            ),
+        ]),
     )
 
 
