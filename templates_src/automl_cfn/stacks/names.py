@@ -126,10 +126,6 @@ def new_data_rule_arn() -> Sub:
     return arn("events", f"rule/{PREFIX}-{NEW_DATA}")
 
 
-def new_data_pipe_arn() -> Sub:
-    return arn("pipes", f"pipe/{PREFIX}-{NEW_DATA}")
-
-
 def default_schedule_group_arn() -> Sub:
     """The schedule lives in the default group: Scheduler names the group, not the schedule, as its source."""
     return arn("scheduler", "schedule-group/default")

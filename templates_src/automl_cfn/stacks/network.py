@@ -14,10 +14,11 @@ registry), CloudWatch Logs and metrics, STS, ECS, and Secrets Manager, KMS
 and Step Functions where the environment uses them.  Their security group
 admits HTTPS from the task security group only (compute adds that rule: the
 task group is compute's), and their policies carry only this account's
-principals; the S3 gateway endpoint then reaches only this account's buckets
-and the one bucket ECR serves image layers from.  With NatGateways none the tasks then run in the
-private subnets with no public IP and no route to the internet; with NAT,
-the endpoints carry the AWS traffic NAT would have charged for.
+principals; the S3 gateway endpoint then reaches only this account's
+buckets and the one bucket ECR serves image layers from.  With NatGateways
+none the tasks then run in the private subnets with no public IP and no
+route to the internet; with NAT, the endpoints carry the AWS traffic NAT
+would have charged for.
 
 Not created at all with ExistingVpcId: the root wires the existing VPC's
 IDs in its place (stacks.CHILD_FALLBACKS).
