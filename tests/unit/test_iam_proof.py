@@ -28,8 +28,11 @@ ALLOWED_ACTIONS = {
                           "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
                           "states:ListExecutions", "cloudwatch:GetMetricData"},
     "FlowLogsRole": {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-    "SchedulerRole": {"states:StartExecution", "sqs:SendMessage"},
-    "RetrainPipeRole": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "states:StartExecution"},
+    # With a customer key the queues are encrypted: sending to the dead-letter queue needs a data key,
+    # reading the retrain queue its decryption (through SQS only: kms:ViaService).
+    "SchedulerRole": {"states:StartExecution", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"},
+    "RetrainPipeRole": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "states:StartExecution",
+                        "kms:Decrypt"},
     # Only AWS's managed policy for ECS traffic shifting (checked below).
     "EcsInfrastructureRole": set(),
 }

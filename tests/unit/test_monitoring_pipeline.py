@@ -192,7 +192,8 @@ def test_new_data_reaches_the_pipeline_through_rule_queue_and_pipe(stack):
     assert rule["EventPattern"] == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
         "bucket": {"name": [{"Ref": "DataBucketName"}]}, "object": {"key": [{"prefix": "data/"}]}}}
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RetrainRequestQueue", "Arn"]}
-    sender = resources["RetrainRequestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    sender, = [s for s in resources["RetrainRequestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+               if s["Effect"] == "Allow"]
     assert sender["Principal"] == {"Service": "events.amazonaws.com"}
     assert sender["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["NewDataRule", "Arn"]}}}
     pipe = resources["NewDataPipe"]["Properties"]

@@ -54,13 +54,18 @@ def build() -> StackTemplate:
     }, optional={
         "quality-policy": ("HasModelQualityGate", policies.grant_read_metrics()),
     }), condition="StepFunctionsEnabled")
+    # With a key, the queues are encrypted with it: the schedule sends to its dead-letter queue, the pipe reads.
     scheduler = st.add(role(st, "SchedulerRole", "scheduler", SCHEDULER, {
         "start-pipeline-policy": policies.grant_start_execution(names.state_machine_arn())
         + policies.grant_send(names.dead_letter_queue_arn()),
+    }, optional={
+        "kms-policy": ("HasKmsKey", policies.grant_queue_key(key_arn, send=True)),
     }), condition="PipelineScheduled")
     pipe = st.add(role(st, "RetrainPipeRole", "retrain-pipe", PIPES, {
         "retrain-policy": policies.grant_drain_queue(names.retrain_queue_arn())
         + policies.grant_start_execution(names.state_machine_arn()),
+    }, optional={
+        "kms-policy": ("HasKmsKey", policies.grant_queue_key(key_arn, send=False)),
     }), condition="RetrainsOnNewData")
 
     infrastructure = st.add(iam.Role(

@@ -1,6 +1,7 @@
 """Monitoring: a log group per service (and the pipeline's), CPU and memory
-alarms per task family, an SNS topic for alarms with an optional email
-subscription, and a CloudWatch dashboard.
+alarms per task family, an SNS topic for alarms (TLS only, published to by
+this environment's alarms only) with an optional email subscription, and a
+CloudWatch dashboard.
 
 Alarms and the dashboard name the cluster, families and state machine by
 their deterministic names (see names.py) rather than by reference, so this
@@ -15,7 +16,7 @@ from troposphere import GetAtt, Ref, Sub, cloudwatch, logs, sns
 
 from ..model import DEPLOYMENT_ALARMS, LOG_SOURCES, PREDICTION_SERVICE, SERVICES, title
 from ..parameters import adopted_parameter
-from . import names, traffic
+from . import names, policies, traffic
 from .base import StackTemplate
 
 PERIOD_SECONDS = 300
@@ -32,6 +33,8 @@ def build() -> StackTemplate:
     for source in LOG_SOURCES:
         add_log_group(st, source)
     topic = st.add(alarm_topic(st))
+    st.add(sns.TopicPolicy("AlarmTopicPolicy", Topics=[Ref(topic)],
+                           PolicyDocument=policies.document(policies.alarm_topic_statements(Ref(topic)))))
     st.add(sns.SubscriptionResource(
         "AlarmEmailSubscription", TopicArn=Ref(topic), Protocol="email", Endpoint=st.ref("AlarmEmail"),
     ), condition="HasAlarmEmail")
@@ -72,7 +75,8 @@ def add_log_group(st: StackTemplate, source: str) -> logs.LogGroup:
 def alarm_topic(st: StackTemplate) -> sns.Topic:
     # Encrypted only with the environment's own key, whose policy lets
     # CloudWatch alarms publish; the AWS-managed SNS key's policy does not,
-    # which would silently drop every alarm.
+    # which would silently drop every alarm.  Its publishers are the alarms
+    # alone (AlarmActions and OKActions here), so its policy admits them alone.
     return sns.Topic("AlarmTopic", TopicName=names.name("alarms"), KmsMasterKeyId=st.kms_or(st.kms_key_arn()))
 
 

@@ -111,3 +111,36 @@ def retrain_queue_name() -> Sub:
 
 def retrain_queue_arn() -> Sub:
     return arn("sqs", f"{PREFIX}-retrain-requests")
+
+
+# The new-data rule and pipe share one name (a rule and a pipe live in different namespaces).
+NEW_DATA = "new-data"
+
+
+def new_data_name() -> Sub:
+    return name(NEW_DATA)
+
+
+def new_data_rule_arn() -> Sub:
+    """The rule on the default event bus that queues new-data notices (the key policy names it before it exists)."""
+    return arn("events", f"rule/{PREFIX}-{NEW_DATA}")
+
+
+def default_schedule_group_arn() -> Sub:
+    """The schedule lives in the default group: Scheduler names the group, not the schedule, as its source."""
+    return arn("scheduler", "schedule-group/default")
+
+
+def alarm_arn_pattern() -> Sub:
+    """Every alarm of the environment: all of them are named `<project>-<env>-...` (name())."""
+    return arn("cloudwatch", f"alarm:{PREFIX}-*")
+
+
+def flow_log_arn_pattern() -> Sub:
+    """Flow logs of this account and region (the role exists before the flow log has an ID)."""
+    return arn("ec2", "vpc-flow-log/*")
+
+
+def ecs_arn_pattern() -> Sub:
+    """What ECS names as the source when it assumes a task's roles: ECS resources of this account and region."""
+    return arn("ecs", "*")

@@ -13,9 +13,12 @@ subnets) for every AWS API the tasks and the service call: ECR (API and
 registry), CloudWatch Logs and metrics, STS, ECS, and Secrets Manager, KMS
 and Step Functions where the environment uses them.  Their security group
 admits HTTPS from the task security group only (compute adds that rule: the
-task group is compute's).  With NatGateways none the tasks then run in the
-private subnets with no public IP and no route to the internet; with NAT,
-the endpoints carry the AWS traffic NAT would have charged for.
+task group is compute's), and their policies carry only this account's
+principals; the S3 gateway endpoint then reaches only this account's
+buckets and the one bucket ECR serves image layers from.  With NatGateways
+none the tasks then run in the private subnets with no public IP and no
+route to the internet; with NAT, the endpoints carry the AWS traffic NAT
+would have charged for.
 
 Not created at all with ExistingVpcId: the root wires the existing VPC's
 IDs in its place (stacks.CHILD_FALLBACKS).
@@ -67,7 +70,7 @@ def build() -> StackTemplate:
     for index, table in enumerate(private_tables):
         private_default_route(st, index, table, nat_gateways)
 
-    st.add(s3_gateway_endpoint(vpc, public_table, private_tables))
+    st.add(s3_gateway_endpoint(st, vpc, public_table, private_tables))
     endpoint_group = add_interface_endpoints(st, vpc, private_subnets)
     add_flow_logs(st, vpc)
 
@@ -167,14 +170,18 @@ def join_in_use(resources) -> Join:
     return Join(",", in_use(resources))
 
 
-def s3_gateway_endpoint(vpc, public_table, private_tables) -> ec2.VPCEndpoint:
-    """S3 traffic from every subnet stays on the AWS network (no NAT charges)."""
+def s3_gateway_endpoint(st: StackTemplate, vpc, public_table, private_tables) -> ec2.VPCEndpoint:
+    """S3 traffic from every subnet stays on the AWS network (no NAT charges).  With PrivateEndpoints the
+    subnets reach nothing else, and the endpoint reaches this account's buckets and ECR's image layers only;
+    otherwise its policy is the one AWS attaches by default, written out so that switching back resets it."""
     return ec2.VPCEndpoint(
         "S3GatewayEndpoint",
         VpcId=Ref(vpc),
         VpcEndpointType="Gateway",
         ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
         RouteTableIds=[Ref(public_table)] + in_use(private_tables),
+        PolicyDocument=If(st.condition("PrivateEndpoints"), policies.s3_endpoint_policy(),
+                          policies.full_access_endpoint_policy()),
     )
 
 
@@ -199,6 +206,7 @@ def add_interface_endpoints(st: StackTemplate, vpc, private_subnets) -> ec2.Secu
             PrivateDnsEnabled=True,
             SubnetIds=in_use(private_subnets),
             SecurityGroupIds=[Ref(group)],
+            PolicyDocument=policies.account_endpoint_policy(),
         ), condition=condition)
     return group
 

@@ -73,6 +73,12 @@ def add_schedule(st: StackTemplate, machine) -> None:
         # later deploy never collides with a retained queue of the same name.
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
     ), condition="HasPipelineSchedule")
+    # TLS only.  The schedule sends with its role (SchedulerRole), which the account's IAM admits: the queue
+    # needs no grant of its own (scheduler/latest/UserGuide/configuring-schedule-dlq.html).
+    st.add(sqs.QueuePolicy(
+        "ScheduleDeadLetterQueuePolicy", Queues=[Ref(dead_letters)],
+        PolicyDocument=policies.document(policies.queue_policy_statements(GetAtt(dead_letters, "Arn"))),
+    ), condition="HasPipelineSchedule")
     st.add(scheduler.Schedule(
         "PipelineStartSchedule",
         Name=names.name("pipeline"),
@@ -101,7 +107,9 @@ def add_new_data_trigger(st: StackTemplate, machine) -> None:
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
     ), condition=condition)
     rule = st.add(events.Rule(
-        "NewDataRule", Name=names.name("new-data"), State="ENABLED",
+        # No RoleArn on the target: EventBridge sends to a queue under the queue's policy, and a role there
+        # breaks delivery to an encrypted queue (eventbridge/latest/userguide/eb-use-resource-based.html).
+        "NewDataRule", Name=names.new_data_name(), State="ENABLED",
         Description="Objects created under data/ in the data bucket: queued for the next pipeline run",
         EventPattern={"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
             "bucket": {"name": [Ref(st.input("DataBucketName", "Data bucket name"))]},
@@ -110,10 +118,11 @@ def add_new_data_trigger(st: StackTemplate, machine) -> None:
     ), condition=condition)
     st.add(sqs.QueuePolicy(
         "RetrainRequestQueuePolicy", Queues=[Ref(requests)],
-        PolicyDocument=policies.document(policies.grant_events_send(GetAtt(requests, "Arn"), GetAtt(rule, "Arn"))),
+        PolicyDocument=policies.document(policies.queue_policy_statements(
+            GetAtt(requests, "Arn"), policies.grant_events_send(GetAtt(requests, "Arn"), GetAtt(rule, "Arn")))),
     ), condition=condition)
     st.add(pipes.Pipe(
-        "NewDataPipe", Name=names.name("new-data"), DesiredState="RUNNING",
+        "NewDataPipe", Name=names.new_data_name(), DesiredState="RUNNING",
         Description="Starts the pipeline once per batch of new-data notices",
         RoleArn=Ref(st.input("RetrainPipeRoleArn", "Role the new-data pipe starts the pipeline with")),
         Source=GetAtt(requests, "Arn"),

@@ -13,7 +13,7 @@ are "none" when absent, so consumers can test for them.
 from __future__ import annotations
 
 from awacs import kms as kms_actions
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
 from troposphere import (
     And, Condition as ConditionRef, Equals, GetAtt, If, Not, NoValue, Ref, Sub, kms, secretsmanager,
 )
@@ -71,13 +71,20 @@ def previous_api_key(st: StackTemplate, key_arn):
 
 
 def kms_key(st: StackTemplate) -> kms.Key:
-    """The account administers the key; CloudWatch Logs and alarms may use it for our resources."""
+    """The account administers the key (and so IAM policies grant its use to the roles); three services may
+    use it for this environment's resources only: CloudWatch Logs for its log groups, CloudWatch for its
+    alarms publishing to the encrypted alarm topic, and EventBridge for the new-data rule sending to the
+    encrypted retrain queue."""
     account_root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
     use = [kms_actions.Encrypt, kms_actions.Decrypt, kms_actions.ReEncryptFrom, kms_actions.ReEncryptTo,
            kms_actions.GenerateDataKey, kms_actions.GenerateDataKeyWithoutPlaintext, kms_actions.DescribeKey]
+    # What a publisher to an encrypted topic, or a producer to an encrypted queue, needs of the key:
+    # sns/latest/dg/sns-key-management.html and AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html,
+    # "... compatibility between event sources from AWS services and encrypted topics / queues".
+    produce = [kms_actions.GenerateDataKey, kms_actions.Decrypt]
     return kms.Key(
         "CustomerKey",
-        Description=Sub(f"{names.PREFIX}: data bucket, repositories, log groups, alarm topic, secret"),
+        Description=Sub(f"{names.PREFIX}: data bucket, repositories, log groups, alarm topic, queues, secret"),
         EnableKeyRotation=True,
         RotationPeriodInDays=KEY_ROTATION_DAYS,
         PendingWindowInDays=KEY_DELETION_WINDOW_DAYS,
@@ -85,6 +92,8 @@ def kms_key(st: StackTemplate) -> kms.Key:
             Statement(Sid="AccountAdministers", Effect=Allow, Principal=account_root,
                       Action=[kms_actions.Action("*")], Resource=["*"]),
             Statement(
+                # No aws:SourceArn here: CloudWatch Logs documents the encryption context as what names the
+                # log group (AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html), and it names this account.
                 Sid="LogsEncryptOurLogGroups", Effect=Allow,
                 Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
                 Action=use, Resource=["*"],
@@ -92,10 +101,21 @@ def kms_key(st: StackTemplate) -> kms.Key:
                     "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"))),
             ),
             Statement(
+                # AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html: the alarm is the source.
                 Sid="AlarmsPublishToEncryptedTopic", Effect=Allow,
                 Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey], Resource=["*"],
-                Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+                Action=produce, Resource=["*"], Condition=policies.from_source(names.alarm_arn_pattern()),
+            ),
+            Statement(
+                # eventbridge/latest/userguide/eb-encryption-key-policy.html recommends aws:SourceArn and
+                # aws:SourceAccount on EventBridge's use of a customer managed key; the rule is the source of
+                # a target delivery (eb-use-resource-based.html, the queue policy's aws:SourceArn).  Present
+                # whether or not retrain_on_new_data is on: the key outlives the stack (retained, used by ARN
+                # after a destroy, when this policy no longer changes with the settings), and it admits one
+                # rule only this account can create.
+                Sid="NewDataRuleSendsToEncryptedQueue", Effect=Allow,
+                Principal=Principal("Service", "events.amazonaws.com"),
+                Action=produce, Resource=["*"], Condition=policies.from_source(names.new_data_rule_arn()),
             ),
         ]),
     )

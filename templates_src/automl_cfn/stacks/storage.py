@@ -9,7 +9,7 @@ optionally moves to Intelligent-Tiering.  Retained on delete and replace.
 
 from __future__ import annotations
 
-from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
+from awacs.aws import Allow, Principal, Statement
 from awacs import s3 as s3_actions
 from troposphere import And, Condition as ConditionRef, Equals, FindInMap, GetAtt, If, Not, NoValue, Or, Ref, Sub, s3
 
@@ -25,8 +25,8 @@ ACCESS_LOG_DAYS = 365
 def build() -> StackTemplate:
     st = StackTemplate("storage", "data bucket for data, models and predictions")
     access_logs = st.add(access_logs_bucket(st), stateful=True, condition="AccessLoggingEnabled")
-    st.add(access_logs_policy(access_logs), condition="AccessLoggingEnabled")
     bucket = st.add(data_bucket(st, access_logs), stateful=True)
+    st.add(access_logs_policy(access_logs, bucket), condition="AccessLoggingEnabled")
     st.add(tls_only_policy(bucket))
     st.output("AccessLogsBucketName", Ref(access_logs), "Bucket receiving the data bucket's access logs",
               condition="AccessLoggingEnabled")
@@ -103,15 +103,17 @@ def log_bucket(logical_id: str, purpose: str, days: int) -> s3.Bucket:
     )
 
 
-def access_logs_policy(access_logs) -> s3.BucketPolicy:
-    """TLS only, and the S3 logging service may write for this account's buckets only."""
+def access_logs_policy(access_logs, source) -> s3.BucketPolicy:
+    """TLS only, and the S3 logging service may write the logs of `source`, this account's data bucket, only
+    (AmazonS3/latest/userguide/enable-server-access-logging.html: aws:SourceArn is the source bucket,
+    aws:SourceAccount its account)."""
     arn = GetAtt(access_logs, "Arn")
     return s3.BucketPolicy("AccessLogsBucketPolicy", Bucket=Ref(access_logs), PolicyDocument=policies.document([
         deny_insecure_transport(arn),
         Statement(
             Sid="S3ServerAccessLogs", Effect=Allow, Principal=Principal("Service", "logging.s3.amazonaws.com"),
             Action=[s3_actions.PutObject], Resource=[Sub("${Arn}/data-bucket/*", Arn=arn)],
-            Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+            Condition=policies.from_source(GetAtt(source, "Arn")),
         ),
     ]))
 
@@ -156,6 +158,11 @@ def lb_logs_policies(st: StackTemplate, bucket) -> list[s3.BucketPolicy]:
     wanted = st.condition("LbAccessLogsWanted")
     by_account = st.add_condition("LbLogsFromElbAccount", And(ConditionRef(wanted), ConditionRef(old_region)))
     by_service = st.add_condition("LbLogsFromLogDelivery", And(ConditionRef(wanted), Not(ConditionRef(old_region))))
+    # No source condition on either writer: the Elastic Load Balancing guide documents none for access log
+    # delivery (elasticloadbalancing/latest/application/enable-access-logging.html, "Attach a policy to your
+    # S3 bucket"), and a key the service does not send would drop every log.  The object path names this
+    # account (AWSLogs/<account>/), which is where ELB writes a load balancer's logs: another account's load
+    # balancer cannot write here.
     objects = Sub(f"${{Arn}}/{LB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*", Arn=arn)
     writers = {
         by_account: ("LbLogsBucketPolicy", Principal("AWS", Sub(
@@ -219,12 +226,5 @@ def tls_only_policy(bucket: s3.Bucket, logical_id: str = "DataBucketPolicy") -> 
 
 
 def deny_insecure_transport(arn) -> Statement:
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[arn, Sub("${Arn}/*", Arn=arn)],
-        # The string form: IAM accepts both, and policy scanners match the string.
-        Condition=Condition(Bool("aws:SecureTransport", "false")),
-    )
+    """A bucket and its objects: TLS only."""
+    return policies.deny_insecure_transport([s3_actions.Action("*")], [arn, Sub("${Arn}/*", Arn=arn)])
