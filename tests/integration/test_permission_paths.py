@@ -73,8 +73,13 @@ def without_action(documents: dict[str, dict], action: str) -> dict[str, dict]:
 
 
 def put_role_policies(clients, role_name: str, documents: dict[str, dict]) -> None:
+    """The role's inline policies become `documents`; one left without statements is deleted (IAM refuses it)."""
+    iam = clients("iam")
     for name, document in documents.items():
-        clients("iam").put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document))
+        if document["Statement"]:
+            iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document))
+        elif name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role_name, PolicyName=name)
 
 
 def role_name(arn: str) -> str:
