@@ -29,6 +29,7 @@ from typing import Callable
 from .. import regional, ui
 from ..errors import RefusedError
 from ..model import SERVICES
+from ..settings import PROJECT_BOUNDARY
 from .aws import error_code, error_message
 from .retained import KINDS, lookup, owner
 from .target import Target
@@ -467,16 +468,26 @@ def _regional_resource(ctx: Context, name: str, setting: str, arn: str, missing:
 
 
 def boundary_check(ctx: Context) -> list[Check]:
-    arn = ctx.settings.permissions_boundary
+    """The boundary policy exists; and the environment's CI deploy role (which may create roles only with
+    the project's boundary) deploys only with permissions_boundary: project."""
+    s = ctx.settings
+    if ctx.touches("PermissionsBoundary") and ctx.target.aws.caller_role() == f"{s.prefix}-ci-deploy" \
+            and s.permissions_boundary != PROJECT_BOUNDARY:
+        return [Check("permissions-boundary", FAIL, f"{s.prefix}-ci-deploy creates roles only with the "
+                      f"{s.prefix}-boundary policy", f"set permissions_boundary: {PROJECT_BOUNDARY}")]
+    arn = s.permissions_boundary
     if not arn or not ctx.touches("PermissionsBoundary"):
         return []
+    if arn == PROJECT_BOUNDARY:
+        arn = f"arn:{ctx.target.aws.partition()}:iam::{ctx.target.aws.account_id()}:policy/{s.prefix}-boundary"
     try:
         ctx.target.aws.client("iam").get_policy(PolicyArn=arn)
     except Exception as exc:
         if error_code(exc) != "NoSuchEntity":
             raise
-        return [Check("permissions-boundary", FAIL, f"policy {arn} does not exist",
-                      "create it first, or check permissions_boundary")]
+        fix = f"deploy 'automl-cfn deploy-role --env {s.environment} --format template' in this account first" \
+            if s.permissions_boundary == PROJECT_BOUNDARY else "create it first, or check permissions_boundary"
+        return [Check("permissions-boundary", FAIL, f"policy {arn} does not exist", fix)]
     return [Check("permissions-boundary", PASS, f"{arn.split('/')[-1]} exists")]
 
 
