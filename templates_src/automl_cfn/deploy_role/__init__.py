@@ -145,7 +145,7 @@ def iam_statements(on_roles: set[str], needs: Needs, scope: Scope) -> list[dict]
     """Roles only with the boundary; managed policies only the templates'; PassRole only to the services
     that trust the roles; service-linked roles only for the services the types use."""
     role = scope.arn("iam", f"role/{scope.prefix}-*", region="")
-    boundary = {"StringEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}
+    boundary = {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}
     bounded = {a for a in on_roles if "iam:PermissionsBoundary" in reference.condition_keys(a)} - {PASS_ROLE}
     attaching = bounded & set(ATTACHING)
     if not needs.managed_policies:
@@ -156,7 +156,7 @@ def iam_statements(on_roles: set[str], needs: Needs, scope: Scope) -> list[dict]
     if attaching:
         managed = sorted(arn.replace("${AWS::Partition}", scope.partition) for arn in needs.managed_policies)
         result.append({"Sid": "IamOnlyTheTemplatesManagedPolicies", "Effect": "Allow", "Action": sorted(attaching),
-                       "Resource": [role], "Condition": {**boundary, "ArnEquals": {"iam:PolicyARN": managed}}})
+                       "Resource": [role], "Condition": {"ArnEquals": {**boundary["ArnEquals"], "iam:PolicyARN": managed}}})
     rest = on_roles - bounded - {PASS_ROLE, CREATE_SERVICE_LINKED_ROLE} - set(ATTACHING)
     result.append({"Sid": "IamTheProjectsRoles", "Effect": "Allow", "Action": sorted(rest), "Resource": [role]})
     result.append({"Sid": "IamPassTheProjectsRolesToTheServicesThatTrustThem", "Effect": "Allow",
@@ -168,8 +168,11 @@ def iam_statements(on_roles: set[str], needs: Needs, scope: Scope) -> list[dict]
                        "Resource": [scope.arn("iam", f"role/aws-service-role/{name}/*", region="")
                                     for name in sorted(needs.service_linked)],
                        "Condition": {"StringEquals": {"iam:AWSServiceName": sorted(needs.service_linked)}}})
-    result.append({"Sid": "IamStackSetsAdministrationRole", "Effect": "Allow", "Action": ["iam:GetRole", PASS_ROLE],
-                   "Resource": [scope.arn("iam", f"role/{STACKSET_ADMINISTRATION_ROLE}", region="")],
+    administration = scope.arn("iam", f"role/{STACKSET_ADMINISTRATION_ROLE}", region="")
+    result.append({"Sid": "IamStackSetsAdministrationRole", "Effect": "Allow", "Action": ["iam:GetRole"],
+                   "Resource": [administration]})
+    result.append({"Sid": "IamPassTheStackSetsAdministrationRole", "Effect": "Allow", "Action": [PASS_ROLE],
+                   "Resource": [administration],
                    "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}})
     return result
 
@@ -182,7 +185,7 @@ def deny_statements(scope: Scope) -> list[dict]:
     return [
         {"Sid": "DenyRemovingTheBoundary", "Effect": "Deny", "Action": list(NEVER_ON_ROLES), "Resource": [role]},
         {"Sid": "DenyAnotherBoundary", "Effect": "Deny", "Action": ["iam:PutRolePermissionsBoundary"],
-         "Resource": [role], "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}},
+         "Resource": [role], "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}},
         {"Sid": "DenyEditingTheBoundaryOrTheCiRoles", "Effect": "Deny",
          "Action": sorted({*NEVER_ON_ROLES, *POLICY_EDITS, *ATTACHING, "iam:PutRolePolicy", "iam:DeleteRolePolicy",
                            "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRole"}),

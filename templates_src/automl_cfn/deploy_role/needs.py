@@ -54,6 +54,7 @@ SERVICE_LINKED_ROLES: dict[str, str | None] = {
     "AWS::Pipes::Pipe": None,
 }
 CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
+IMAGE_TAG = "v1"   # any tag: what matters is that there is one
 ARN_IN_TEXT = re.compile(r"arn:(?:aws[a-z-]*|\$\{AWS::Partition\}):([a-z0-9-]+):")
 EC2_ID = re.compile(r"^(?:vpc|subnet|sg)-[0-9a-f]{8,17}$")
 
@@ -159,15 +160,19 @@ def service_linked_role(resource_type: str, properties: Mapping[str, Any]) -> se
 
 def configurations(project: Path, settings: Settings) -> dict[str, Settings]:
     """Every config/*.yaml, the full-featured configuration and `settings` itself, renamed to `settings`'s
-    project and environment."""
+    project and environment; each also with an image tag, as every deploy after the first `build --push`
+    has one (the prediction service scales only then)."""
     from ..scan import environments
 
-    found = environments(project)
-    renamed = {name: with_overrides(each, project_name=settings.project_name, environment=settings.environment,
-                                    adopted_names=settings.adopted_names)
-               for name, each in found.items()}
-    renamed[settings.environment] = settings
-    return renamed
+    found = {**environments(project), settings.environment: settings}
+    chosen = {}
+    for name, each in found.items():
+        renamed = with_overrides(each, project_name=settings.project_name, environment=settings.environment,
+                                 adopted_names=settings.adopted_names)
+        chosen[name] = renamed
+        if not renamed.image_tag:
+            chosen[f"{name}+image"] = with_overrides(renamed, image_tag=IMAGE_TAG)
+    return chosen
 
 
 def collect(documents: Mapping[str, dict], chosen: Iterable[Settings]) -> Needs:

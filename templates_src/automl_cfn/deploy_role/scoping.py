@@ -136,7 +136,11 @@ def grants(action: str, scope: Scope, boundary: bool = False) -> list[tuple[str,
     types = reference.resource_types(action) or []
     patterns = named(scope)
     tagged = TAGGED.get(service, set())
-    relevant = [t for t in types if f"{service}:{t}" in patterns or t in tagged] or types
+    relevant = [t for t in types if f"{service}:{t}" in patterns or t in tagged]
+    if not relevant and (reference.access_level(action) and not reference.required_types(action)):
+        relevant = []   # only types a call may name (a CloudWatch dataset): the usual call is on "*"
+    elif not relevant:
+        relevant = types
     if not relevant:
         return [(NONE, ("*",))]
     created = created_types(action, relevant)
