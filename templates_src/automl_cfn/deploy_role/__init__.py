@@ -222,7 +222,11 @@ def artifacts_statements(scope: Scope, diff: bool) -> list[dict]:
 # ---------------------------------------------------------------------------
 
 def read_only(action: str) -> bool:
-    return reference.access_level(action) in ("List", "Read") and action not in DATA_READS
+    """List or Read in the reference; for an action newer than parliament's, a Describe, List or Get."""
+    level = reference.access_level(action)
+    verb = action.split(":", 1)[1]
+    reads = level in ("List", "Read") if level else verb.startswith(("Describe", "List", "Get"))
+    return reads and action not in DATA_READS
 
 
 def diff_statements(deploy: list[dict], scope: Scope) -> list[dict]:

@@ -37,9 +37,9 @@ def boundary_document(needs: Needs, scope: Scope) -> dict:
     result = statements(allowed, scope, sid_prefix="Boundary", boundary=True)
     for statement in result:
         if statement["Resource"] != "*":
-            statement["Resource"] += sorted({general(arn, scope) for action in statement["Action"]
-                                             for arn in needs.role_arns.get(action, ())
-                                             if not any(fnmatchcase(arn, p) for p in statement["Resource"])})
+            literal = {general(arn, scope) for action in statement["Action"] for arn in needs.role_arns.get(action, ())}
+            statement["Resource"] += sorted(arn for arn in literal
+                                            if not any(fnmatchcase(arn, p) for p in statement["Resource"]))
     if PASS_ROLE in needs.role_actions:
         result.append({"Sid": "BoundaryPassTheProjectsRoles", "Effect": "Allow", "Action": [PASS_ROLE],
                        "Resource": [role], "Condition": {"StringEquals": {"iam:PassedToService":
