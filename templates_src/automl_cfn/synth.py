@@ -116,11 +116,22 @@ def readme_generated(readme: str, files: dict[str, bytes], root: Path | None = N
 SECURITY_SKIPS = ("<!-- skips:start -->", "<!-- skips:end -->")
 
 
+SECURITY_CI_ROLES = ("<!-- ci-roles:start -->", "<!-- ci-roles:end -->")
+
+
 def security_generated(text: str, root: Path) -> str:
-    """docs/SECURITY.md with the checkov skips table current (from checks/skips.yaml)."""
+    """docs/SECURITY.md with the checkov skips table current (from checks/skips.yaml), and the table of
+    what the first environment's CI roles and boundary allow (from the committed templates)."""
     from .skips import load_skips, markdown
 
-    return readme_with_block(text, SECURITY_SKIPS, markdown(load_skips(root)) + "\n")
+    text = readme_with_block(text, SECURITY_SKIPS, markdown(load_skips(root)) + "\n")
+    if SECURITY_CI_ROLES[0] not in text:
+        return text
+    from . import deploy_role
+
+    settings = next(iter(environment_settings(root).values()))
+    chosen = deploy_role.policies(root, settings, read_generated_documents(root / "generated"))
+    return readme_with_block(text, SECURITY_CI_ROLES, deploy_role.markdown(chosen))
 
 
 def documents_generated(root: Path, files: dict[str, bytes]) -> dict[str, tuple[str, str]]:

@@ -291,3 +291,40 @@ def _plain_statements(policy) -> list[dict]:
     if isinstance(policy, dict):
         return policy.get("PolicyDocument", {}).get("Statement", [])
     return []
+
+
+# ---------------------------------------------------------------------------
+# what each policy allows, as docs/SECURITY.md shows it
+# ---------------------------------------------------------------------------
+
+def markdown(chosen: Policies) -> str:
+    """One row per policy and service: how many actions, and how they are scoped."""
+    rows: dict[tuple[int, str], dict[str, set[str]]] = {}
+    policies = (("deploy role", chosen.deploy), ("diff role", chosen.diff), ("boundary", chosen.boundary["Statement"]))
+    for number, (_, statements) in enumerate(policies):
+        for statement in statements:
+            for action in statement["Action"]:
+                row = rows.setdefault((number, action.split(":", 1)[0]), {})
+                row.setdefault(_scope_of(statement, boundary=number == 2), set()).add(action)
+    lines = ["| Policy | Service | Actions | Scope |", "| --- | --- | --- | --- |"]
+    for (number, service), scopes in sorted(rows.items()):
+        described = "; ".join(f"{len(scopes[s])} {s}" for s in SCOPES if s in scopes)
+        lines.append(f"| {policies[number][0]} | {service} | {len(set().union(*scopes.values()))} | {described} |")
+    return "\n".join(lines) + "\n"
+
+
+SCOPES = ("by the environment's names", "by its Project and Environment tags", "under a condition",
+          "on any resource (the action takes no ARN)", "on any resource (the roles' own policies name it)", "denied")
+
+
+def _scope_of(statement: dict, boundary: bool) -> str:
+    condition = json.dumps(statement.get("Condition", {}))
+    if statement["Effect"] == "Deny":
+        return "denied"
+    if "aws:RequestTag/Project" in condition or "aws:ResourceTag/Project" in condition:
+        return "by its Project and Environment tags"
+    if statement["Resource"] != "*":
+        return "by the environment's names"
+    if condition != "{}":
+        return "under a condition"
+    return SCOPES[4] if boundary else SCOPES[3]
