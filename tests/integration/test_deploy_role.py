@@ -85,6 +85,20 @@ def test_the_project_boundary_is_checked_then_carried_by_every_role(aws, clients
         assert found.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, role["RoleName"]
 
 
+def test_the_ci_role_deploys_only_with_the_project_boundary(aws, clients, cli, monkeypatch):
+    role = deploy_role_stack(clients, cli)["DeployRoleArn"]
+    given = clients("sts").assume_role(RoleArn=role, RoleSessionName="github")["Credentials"]
+    for key, value in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+                       ("AWS_SESSION_TOKEN", "SessionToken")):
+        monkeypatch.setenv(key, given[value])
+    code, out, err = cli("preflight", "--env", "dev", "--format", "json")
+    [check] = [c for c in json.loads(out)["checks"] if c["name"] == "permissions-boundary"]
+    assert code == 3 and check["status"] == "fail" and check["fix"] == "set permissions_boundary: project"
+    assert check["detail"] == "automl-dev-ci-deploy creates roles only with automl-dev-boundary on them"
+    code, out, err = cli("preflight", "--env", "dev", "--format", "json", "--var", "permissions_boundary=project")
+    assert [c["status"] for c in json.loads(out)["checks"] if c["name"] == "permissions-boundary"] == ["pass"]
+
+
 @pytest.fixture
 def recorded(monkeypatch):
     """Every AWS call made in this process from now on: (IAM action, resource ARN or "*", condition keys
