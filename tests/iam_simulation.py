@@ -3,8 +3,8 @@
 Explicit deny wins, then any allow; a statement matches when its Action and Resource patterns match
 (IAM's * and ?) and every condition holds.  Only the operators the generated policies use are known:
 StringEquals, StringNotEquals, ArnEquals, ArnNotEquals, ArnLike, StringLike (a key missing from the
-request fails all but the negated ones, as IAM does).  It is not the local endpoint's evaluator: it judges documents, not
-calls.
+request fails all but the negated ones, as IAM does).  It is not the local endpoint's evaluator: it
+judges documents, not calls.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import botocore.client
 import pytest
 

@@ -136,7 +136,8 @@ def test_only_the_templates_managed_policies_may_be_attached(deploy, documents):
     assert used == {"arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"}
     role = f"{ROLE}/automl-dev-ecs-infrastructure-role-us-east-1"
     for policy in used:
-        assert allowed(deploy, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": BOUNDARY, "iam:PolicyARN": policy})
+        assert allowed(deploy, "iam:AttachRolePolicy", role,
+                       {"iam:PermissionsBoundary": BOUNDARY, "iam:PolicyARN": policy})
     admin = {"iam:PermissionsBoundary": BOUNDARY, "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
     assert not allowed(deploy, "iam:AttachRolePolicy", role, admin)
 
@@ -150,7 +151,8 @@ def test_the_boundary_and_the_ci_roles_are_out_of_reach(deploy):
                    "iam:DeleteRolePermissionsBoundary"):
         assert not allowed(deploy, action, own, {"iam:PermissionsBoundary": BOUNDARY,
                                                  "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})
-    assert not allowed(deploy, "iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/automl-cfn/automl-dev-ci-deploy-1")
+    assert not allowed(deploy, "iam:CreatePolicyVersion",
+                       f"arn:aws:iam::{ACCOUNT}:policy/automl-cfn/automl-dev-ci-deploy-1")
 
 
 def test_roles_are_passed_to_exactly_the_services_that_trust_them(deploy, documents):
@@ -163,7 +165,8 @@ def test_roles_are_passed_to_exactly_the_services_that_trust_them(deploy, docume
     for service in trusted:
         assert allowed(deploy, "iam:PassRole", role, {"iam:PassedToService": service}), service
     assert not allowed(deploy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
-    assert not allowed(deploy, "iam:PassRole", f"{ROLE}/someone-else", {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not allowed(deploy, "iam:PassRole", f"{ROLE}/someone-else",
+                       {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
 
 
 def test_service_linked_roles_only_for_the_services_the_types_use(deploy):
@@ -235,24 +238,28 @@ def test_names_the_project_gives_are_scoped_by_name(deploy):
     assert not allowed(deploy, "s3:PutBucketPolicy", "arn:aws:s3:::someone-elses-bucket")
     assert allowed(deploy, "sqs:SetQueueAttributes", f"arn:aws:sqs:us-east-1:{ACCOUNT}:automl-dev-retrain-requests")
     assert not allowed(deploy, "sqs:SetQueueAttributes", f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders")
-    assert allowed(deploy, "logs:PutRetentionPolicy", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/automl-dev-train")
+    assert allowed(deploy, "logs:PutRetentionPolicy",
+                   f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/automl-dev-train")
     assert not allowed(deploy, "logs:DeleteLogGroup", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/other")
     assert allowed(deploy, "scheduler:CreateSchedule",
                    f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/automl-dev-pipeline")
-    assert allowed(deploy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/automl-dev-cluster/automl-dev-predict")
+    assert allowed(deploy, "ecs:UpdateService",
+                   f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/automl-dev-cluster/automl-dev-predict")
     assert not allowed(deploy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/prod/web")
     assert not allowed(deploy, "s3:GetObject", "arn:aws:s3:::automl-dev-data-123456789012-us-east-1/data/x.csv")
 
 
 def test_one_role_per_environment(deploy):
-    for action, arn in (("cloudformation:ExecuteChangeSet", f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/automl-prod/1"),
+    for action, arn in (("cloudformation:ExecuteChangeSet",
+                         f"arn:aws:cloudformation:us-west-2:{ACCOUNT}:stack/automl-prod/1"),
                         ("s3:DeleteBucket", "arn:aws:s3:::automl-prod-data-123456789012-us-west-2"),
                         ("ecr:DeleteRepository", f"arn:aws:ecr:us-west-2:{ACCOUNT}:repository/automl-prod-train")):
         assert not allowed(deploy, action, arn), action
         assert allowed(deploy, action, arn.replace("automl-prod", "automl-dev")), action
     assert allowed(deploy, "cloudformation:UpdateStack",
                    f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/automl-dev-NetworkStack-1ABC/1")
-    assert not allowed(deploy, "cloudformation:UpdateStack", f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/automl-dev-ci/1")
+    assert not allowed(deploy, "cloudformation:UpdateStack",   # the CI roles' own stack
+                       f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/automl-dev-ci/1")
 
 
 def test_what_aws_names_by_id_is_held_to_the_projects_tags(deploy):
@@ -308,8 +315,8 @@ def test_the_artifacts_bucket_for_any_project_name(project_root, documents):
 
 def test_the_diff_role_reads_and_creates_only_change_sets(chosen, diff):
     stack = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/automl-dev/1"
-    for action in ("cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DescribeChangeSet",
-                   "cloudformation:DescribeStacks", "cloudformation:GetTemplate"):
+    for action in ("cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet",
+                   "cloudformation:DescribeChangeSet", "cloudformation:DescribeStacks", "cloudformation:GetTemplate"):
         assert allowed(diff, action, stack), action
     for action in ("cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack", "cloudformation:UpdateStack"):
         assert not allowed(diff, action, stack), action
@@ -370,7 +377,8 @@ def test_the_boundary_allows_what_the_roles_policies_allow(chosen, every_configu
         assert allowed(boundary, "states:StartExecution", f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{machine}")
     assert not allowed(boundary, "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/x")
     assert not allowed(boundary, "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders")
-    assert allowed(boundary, "events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule")
+    assert allowed(boundary, "events:PutRule",
+                   f"arn:aws:events:us-east-1:{ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule")
     assert allowed(boundary, "elasticloadbalancing:ModifyListener", "*")   # the attached AWS managed policy's
 
 
@@ -448,7 +456,7 @@ def test_the_committed_action_data_is_current(templates):
 def test_the_template_passes_cfn_lint(chosen, tmp_path):
     from cfnlint.api import lint_all
 
-    from automl_cfn.deploy_role.template import PLACEHOLDER_ACCOUNT, template
+    from automl_cfn.deploy_role.template import template
 
     text = json.dumps(template(chosen))
     assert ACCOUNT in text   # the fixture's account; the verb's template names none

@@ -156,7 +156,8 @@ def iam_statements(on_roles: set[str], needs: Needs, scope: Scope) -> list[dict]
     if attaching:
         managed = sorted(arn.replace("${AWS::Partition}", scope.partition) for arn in needs.managed_policies)
         result.append({"Sid": "IamOnlyTheTemplatesManagedPolicies", "Effect": "Allow", "Action": sorted(attaching),
-                       "Resource": [role], "Condition": {"ArnEquals": {**boundary["ArnEquals"], "iam:PolicyARN": managed}}})
+                       "Resource": [role],
+                       "Condition": {"ArnEquals": {**boundary["ArnEquals"], "iam:PolicyARN": managed}}})
     rest = on_roles - bounded - {PASS_ROLE, CREATE_SERVICE_LINKED_ROLE} - set(ATTACHING)
     result.append({"Sid": "IamTheProjectsRoles", "Effect": "Allow", "Action": sorted(rest), "Resource": [role]})
     result.append({"Sid": "IamPassTheProjectsRolesToTheServicesThatTrustThem", "Effect": "Allow",

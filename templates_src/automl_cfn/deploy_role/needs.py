@@ -45,7 +45,8 @@ VALIDATED_BY_THE_SERVICE = {
 # case the templates never configure (flow logs and pipes: log delivery to S3 or Firehose only).
 #   ECS:  docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
 #   ELB:  docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
-#   Application Auto Scaling: docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html
+#   Application Auto Scaling: docs.aws.amazon.com/autoscaling/application/userguide/
+#                             application-auto-scaling-service-linked-roles.html
 SERVICE_LINKED_ROLES: dict[str, str | None] = {
     "AWS::ECS::Cluster": "ecs.amazonaws.com",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "elasticloadbalancing.amazonaws.com",

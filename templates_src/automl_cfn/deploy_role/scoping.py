@@ -104,7 +104,8 @@ def named(scope: Scope) -> dict[str, list[str]]:
         "states:statemachine": [arn("states", f"stateMachine:{p}-*")],
         "states:execution": [arn("states", f"execution:{p}-*:*")],
         # Target tracking alarms are named by Application Auto Scaling after the scaled ECS service.
-        "cloudwatch:alarm": [arn("cloudwatch", f"alarm:{p}-*"), arn("cloudwatch", f"alarm:TargetTracking-service/{p}-*")],
+        "cloudwatch:alarm": [arn("cloudwatch", f"alarm:{p}-*"),
+                             arn("cloudwatch", f"alarm:TargetTracking-service/{p}-*")],
         "cloudwatch:dashboard": [arn("cloudwatch", f"dashboard/{p}-*", region="")],
         "secretsmanager:Secret": [arn("secretsmanager", f"secret:{scope.project}/{scope.environment}/*")],
         "events:rule-on-default-event-bus": [arn("events", f"rule/{p}-*")],
@@ -137,11 +138,9 @@ def grants(action: str, scope: Scope, boundary: bool = False) -> list[tuple[str,
     patterns = named(scope)
     tagged = TAGGED.get(service, set())
     relevant = [t for t in types if f"{service}:{t}" in patterns or t in tagged]
-    if not relevant and (reference.access_level(action) and not reference.required_types(action)):
-        relevant = []   # only types a call may name (a CloudWatch dataset): the usual call is on "*"
-    elif not relevant:
-        relevant = types
-    if not relevant:
+    if not relevant and not (reference.access_level(action) and not reference.required_types(action)):
+        relevant = types   # none of the project's types: every ARN of its own (ecs:DescribeCapacityProviders)
+    if not relevant:   # no ARN at all, or only a type a call may name (a CloudWatch dataset): the call is on "*"
         return [(NONE, ("*",))]
     created = created_types(action, relevant)
     result: list[tuple[str, tuple[str, ...]]] = []

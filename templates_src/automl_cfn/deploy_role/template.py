@@ -77,7 +77,8 @@ def template(chosen: Policies) -> dict:
             "DeployRoleArn": {"Value": {"Fn::GetAtt": ["DeployRole", "Arn"]},
                               "Description": "role-to-assume of the deploy jobs (AUTOML_CFN_DEPLOY_ROLE_ARN)"},
             "DiffRoleArn": {"Value": {"Fn::GetAtt": ["DiffRole", "Arn"]},
-                            "Description": "role-to-assume of the pull-request diff job (AUTOML_CFN_DIFF_ROLE_ARN_<ENV>)"},
+                            "Description": "role-to-assume of the pull-request diff job "
+                                           "(AUTOML_CFN_DIFF_ROLE_ARN_<ENV>)"},
             "BoundaryArn": {"Value": {"Ref": "Boundary"},
                             "Description": "the permissions boundary (permissions_boundary: project names it)"},
         },
