@@ -289,14 +289,18 @@ def cmd_deploy_role(args) -> int:
     import json
 
     from . import deploy_role
+    from .deploy_role.template import PLACEHOLDER_ACCOUNT, template
 
     settings = load(args)
-    documents = generated_documents(args.project_dir).values()
+    documents = generated_documents(args.project_dir)
+    account = PLACEHOLDER_ACCOUNT if args.format == "template" else args.account
+    chosen = deploy_role.policies(Path(args.project_dir), settings, documents, account=account)
     if args.format == "template":
-        print(json.dumps(deploy_role.template(documents, settings.project_name), indent=2))
+        print(json.dumps(template(chosen), indent=2))
+    elif args.policy == "boundary":
+        print(json.dumps([chosen.boundary], indent=2))
     else:
-        statements = deploy_role.statements(documents, settings.project_name, account=args.account)
-        print(json.dumps(deploy_role.documents_of(statements), indent=2))
+        print(json.dumps(deploy_role.documents_of(getattr(chosen, args.policy)), indent=2))
     return 0
 
 
@@ -639,12 +643,15 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--format", choices=("text", "json"), default="text", help="table (default) or JSON")
     p.add_argument("--offline", action="store_true", help="only the checks that need no credentials")
 
-    p = verbs.add_parser("deploy-role", help="print the least-privilege IAM policy a CI role needs to deploy")
+    p = verbs.add_parser("deploy-role", help="print the environment's CI roles (deploy, pull-request diff) and "
+                                             "the permissions boundary of its roles")
     add_common_options(p)
     add_settings_options(p)
     p.add_argument("--format", choices=("json", "template"), default="json",
-                   help="json: the policy documents (each fits a managed policy); template: a CloudFormation "
-                        "template of the GitHub OIDC role with them")
+                   help="json: one policy's documents (each fits a managed policy); template: a CloudFormation "
+                        "template of the boundary and the two GitHub OIDC roles")
+    p.add_argument("--policy", choices=("deploy", "diff", "boundary"), default="deploy",
+                   help="with --format json: the deploy role's (default), the diff role's, or the boundary")
     p.add_argument("--account", default="*", type=account_id, help="12-digit account ID for the ARNs (default: *)")
     p.set_defaults(handler=cmd_deploy_role)
 

@@ -66,6 +66,7 @@ ENVIRONMENT_MAX = 8
 REGION_RE = Pattern(r"^[a-z]{2,4}(-[a-z]+){1,3}-[0-9]$")   # us-east-1, us-gov-west-1, eusc-de-east-1
 EMAIL_RE = Pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 KMS_KEY_ARN_RE = Pattern(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+PROJECT_BOUNDARY = "project"   # permissions_boundary: `<project>-<env>-boundary`, created by `automl-cfn deploy-role`
 POLICY_ARN_RE = Pattern(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
 SECRET_ARN_RE = Pattern(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 # Numeric or named, optional group, never root (user or UID 0).
@@ -203,7 +204,9 @@ class Settings:
     # -- security ----------------------------------------------------------
     kms_key: str = setting("", str, "Security",
                            "Customer-managed KMS key: empty (AWS-managed keys), create, or a key ARN")
-    permissions_boundary: str = setting("", str, "Security", "IAM policy ARN set as every role's boundary (optional)")
+    permissions_boundary: str = setting("", str, "Security",
+                                        "Every role's permissions boundary: empty (none), project (the policy "
+                                        "`automl-cfn deploy-role` creates; what its CI role requires), or a policy ARN")
     api_key_secret: str = setting("", str, "Security",
                                   "Secrets Manager secret injected into predict as API_KEY: empty, create, or an ARN")
     enable_access_logging: bool = setting(False, bool, "Security", "S3 server access logs to a separate bucket")
@@ -781,9 +784,9 @@ def _check_security(s: Settings) -> None:
     if s.kms_key not in ("", "create") and not KMS_KEY_ARN_RE.fullmatch(s.kms_key):
         raise SettingsError(f"kms_key: {_shown(s.kms_key)} is not a KMS key ARN; allowed: empty, create, or "
                             "arn:aws:kms:REGION:ACCOUNT:key/KEY-ID")
-    if s.permissions_boundary and not POLICY_ARN_RE.fullmatch(s.permissions_boundary):
+    if s.permissions_boundary not in ("", PROJECT_BOUNDARY) and not POLICY_ARN_RE.fullmatch(s.permissions_boundary):
         raise SettingsError(f"permissions_boundary: {_shown(s.permissions_boundary)} is not an IAM policy ARN; allowed: "
-                            "empty or arn:aws:iam::ACCOUNT:policy/NAME")
+                            f"empty, {PROJECT_BOUNDARY}, or arn:aws:iam::ACCOUNT:policy/NAME")
     if s.api_key_secret not in ("", "create") and not SECRET_ARN_RE.fullmatch(s.api_key_secret):
         raise SettingsError(f"api_key_secret: {_shown(s.api_key_secret)} is not a Secrets Manager secret ARN; allowed: "
                             "empty, create, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")

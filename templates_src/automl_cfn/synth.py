@@ -116,18 +116,31 @@ def readme_generated(readme: str, files: dict[str, bytes], root: Path | None = N
 SECURITY_SKIPS = ("<!-- skips:start -->", "<!-- skips:end -->")
 
 
-def security_generated(text: str, root: Path) -> str:
-    """docs/SECURITY.md with the checkov skips table current (from checks/skips.yaml)."""
+SECURITY_CI_ROLES = ("<!-- ci-roles:start -->", "<!-- ci-roles:end -->")
+
+
+def security_generated(text: str, root: Path, files: dict[str, bytes]) -> str:
+    """docs/SECURITY.md with the checkov skips table current (from checks/skips.yaml), and the table of
+    what the first environment's CI roles and boundary allow (from the templates being written)."""
     from .skips import load_skips, markdown
 
-    return readme_with_block(text, SECURITY_SKIPS, markdown(load_skips(root)) + "\n")
+    text = readme_with_block(text, SECURITY_SKIPS, markdown(load_skips(root)) + "\n")
+    if SECURITY_CI_ROLES[0] not in text:
+        return text
+    from . import deploy_role
+
+    documents = parse_documents({name.removeprefix("templates/").removesuffix(".json"): body
+                                 for name, body in files.items() if name.startswith("templates/")})
+    settings = next(iter(environment_settings(root).values()))
+    return readme_with_block(text, SECURITY_CI_ROLES, deploy_role.markdown(deploy_role.policies(root, settings,
+                                                                                                 documents)))
 
 
 def documents_generated(root: Path, files: dict[str, bytes]) -> dict[str, tuple[str, str]]:
     """Hand-written documents with generated blocks: path -> (text now, text with every block current)."""
     result = {}
     for relative, update in (("README.md", lambda text: readme_generated(text, files, root)),
-                             ("docs/SECURITY.md", lambda text: security_generated(text, root))):
+                             ("docs/SECURITY.md", lambda text: security_generated(text, root, files))):
         path = root / relative
         if path.exists():
             text = path.read_text()

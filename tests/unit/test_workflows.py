@@ -38,3 +38,10 @@ def test_every_aws_region_comes_from_the_settings(project_root):
                 if "configure-aws-credentials" in step.get("uses", ""):
                     assert step["with"]["aws-region"] == "${{ steps.region.outputs.region }}", name
             assert "AWS_REGION" not in str(job.get("env", {}))
+
+
+def test_pull_requests_diff_with_each_environments_read_only_role(project_root):
+    """The deploy roles trust no pull request: the diff job assumes the environment's diff role."""
+    job = load(project_root, "deploy.yml")["jobs"]["diff"]
+    [step] = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert step["with"]["role-to-assume"] == "${{ secrets[format('AUTOML_CFN_DIFF_ROLE_ARN_{0}', matrix.env)] }}"

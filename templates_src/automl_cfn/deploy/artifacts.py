@@ -128,7 +128,14 @@ def upload(aws: Aws, bucket: str, project: str, files: dict[str, bytes]) -> Temp
 
     def put(item) -> None:
         name, body = item
-        s3.put_object(Bucket=bucket, Key=f"{prefix}{name}.json", Body=body, ContentType="application/json")
+        try:
+            # Never over an object that is there (the CI diff role may write only so): one that appeared
+            # since the listing has these very bytes, its key being their hash.
+            s3.put_object(Bucket=bucket, Key=f"{prefix}{name}.json", Body=body, ContentType="application/json",
+                          IfNoneMatch="*")
+        except Exception as exc:
+            if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise
 
     if missing:
         from concurrent.futures import ThreadPoolExecutor

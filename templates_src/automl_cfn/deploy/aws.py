@@ -36,7 +36,7 @@ class Aws:
     options: AwsOptions
     default_region: str
     _clients: dict[str, Any] = field(default_factory=dict)
-    _account: str | None = None
+    _identity: dict | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @cached_property
@@ -100,11 +100,22 @@ class Aws:
                 )
         return self._clients[service]
 
+    def identity(self) -> dict:
+        """The credentials' identity, asked once: a deploy needs it in several places."""
+        if self._identity is None:
+            self._identity = self.client("sts").get_caller_identity()   # a race asks twice: harmless
+        return self._identity
+
     def account_id(self) -> str:
-        """The credentials' account, asked once: a deploy needs it in several places."""
-        if self._account is None:
-            self._account = self.client("sts").get_caller_identity()["Account"]   # a race asks twice: harmless
-        return self._account
+        return self.identity()["Account"]
+
+    def partition(self) -> str:
+        return self.identity()["Arn"].split(":")[1]
+
+    def caller_role(self) -> str | None:
+        """The role the credentials are a session of (arn:...:assumed-role/NAME/SESSION), else None."""
+        kind, _, rest = self.identity()["Arn"].split(":", 5)[5].partition("/")
+        return rest.split("/", 1)[0] if kind == "assumed-role" else None
 
 
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}

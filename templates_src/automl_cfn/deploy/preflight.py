@@ -13,7 +13,7 @@ Live, with credentials:
   existing      named resources that exist already and belong to no stack of this environment
   quotas        VPCs, Elastic IPs, NAT gateways per zone, Fargate vCPUs (Service Quotas)
   certificate   exists, is ISSUED, and is in the region
-  kms-key       exists and is enabled; permissions-boundary: the policy exists
+  kms-key       exists and is enabled; permissions-boundary: the policy exists (and the CI role has it)
   images        the image tag is in every ECR repository a task runs from
   traffic       a change to the production listener rule while ECS has moved traffic off blue
 After the change set is created, `deploy` shows CloudFormation's own pre-deployment
@@ -29,6 +29,7 @@ from typing import Callable
 from .. import regional, ui
 from ..errors import RefusedError
 from ..model import SERVICES
+from ..settings import PROJECT_BOUNDARY
 from .aws import error_code, error_message
 from .retained import KINDS, lookup, owner
 from .target import Target
@@ -467,17 +468,28 @@ def _regional_resource(ctx: Context, name: str, setting: str, arn: str, missing:
 
 
 def boundary_check(ctx: Context) -> list[Check]:
-    arn = ctx.settings.permissions_boundary
-    if not arn or not ctx.touches("PermissionsBoundary"):
+    """The boundary policy exists; the environment's CI deploy role, which may create roles only with the
+    environment's boundary on them, deploys only with permissions_boundary: project."""
+    s, aws, name = ctx.settings, ctx.target.aws, "permissions-boundary"
+    if not ctx.touches("PermissionsBoundary"):
+        return []
+    if s.permissions_boundary != PROJECT_BOUNDARY and aws.caller_role() == f"{s.prefix}-ci-deploy":
+        return [Check(name, FAIL, f"{s.prefix}-ci-deploy creates roles only with {s.prefix}-boundary on them",
+                      f"set permissions_boundary: {PROJECT_BOUNDARY}")]
+    arn = s.permissions_boundary
+    if arn == PROJECT_BOUNDARY:
+        arn = f"arn:{aws.partition()}:iam::{aws.account_id()}:policy/{s.prefix}-boundary"
+    if not arn:
         return []
     try:
-        ctx.target.aws.client("iam").get_policy(PolicyArn=arn)
+        aws.client("iam").get_policy(PolicyArn=arn)
     except Exception as exc:
         if error_code(exc) != "NoSuchEntity":
             raise
-        return [Check("permissions-boundary", FAIL, f"policy {arn} does not exist",
-                      "create it first, or check permissions_boundary")]
-    return [Check("permissions-boundary", PASS, f"{arn.split('/')[-1]} exists")]
+        fix = f"deploy 'automl-cfn deploy-role --env {s.environment} --format template' in this account first" \
+            if s.permissions_boundary == PROJECT_BOUNDARY else "create it first, or check permissions_boundary"
+        return [Check(name, FAIL, f"policy {arn} does not exist", fix)]
+    return [Check(name, PASS, f"{arn.split('/')[-1]} exists")]
 
 
 def images_check(ctx: Context) -> list[Check]:

@@ -13,11 +13,13 @@ from typing import Callable
 
 import orjson
 from troposphere import (
-    And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Or, Output, Parameter, Ref, Tags, Template,
+    And, AWSHelperFn, BaseAWSObject, Condition, Equals, If, Not, NoValue, Or, Output, Parameter, Ref, Sub, Tags,
+    Template,
 )
 
 from ..model import MANAGED_BY, MAX_AZS, NONE
 from ..parameters import NO_DEFAULT, PARAMETERS
+from ..settings import PROJECT_BOUNDARY
 
 # Stateful resources survive stack deletion and replacement, except when the
 # operation that created them fails and rolls back: then they are new and
@@ -58,6 +60,7 @@ CONDITIONS: dict[str, Callable[["StackTemplate"], object]] = {
     "HasAlarmEmail": lambda st: Not(Equals(Ref(st.parameter("AlarmEmail")), "")),
     "AccessLoggingEnabled": _flag("EnableAccessLogging"),
     "HasPermissionsBoundary": lambda st: Not(Equals(Ref(st.parameter("PermissionsBoundary")), "")),
+    "ProjectBoundary": lambda st: Equals(Ref(st.parameter("PermissionsBoundary")), PROJECT_BOUNDARY),
     "CreateKmsKey": lambda st: Equals(Ref(st.parameter("KmsKey")), "create"),
     "CreateApiKeySecret": lambda st: Equals(Ref(st.parameter("ApiKeySecret")), "create"),
     "HasLoadBalancer": lambda st: Not(Equals(Ref(st.parameter("LoadBalancer")), "none")),
@@ -191,8 +194,11 @@ class StackTemplate:
         )
 
     def boundary(self):
-        """Every role's PermissionsBoundary: the setting's policy, or none."""
-        return If(self.condition("HasPermissionsBoundary"), Ref(self.parameter("PermissionsBoundary")), NoValue)
+        """Every role's PermissionsBoundary: the setting's policy, the environment's own (`project`: the
+        policy `automl-cfn deploy-role` creates in this account), or none."""
+        project = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${ProjectName}-${Environment}-boundary")
+        return If(self.condition("HasPermissionsBoundary"),
+                  If(self.condition("ProjectBoundary"), project, Ref(self.parameter("PermissionsBoundary"))), NoValue)
 
     def kms_or(self, when_key, otherwise=None):
         """`when_key` where the environment has a KMS key, else `otherwise` (default: absent)."""

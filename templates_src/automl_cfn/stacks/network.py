@@ -227,6 +227,8 @@ def add_flow_logs(st: StackTemplate, vpc) -> None:
     ), stateful=True, condition=condition)
     role = st.add(iam.Role(
         "FlowLogsRole",
+        # Named like every role of the environment: the CI role may manage `<project>-<env>-*` roles only.
+        RoleName=names.role_name("flow-logs"),
         AssumeRolePolicyDocument=policies.trust("vpc-flow-logs.amazonaws.com"),
         PermissionsBoundary=st.boundary(),
         Policies=[policies.inline("deliver-flow-logs", policies.grant_log_delivery([GetAtt(group, "Arn")]))],
