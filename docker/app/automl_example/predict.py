@@ -1,6 +1,11 @@
 """predict: `batch` scores the held-out split into predictions/; `serve` (the prediction service behind
 the load balancer) answers GET <health path> and POST /predict {"instances": [[30 numbers], ...]}.
-With API_KEY set (the ECS secret), /predict needs the header x-api-key."""
+
+It fails closed: with API_KEY set (the ECS secret), /predict needs the header x-api-key; without it,
+/predict answers only where the task definition declares the endpoint open (ALLOW_UNAUTHENTICATED=true,
+which the templates set only where the settings allow an endpoint without a key).  Otherwise /predict
+and the health check answer 503, so a load balancer never sends it traffic and a deployment of it
+rolls back."""
 
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ import joblib
 
 from . import data
 from .store import Store
+
+# The task definition's declaration that the endpoint needs no key (stacks/compute.py sets it).
+OPEN_ENDPOINT_VARIABLE = "ALLOW_UNAUTHENTICATED"
+REFUSING = "no API_KEY, and the task definition does not declare the endpoint open: refusing predictions"
 
 
 def load_model(store: Store):
@@ -35,7 +44,14 @@ def batch(store: Store | None = None) -> str:
     return key
 
 
-def handler(model, features: int, health_path: str, api_key: str | None):
+def authentication(environ) -> tuple[str | None, bool]:
+    """(the API key, whether the endpoint is declared open) from the container's environment."""
+    return environ.get("API_KEY") or None, environ.get(OPEN_ENDPOINT_VARIABLE, "") == "true"
+
+
+def handler(model, features: int, health_path: str, api_key: str | None, open_endpoint: bool = False):
+    refusing = not api_key and not open_endpoint
+
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, body: dict) -> None:
             payload = json.dumps(body).encode()
@@ -46,14 +62,18 @@ def handler(model, features: int, health_path: str, api_key: str | None):
             self.wfile.write(payload)
 
         def do_GET(self):  # noqa: N802 (http.server's name)
-            if self.path == health_path:
-                self._answer(200, {"status": "ok"})
-            else:
+            if self.path != health_path:
                 self._answer(404, {"error": "not found"})
+            elif refusing:
+                self._answer(503, {"status": REFUSING})
+            else:
+                self._answer(200, {"status": "ok"})
 
         def do_POST(self):  # noqa: N802
             if self.path != "/predict":
                 return self._answer(404, {"error": "not found"})
+            if refusing:
+                return self._answer(503, {"error": REFUSING})
             if api_key and not hmac.compare_digest(self.headers.get("x-api-key", ""), api_key):
                 return self._answer(401, {"error": "missing or wrong x-api-key"})
             try:
@@ -76,9 +96,11 @@ def serve(store: Store | None = None) -> None:
     store = store or Store()
     port = int(os.environ.get("PORT", "8080"))
     health_path = os.environ.get("HEALTH_CHECK_PATH", "/health")
+    api_key, open_endpoint = authentication(os.environ)
     server = ThreadingHTTPServer(("0.0.0.0", port), handler(load_model(store), data.feature_count(), health_path,
-                                                            os.environ.get("API_KEY") or None))
-    print(f"predict: serving on port {port} (health {health_path})", flush=True)
+                                                            api_key, open_endpoint))
+    access = "x-api-key required" if api_key else "open endpoint" if open_endpoint else REFUSING
+    print(f"predict: serving on port {port} (health {health_path}; {access})", flush=True)
     server.serve_forever()
 
 
