@@ -3,8 +3,9 @@ and the roles that start it.
 
 Every grant is scoped to what the other stacks create: the four repositories,
 the services' log groups, the data bucket's locations each task reads and
-writes (model.TASK_ACCESS), the three task families on the one cluster.  Policies are built from relationships in
-policies.py; nothing here is a hand-written policy blob.
+writes (model.TASK_ACCESS), the three task families on the one cluster.
+Policies are built from relationships in policies.py; nothing here is a
+hand-written policy blob.
 """
 
 from __future__ import annotations
