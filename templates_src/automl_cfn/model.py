@@ -4,6 +4,8 @@ Every loop over services, repositories, log groups or bucket prefixes in the
 stacks and the verbs starts here, so adding a service is a one-line change.
 """
 
+from typing import NamedTuple
+
 # The three containers of the pipeline, in the order the pipeline runs them.
 SERVICES = ("optimize", "train", "predict")
 
@@ -29,6 +31,26 @@ DATA_PREFIX = "data/"
 MODELS_PREFIX = "models/"
 PREDICTIONS_PREFIX = "predictions/"
 
+# The one object optimize writes: the hyperparameters train reads.  The task definitions pass it to the
+# app as BEST_PARAMS_KEY, and optimize's role may write this key and no other.
+BEST_PARAMS_KEY = f"{MODELS_PREFIX}best_params.json"
+
+
+class TaskAccess(NamedTuple):
+    """What one task does in the data bucket, and whether it publishes metrics: its task role grants
+    exactly this.  A location ending in "/" is a prefix; any other is one object key."""
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    publishes_metrics: bool = False
+
+
+TASK_ACCESS = {
+    "optimize": TaskAccess(reads=(DATA_PREFIX,), writes=(BEST_PARAMS_KEY,)),
+    # The quality metric the pipeline's gate reads (docker/app/automl_example/train.py publishes it).
+    "train": TaskAccess(reads=(DATA_PREFIX, BEST_PARAMS_KEY), writes=(MODELS_PREFIX,), publishes_metrics=True),
+    "predict": TaskAccess(reads=(MODELS_PREFIX,), writes=(PREDICTIONS_PREFIX,)),
+}
+
 # Availability zones the network template can span (AzCount 1..MAX_AZS).
 MAX_AZS = 3
 
@@ -45,7 +67,7 @@ def title(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 # Where the deploy verb keeps template sets in the artifacts bucket (they expire;
-# locks/ and records/ beside them do not).
+# releases/, locks/ and records/ beside them do not).
 TEMPLATES_PREFIX = "templates/"
 RELEASES_PREFIX = "releases/"     # published releases (never expire)
 

@@ -73,7 +73,7 @@ PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 
 # Settings that shape the deploy itself rather than the templates.
 NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images", "adopted_names",
-                  "retrain_quiet_minutes", "rollback_monitoring_minutes",
+                  "retrain_quiet_minutes", "rollback_monitoring_minutes", "allow_cleartext_api_key",
                   "expected_task_hours", "expected_storage_gb", "expected_log_gb", "expected_flow_log_gb",
                   "expected_image_gb", "nat_data_gb", "expected_data_objects", "organization_id"}
 

@@ -175,6 +175,10 @@ class Settings:
     health_check_path: str = setting("/health", str, "Prediction endpoint", "HTTP path the load balancer checks")
     certificate_arn: str = setting("", str, "Prediction endpoint",
                                    "ACM certificate: HTTPS listener and HTTP redirect (empty: HTTP only)")
+    allow_cleartext_api_key: bool = setting(
+        False, bool, "Prediction endpoint",
+        "Accept an API key crossing an internal load balancer over plain HTTP (no certificate_arn), where "
+        "anyone who sees the VPC's traffic can read it")
     deployment_strategy: str = setting("rolling", str, "Prediction endpoint",
                                        "How new images reach the service: rolling, blue_green, canary, linear",
                                        choices=("rolling", "blue_green", "canary", "linear"))
@@ -809,6 +813,14 @@ def _check_endpoint(s: Settings) -> None:
     if s.load_balancer == "public" and not s.certificate_arn:
         raise SettingsError("load_balancer: public needs certificate_arn (plain HTTP on the internet would carry the "
                             "API key in clear text); allowed: set certificate_arn, or load_balancer: internal")
+    if s.load_balancer == "public" and not s.api_key_secret:
+        raise SettingsError("load_balancer: public needs api_key_secret (without a key the prediction API is open to "
+                            "the internet); allowed: api_key_secret create or a secret ARN, or load_balancer: "
+                            "internal or none")
+    if s.load_balancer == "internal" and s.api_key_secret and not s.certificate_arn and not s.allow_cleartext_api_key:
+        raise SettingsError("certificate_arn: needed with api_key_secret behind load_balancer: internal (over plain "
+                            "HTTP the API key crosses the VPC in clear text); allowed: set certificate_arn, or "
+                            "allow_cleartext_api_key: true to accept that")
     if not HEALTH_PATH_RE.fullmatch(s.health_check_path):
         raise SettingsError(f"health_check_path: {_shown(s.health_check_path)} must start with / and hold URL "
                             "path characters only")

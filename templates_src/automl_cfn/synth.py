@@ -97,20 +97,31 @@ def readme_with_diagram(readme: str, mermaid_text: str) -> str:
 README_EGRESS = ("<!-- egress:start -->", "<!-- egress:end -->")
 
 
+README_ROLES = ("<!-- roles:start -->", "<!-- roles:end -->")
+
+
 def readme_generated(readme: str, files: dict[str, bytes], root: Path | None = None) -> str:
     """README.md with every generated block current: the dev diagram, the lifecycle table and (given the
-    project) the egress cost table."""
+    project) the egress cost table and the table of roles."""
     from .transitions import markdown
 
     if "diagrams/dev.mmd" in files:
         readme = readme_with_diagram(readme, files["diagrams/dev.mmd"].decode())
-    if root is not None and README_EGRESS[0] in readme:
+    if root is not None and (README_EGRESS[0] in readme or README_ROLES[0] in readme):
+        from . import role_table
         from .cost import egress_markdown
 
-        documents = parse_documents({name.removeprefix("templates/").removesuffix(".json"): body
-                                     for name, body in files.items() if name.startswith("templates/")})
+        documents = generated_documents(files, "templates/")
         readme = readme_with_block(readme, README_EGRESS, egress_markdown(documents, environment_settings(root)))
+        readme = readme_with_block(readme, README_ROLES,
+                                   role_table.generate(root, documents, generated_documents(files, "account/")))
     return readme_with_block(readme, README_LIFECYCLE, markdown())
+
+
+def generated_documents(files: dict[str, bytes], folder: str) -> dict[str, dict]:
+    """The parsed JSON documents of one folder of generated/ (templates/, account/), by name."""
+    return parse_documents({name.removeprefix(folder).removesuffix(".json"): body
+                            for name, body in files.items() if name.startswith(folder) and name.endswith(".json")})
 
 
 SECURITY_SKIPS = ("<!-- skips:start -->", "<!-- skips:end -->")

@@ -37,7 +37,8 @@ SUBNET_IDS = "subnet-0123456789abcdef1,subnet-0123456789abcdef2"
 BASES: dict[str, dict[str, Any]] = {
     "dev": {},
     "endpoint": {"load_balancer": "internal"},
-    "endpoint-tls": {"load_balancer": "internal", "certificate_arn": CERTIFICATE},
+    # A public load balancer needs HTTPS and an API key (the settings refuse it without either).
+    "endpoint-tls": {"load_balancer": "internal", "certificate_arn": CERTIFICATE, "api_key_secret": SECRET_ARN},
     "canary": {"load_balancer": "internal", "deployment_strategy": "canary"},
     "linear": {"load_balancer": "internal", "deployment_strategy": "linear"},
     "flow-logs": {"enable_flow_logs": True},
@@ -224,6 +225,8 @@ ELSEWHERE_SETTINGS = {
     "expected_data_objects": "feeds the cost estimate only",
     "images": "feeds the image build only",
     "organization_id": "shares the artifacts bucket (its own stack, updated before the no-op check)",
+    "allow_cleartext_api_key": "lets the settings accept api_key_secret behind an internal load balancer without "
+                               "certificate_arn; nothing deployed changes",
 }
 
 

@@ -76,8 +76,9 @@ def task():
     started = []
 
     def start(environment: dict[str, str]):
+        api_key, previous = predict.api_keys(environment)
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), predict.handler(
-            Model(), data.feature_count(), "/health", *predict.api_keys(environment)))
+            Model(), data.feature_count(), "/health", api_key, previous_api_key=previous))
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         started.append(httpd)
         url = f"http://127.0.0.1:{httpd.server_address[1]}/predict"

@@ -111,15 +111,15 @@ def test_a_failed_first_create_leaves_nothing_in_the_way(aws, cli, clients, monk
     from automl_cfn.deploy import preflight
 
     iam = clients("iam")
-    iam.create_role(RoleName="automl-dev-ecs-task-role-us-east-1", AssumeRolePolicyDocument="{}")
+    iam.create_role(RoleName="automl-dev-predict-task-role-us-east-1", AssumeRolePolicyDocument="{}")
     code, out, err = deploy(cli)
-    assert code == 3 and "preflight existing: IAM role automl-dev-ecs-task-role-us-east-1" in err
+    assert code == 3 and "preflight existing: IAM role automl-dev-predict-task-role-us-east-1" in err
     assert "automl-dev" not in stack_names(clients("cloudformation"))
-    iam.delete_role(RoleName="automl-dev-ecs-task-role-us-east-1")
+    iam.delete_role(RoleName="automl-dev-predict-task-role-us-east-1")
 
     def taken_meanwhile(ctx):
         found = original(ctx)
-        iam.create_role(RoleName="automl-dev-ecs-task-role-us-east-1", AssumeRolePolicyDocument="{}")
+        iam.create_role(RoleName="automl-dev-predict-task-role-us-east-1", AssumeRolePolicyDocument="{}")
         return found
 
     original, checks = preflight.existing_check, preflight.AFTER_PREDICTION
@@ -131,7 +131,7 @@ def test_a_failed_first_create_leaves_nothing_in_the_way(aws, cli, clients, monk
     assert stack_names(clients("cloudformation"))["automl-dev"] == "ROLLBACK_COMPLETE"
     assert [b["Name"] for b in clients("s3").list_buckets()["Buckets"] if b["Name"].startswith("automl-dev")] == []
     assert clients("ecr").describe_repositories()["repositories"] == []
-    iam.delete_role(RoleName="automl-dev-ecs-task-role-us-east-1")
+    iam.delete_role(RoleName="automl-dev-predict-task-role-us-east-1")
     code, out, err = deploy(cli)
     assert code == 0, err
     assert "ROLLBACK_COMPLETE: it never finished creating" in err
@@ -366,7 +366,8 @@ def test_a_protected_load_balancer_is_not_replaced_behind_its_protection(aws, cl
     arn = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
     attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
     assert attributes["deletion_protection.enabled"] == "true"
-    public = ("--var", "load_balancer=public", "--var", f"certificate_arn={import_certificate(clients)}")
+    public = ("--var", "load_balancer=public", "--var", f"certificate_arn={import_certificate(clients)}",
+              "--var", "api_key_secret=create")
     code, out, err = deploy(cli, *public, "--var", "termination_protection=true")
     assert code == 3 and "has deletion protection (termination_protection: true)" in err
     assert "Deploy with termination_protection: false first" in err

@@ -48,19 +48,19 @@ def test_more_zones_than_the_region_has(aws, cli):
 
 
 def test_a_name_taken_outside_the_environment(aws, cli, clients):
-    clients("iam").create_role(RoleName="automl-dev-ecs-task-role-us-east-1", AssumeRolePolicyDocument=TRUST)
+    clients("iam").create_role(RoleName="automl-dev-predict-task-role-us-east-1", AssumeRolePolicyDocument=TRUST)
     clients("s3").create_bucket(Bucket="automl-dev-data-123456789012-us-east-1")
     code, found = checks(cli)
     assert code == 3
     by_status = {c["status"]: c for c in found["existing"]}
-    assert "IAM role automl-dev-ecs-task-role-us-east-1 exists and belongs to no stack" in by_status["fail"]["detail"]
-    assert by_status["fail"]["fix"].startswith("aws iam delete-role --role-name automl-dev-ecs-task-role-us-east-1")
+    assert "IAM role automl-dev-predict-task-role-us-east-1 exists and belongs to no stack" in by_status["fail"]["detail"]
+    assert by_status["fail"]["fix"].startswith("aws iam delete-role --role-name automl-dev-predict-task-role-us-east-1")
     # A retained bucket is what the deploy adopts: a warning that says so.
     assert "S3 bucket automl-dev-data-123456789012-us-east-1 exists" in by_status["warn"]["detail"]
     assert "adopts it" in by_status["warn"]["fix"]
     # And deploy stops on it before any change set, with the fix.
     code, out, err = cli("deploy", *DEV, "--yes")
-    assert code == 3 and "preflight existing: IAM role automl-dev-ecs-task-role-us-east-1" in err
+    assert code == 3 and "preflight existing: IAM role automl-dev-predict-task-role-us-east-1" in err
     assert "automl-dev" not in stack_names(clients("cloudformation"))
 
 

@@ -54,6 +54,11 @@ def test_settings_prints_one_value_for_scripts_or_all_as_json(project_root, caps
     (["settings", "--env", "dev", "--var", "organization_id=o-1"], "organization_id: 'o-1' is not an AWS "
                                                                     "Organizations ID"),
     (["params", "--env", "dev", "--var", "optimize_cpu=3"], "optimize_cpu: 3 is not allowed"),
+    (["params", "--env", "dev", "--var", "load_balancer=public", "--var",
+      "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"],
+     "load_balancer: public needs api_key_secret"),
+    (["params", "--env", "dev", "--var", "load_balancer=internal", "--var", "api_key_secret=create"],
+     "certificate_arn: needed with api_key_secret behind load_balancer: internal"),
     (["params", "--env", "dev", "--var", "optimise_cpu=1024"], "did you mean 'optimize_cpu'"),
     (["params", "--env", "nope"], "config/nope.yaml: settings file not found"),
     (["params"], "no environment given"),

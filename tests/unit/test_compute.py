@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from automl_cfn.model import SERVICES
+from automl_cfn.evaluate import Evaluation
+from automl_cfn.model import BEST_PARAMS_KEY, SERVICES
+from automl_cfn.parameters import parameter_values
+from automl_cfn.stacks.compute import OPEN_ENDPOINT_VARIABLE
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:automl/dev/api-key-AbCdEf"
 
 
 def test_cluster_has_container_insights_and_both_fargate_providers(stack):
@@ -31,7 +37,7 @@ def test_task_definitions_from_one_definition(stack, dev, service):
     assert definition["RequiresCompatibilities"] == ["FARGATE"] and definition["NetworkMode"] == "awsvpc"
     assert definition["Family"] == {"Fn::Sub": f"${{ProjectName}}-${{Environment}}-{service}"}
     assert definition["ExecutionRoleArn"] == {"Ref": "ExecutionRoleArn"}
-    assert definition["TaskRoleArn"] == {"Ref": "TaskRoleArn"}
+    assert definition["TaskRoleArn"] == {"Ref": f"{service.capitalize()}TaskRoleArn"}   # its own role
     (container,) = definition["ContainerDefinitions"]
     assert container["Name"] == service
     assert container["ReadonlyRootFilesystem"] is True and container["Privileged"] is False
@@ -44,7 +50,37 @@ def test_task_definitions_from_one_definition(stack, dev, service):
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["DATA_BUCKET"] == {"Ref": "DataBucketName"}
     assert (env["DATA_PREFIX"], env["MODELS_PREFIX"], env["PREDICTIONS_PREFIX"]) == ("data/", "models/", "predictions/")
+    assert env["BEST_PARAMS_KEY"] == BEST_PARAMS_KEY   # the one object optimize's role may write
     assert container["Image"]["Fn::Sub"][0] == "${Uri}:${ImageTag}"
+
+
+def open_declared(compute) -> dict:
+    """Each task definition -> whether it declares its endpoint open (ALLOW_UNAUTHENTICATED=true)."""
+    return {name: {"Name": OPEN_ENDPOINT_VARIABLE, "Value": "true"} in body["Properties"]["ContainerDefinitions"][0][
+        "Environment"] for name, body in compute.of_type("AWS::ECS::TaskDefinition").items()}
+
+
+@pytest.mark.parametrize("settings, secret, is_open", [
+    ({}, None, True),                                                      # no load balancer: nothing reaches it
+    ({"load_balancer": "internal"}, None, True),                          # inside the VPC, no key asked for
+    ({"load_balancer": "internal", "certificate_arn": CERT, "api_key_secret": "create"}, SECRET, False),
+    ({"load_balancer": "internal", "api_key_secret": "create", "allow_cleartext_api_key": True}, SECRET, False),
+    ({"load_balancer": "public", "certificate_arn": CERT, "api_key_secret": "create"}, SECRET, False),
+    ({"api_key_secret": "create"}, SECRET, False),
+])
+def test_predict_is_declared_open_only_where_the_settings_allow_no_key(stack, settings, secret, is_open):
+    compute = stack("compute", wired={"ApiKeySecretArn": secret or "none"}, **settings)
+    assert open_declared(compute) == {"OptimizeTaskDefinition": False, "TrainTaskDefinition": False,
+                                      "PredictTaskDefinition": is_open}
+
+
+def test_a_public_load_balancer_without_a_key_deployed_by_hand_is_not_declared_open(templates, dev):
+    """The settings refuse it; a template deployed by hand with those parameters still gets a predict that refuses
+    every request (the app fails closed without a key or the declaration)."""
+    parameters = {**parameter_values(dev), "LoadBalancer": "public", "CertificateArn": CERT}
+    compute = Evaluation(templates["compute"], {"KmsKeyArn": "none", "ApiKeySecretArn": "none",
+                                                "LbLogsBucketName": "none", **parameters})
+    assert not any(open_declared(compute).values())
 
 
 def test_image_is_latest_before_the_first_push(stack):

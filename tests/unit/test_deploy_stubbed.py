@@ -120,7 +120,7 @@ def test_conditional_replacement_and_removal_of_state_are_risks():
         reviews.ResourceChange("Modify", "OptimizeLogGroup", "AWS::Logs::LogGroup", replacement="Conditional"),
         reviews.ResourceChange("Remove", "RegistryStack", "AWS::CloudFormation::Stack"),
         reviews.ResourceChange("Modify", "Cluster", "AWS::ECS::Cluster", replacement="True"),
-        reviews.ResourceChange("Modify", "TaskRole", "AWS::IAM::Role", replacement="False"),
+        reviews.ResourceChange("Modify", "PredictTaskRole", "AWS::IAM::Role", replacement="False"),
     ])
     stateful = plan.stateful_logical_ids(synth.build_templates())
     # A nested stack whose stateful resources are not all retained would lose them with it.

@@ -8,7 +8,8 @@ from automl_cfn.settings import SettingsError, validate
 from tests.conftest import retained
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-PUBLIC = {"load_balancer": "public", "certificate_arn": CERT}   # the settings refuse public without HTTPS
+# The settings refuse a public load balancer without HTTPS or without an API key.
+PUBLIC = {"load_balancer": "public", "certificate_arn": CERT, "api_key_secret": "create"}
 WIRED = {"BlueTargetGroupArn": "tg-blue", "GreenTargetGroupArn": "tg-green", "ProductionListenerRuleArn": "rule",
          "EcsInfrastructureRoleArn": "role", "LoadBalancerSecurityGroupId": "sg-lb",
          "LoadBalancerFullName": "app/x/1", "BlueTargetGroupFullName": "targetgroup/b/2"}
@@ -114,10 +115,26 @@ def test_canary_and_linear(stack, strategy, key, expected):
     ({"load_balancer": "internal", "health_check_path": "health"}, "must start with /"),
     ({"load_balancer": "internal", "az_count": 1}, "needs az_count: 2 or 3"),
     ({"load_balancer": "public"}, "load_balancer: public needs certificate_arn"),
+    ({"load_balancer": "public", "certificate_arn": CERT}, "load_balancer: public needs api_key_secret .*open to the "
+                                                           "internet.*allowed: api_key_secret create or a secret ARN"),
+    ({"load_balancer": "internal", "api_key_secret": "create"},
+     "certificate_arn: needed with api_key_secret .*clear text.*allowed: set certificate_arn, or "
+     "allow_cleartext_api_key: true"),
 ])
 def test_endpoint_settings_are_validated(values, fragment):
     with pytest.raises(SettingsError, match=fragment):
         validate({"environment": "dev", **values})
+
+
+@pytest.mark.parametrize("values", [
+    {"load_balancer": "public", "certificate_arn": CERT, "api_key_secret": "create"},
+    {"load_balancer": "internal", "certificate_arn": CERT, "api_key_secret": "create"},
+    {"load_balancer": "internal", "api_key_secret": "create", "allow_cleartext_api_key": True},   # the risk, named
+    {"load_balancer": "internal"},                      # no key: inside the VPC, declared open (test_compute.py)
+    {"api_key_secret": "create"},                       # no load balancer: nothing carries the key
+])
+def test_endpoints_with_a_key_over_https_or_a_named_risk_are_accepted(values):
+    assert validate({"environment": "dev", **values}).load_balancer == values.get("load_balancer", "none")
 
 
 def test_load_balancer_access_logs_go_to_their_own_bucket(stack):

@@ -13,7 +13,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from automl_cfn.model import REPOSITORIES, SCRATCH_PATH
+from automl_cfn.model import BEST_PARAMS_KEY, REPOSITORIES, SCRATCH_PATH
 from automl_cfn.ops.images import dockerfile_warnings
 from tests.conftest import ROOT
 
@@ -50,7 +50,7 @@ def trained(tmp_path_factory):
 
 
 def test_the_pipeline_optimizes_trains_and_predicts(trained):
-    best = trained.get_json("models/best_params.json")
+    best = trained.get_json(BEST_PARAMS_KEY)
     assert set(best["params"]) == {"learning_rate", "max_depth", "max_iter", "l2_regularization"}
     metrics = trained.get_json("models/metrics.json")
     assert metrics["roc_auc"] > 0.95 and metrics["accuracy"] > 0.9
@@ -61,6 +61,26 @@ def test_the_pipeline_optimizes_trains_and_predicts(trained):
     # Everything it wrote is in its store.
     assert {p.relative_to(trained.root).parts[0] for p in trained.root.rglob("*") if p.is_file()} == {
         "models", "predictions"}
+
+
+def test_optimize_writes_its_result_where_its_role_allows_and_train_reads_it_there(monkeypatch, tmp_path):
+    """The one key optimize's role may write (model.BEST_PARAMS_KEY): the app's default is that key, and the key
+    the task definitions pass (BEST_PARAMS_KEY) moves both ends together."""
+    from automl_example import data, optimize, train
+    from automl_example.store import Store
+
+    monkeypatch.delenv("BEST_PARAMS_KEY", raising=False)
+    monkeypatch.delenv("MODELS_PREFIX", raising=False)
+    assert Store(bucket="", root=tmp_path).best_params == BEST_PARAMS_KEY
+    monkeypatch.setenv("BEST_PARAMS_KEY", "models/elsewhere.json")
+    store = Store(bucket="", root=tmp_path)
+    x_train, x_test, y_train, y_test = data.load()
+    monkeypatch.setattr(data, "load", lambda: (x_train[:60], x_test[:20], y_train[:60], y_test[:20]))   # quick:
+    monkeypatch.setattr(optimize, "SPACE", {"max_iter": [5]})                                             # a tiny model
+    optimize.main(store, trials=1)
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == ["models/elsewhere.json"]
+    monkeypatch.setattr(train, "publish", lambda metrics: None)
+    assert set(train.main(store)) == {"accuracy", "roc_auc"}
 
 
 def test_the_store_writes_to_the_data_bucket_when_there_is_one():
@@ -80,9 +100,9 @@ def test_the_store_writes_to_the_data_bucket_when_there_is_one():
 def server(trained):
     from automl_example import data, predict
 
-    def start(api_key=None, previous_api_key=None):
-        handler = predict.handler(predict.load_model(trained), data.feature_count(), "/ready", api_key,
-                                  previous_api_key)
+    def start(api_key=None, open_endpoint=False, previous_api_key=None):
+        handler = predict.handler(predict.load_model(trained), data.feature_count(), "/ready", api_key, open_endpoint,
+                                  previous_api_key=previous_api_key)
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         started.append(httpd)
@@ -107,7 +127,7 @@ def call(url, body=None, headers=None):
 def test_the_service_answers_its_health_check_and_predictions(server):
     from automl_example import data
 
-    url = server()
+    url = server(open_endpoint=True)
     assert call(f"{url}/ready") == (200, {"status": "ok"})
     assert call(f"{url}/health")[0] == 404      # the path the task definition names, not a fixed one
     _, x_test, _, y_test = data.load()
@@ -155,6 +175,41 @@ def test_the_keys_come_from_the_secrets_ecs_injects():
     assert api_keys({"API_KEY": "k2", "API_KEY_PREVIOUS": "k1"}) == ("k2", "k1")
     assert api_keys({"API_KEY": "k2", "API_KEY_PREVIOUS": ""}) == ("k2", None)
     assert api_keys({}) == (None, None)
+
+
+def test_without_a_key_or_the_open_declaration_predict_refuses(server):
+    """Fail closed: a key that did not arrive must not open the endpoint.  The health check fails too, so a
+    load balancer sends it nothing and a deployment of it rolls back."""
+    from automl_example import data
+
+    url = server()
+    _, x_test, _, _ = data.load()
+    status, body = call(f"{url}/predict", {"instances": x_test[:1].tolist()})
+    assert status == 503 and "refusing predictions" in body["error"]
+    assert call(f"{url}/predict", {"instances": x_test[:1].tolist()}, {"x-api-key": ""})[0] == 503
+    assert call(f"{url}/ready")[0] == 503
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, (None, False)),
+    ({"API_KEY": ""}, (None, False)),                                        # an empty secret is no key
+    ({"ALLOW_UNAUTHENTICATED": "false"}, (None, False)),
+    ({"ALLOW_UNAUTHENTICATED": "1"}, (None, False)),                         # only the value the template writes
+    ({"ALLOW_UNAUTHENTICATED": "true"}, (None, True)),
+    ({"API_KEY": "s3cret", "ALLOW_UNAUTHENTICATED": "true"}, ("s3cret", True)),
+])
+def test_the_container_environment_decides_how_predict_authenticates(environ, expected):
+    from automl_example import predict
+
+    assert predict.authentication(environ) == expected
+
+
+def test_the_app_reads_the_declaration_the_template_writes():
+    from automl_example import predict
+
+    from automl_cfn.stacks.compute import OPEN_ENDPOINT_VARIABLE
+
+    assert predict.OPEN_ENDPOINT_VARIABLE == OPEN_ENDPOINT_VARIABLE
 
 
 def test_train_publishes_the_scores_the_quality_gate_reads(monkeypatch):

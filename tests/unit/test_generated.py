@@ -22,9 +22,10 @@ def test_committed_generated_output_is_current(project_root):
     extra = sorted(on_disk - set(expected))
     documents = synth.documents_generated(project_root, expected)
     assert [path for path, (text, updated) in documents.items() if text != updated] == [], \
-        "a generated block (README's dev diagram or lifecycle table, SECURITY.md's skips) is stale: run `make templates`"
+        "a generated block (README's dev diagram, lifecycle, egress or roles table, SECURITY.md's skips) is stale: run `make templates`"
     assert synth.README_LIFECYCLE[0] in documents["README.md"][0]
     assert synth.SECURITY_SKIPS[0] in documents["docs/SECURITY.md"][0]
+    assert synth.README_ROLES[0] in documents["README.md"][0]
     assert (stale, extra) == ([], []), "generated/ is stale: run `make templates` and commit the result"
 
 

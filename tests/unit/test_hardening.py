@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from automl_cfn.model import SERVICES
 from automl_cfn.settings import SettingsError, validate
 from tests.conftest import retained
 
@@ -37,9 +38,11 @@ def test_with_a_key_every_store_uses_it(stack):
     monitoring = stack("monitoring", wired=wired)
     assert {g["Properties"]["KmsKeyId"] for g in monitoring.of_type("AWS::Logs::LogGroup").values()} == {KEY}
     assert monitoring.resources()["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == KEY
-    task_role = stack("iam", wired=wired).resources()["TaskRole"]["Properties"]
-    kms = [p for p in task_role["Policies"] if p["PolicyName"]["Fn::Sub"].endswith("kms-policy")]
-    assert kms and kms[0]["PolicyDocument"]["Statement"][0]["Resource"] == [KEY]
+    iam = stack("iam", wired=wired).resources()
+    for task_role in (f"{s.capitalize()}TaskRole" for s in SERVICES):   # each reads and writes encrypted objects
+        kms = [p for p in iam[task_role]["Properties"]["Policies"] if p["PolicyName"]["Fn::Sub"].endswith("kms-policy")]
+        assert kms and kms[0]["PolicyDocument"]["Statement"][0] == {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": [KEY]}
 
 
 def test_without_a_key_nothing_asks_for_kms(stack):
@@ -104,7 +107,7 @@ def test_a_generated_secret_is_retained_and_uses_the_key(stack):
 def test_every_role_gets_the_permissions_boundary(stack):
     roles = {**stack("iam", permissions_boundary=BOUNDARY, enable_stepfunctions=True).of_type("AWS::IAM::Role"),
              **stack("network", permissions_boundary=BOUNDARY, enable_flow_logs=True).of_type("AWS::IAM::Role")}
-    assert len(roles) == 4
+    assert len(roles) == 6   # execution, three task roles, Step Functions, flow logs
     assert {r["Properties"]["PermissionsBoundary"] for r in roles.values()} == {BOUNDARY}
     assert all("PermissionsBoundary" not in r["Properties"] for r in stack("iam").of_type("AWS::IAM::Role").values())
 

@@ -1,8 +1,13 @@
-"""IAM template: three roles, least privilege, scoped to what the stacks create."""
+"""IAM template: the execution role, one role per task, the pipeline's roles; least privilege, scoped to what the
+stacks create."""
 
 from __future__ import annotations
 
-from automl_cfn.model import REPOSITORIES, SERVICES
+import pytest
+
+from automl_cfn.model import BEST_PARAMS_KEY, REPOSITORIES, SERVICES
+
+TASK_ROLES = [f"{s.capitalize()}TaskRole" for s in SERVICES]
 
 # Resource "*" is allowed only for these actions, which have no resource-level permissions.
 WILDCARD_RESOURCE_ACTIONS = {
@@ -27,8 +32,8 @@ def roles(stack, **overrides):
 
 
 def test_step_functions_role_only_when_enabled(stack):
-    assert sorted(roles(stack, enable_stepfunctions=False)) == ["ExecutionRole", "TaskRole"]
-    assert sorted(roles(stack, enable_stepfunctions=True)) == ["ExecutionRole", "StepFunctionsRole", "TaskRole"]
+    assert sorted(roles(stack, enable_stepfunctions=False)) == sorted(["ExecutionRole", *TASK_ROLES])
+    assert sorted(roles(stack, enable_stepfunctions=True)) == sorted(["ExecutionRole", "StepFunctionsRole", *TASK_ROLES])
 
 
 def test_no_wildcard_actions_and_wildcard_resources_only_where_unavoidable(templates, stack):
@@ -52,22 +57,43 @@ def test_execution_role_pulls_only_our_repositories_and_writes_only_our_logs(sta
     assert actions_on(role, "*") == {"ecr:GetAuthorizationToken"}
 
 
-def test_task_role_reads_data_writes_models_and_predictions_deletes_nothing(stack):
-    role = roles(stack)["TaskRole"]
+def object_grants(role) -> dict[str, set[str]]:
+    """Data bucket location (`data/*`, `models/best_params.json`...) -> the actions granted on it."""
     grants = {}
     for statement in statements(role):
         for resource in statement["Resource"]:
             if isinstance(resource, dict) and "Fn::Sub" in resource:
-                grants.setdefault(resource["Fn::Sub"][0], set()).update(statement["Action"])
-    assert grants["${Bucket}/data/*"] == {"s3:GetObject", "s3:GetObjectVersion"}
-    assert grants["${Bucket}/models/*"] >= {"s3:GetObject", "s3:PutObject"}
-    assert "s3:GetObject" not in grants["${Bucket}/predictions/*"]
-    assert "s3:PutObject" in grants["${Bucket}/predictions/*"]
-    every_action = {a for s in statements(role) for a in s["Action"]}
-    assert not any("Delete" in a for a in every_action)
+                grants.setdefault(resource["Fn::Sub"][0].removeprefix("${Bucket}/"), set()).update(statement["Action"])
+    return grants
+
+
+READ, WRITE = {"s3:GetObject", "s3:GetObjectVersion"}, {"s3:PutObject", "s3:AbortMultipartUpload",
+                                                       "s3:ListMultipartUploadParts"}
+
+
+@pytest.mark.parametrize("service, locations, listed", [
+    # optimize reads the data and writes its result, one object; train reads both and writes models;
+    # predict reads models and writes predictions.  Nothing deletes.
+    ("optimize", {"data/*": READ, BEST_PARAMS_KEY: WRITE}, {"data/*"}),
+    ("train", {"data/*": READ, BEST_PARAMS_KEY: READ, "models/*": WRITE}, {"data/*"}),
+    ("predict", {"models/*": READ, "predictions/*": WRITE}, {"models/*"}),
+])
+def test_each_task_role_reads_and_writes_only_its_own_locations(stack, service, locations, listed):
+    role = roles(stack)[f"{service.capitalize()}TaskRole"]
+    assert role["Properties"]["RoleName"] == {"Fn::Sub": f"${{ProjectName}}-${{Environment}}-{service}-task-role-"
+                                                         "${AWS::Region}"}
+    assert object_grants(role) == locations
     listing = [s for s in statements(role) if s["Action"] == ["s3:ListBucket"]]
-    assert {p for s in listing for p in s["Condition"]["StringLike"]["s3:prefix"]} == {"data/*", "models/*"}
-    metrics = next(s for s in statements(role) if s["Action"] == ["cloudwatch:PutMetricData"])
+    assert {p for s in listing for p in s["Condition"]["StringLike"]["s3:prefix"]} == listed
+    assert all(s["Resource"] == [{"Ref": "DataBucketArn"}] for s in listing)
+    assert not any("Delete" in a for s in statements(role) for a in s["Action"])
+
+
+def test_only_train_publishes_metrics_and_only_to_the_environments_namespace(stack):
+    publishing = {name: [s for s in statements(role) if s["Action"] == ["cloudwatch:PutMetricData"]]
+                  for name, role in roles(stack).items() if name in TASK_ROLES}
+    assert {name for name, found in publishing.items() if found} == {"TrainTaskRole"}
+    (metrics,) = publishing["TrainTaskRole"]
     assert metrics["Condition"]["StringEquals"]["cloudwatch:namespace"] == {
         "Fn::Sub": "${ProjectName}-${Environment}/pipeline"}
 
@@ -81,7 +107,7 @@ def test_step_functions_role_runs_only_our_families_and_passes_only_our_roles(st
     ]
     assert "ecs:cluster" in run["Condition"]["ArnEquals"]
     passing = next(s for s in statements(role) if s["Action"] == ["iam:PassRole"])
-    assert passing["Resource"] == [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}, {"Fn::GetAtt": ["TaskRole", "Arn"]}]
+    assert passing["Resource"] == [{"Fn::GetAtt": [name, "Arn"]} for name in ("ExecutionRole", *TASK_ROLES)]
     assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
     events = next(s for s in statements(role) if "events:PutRule" in s["Action"])
     assert "StepFunctionsGetEventsForECSTaskRule" in events["Resource"][0]["Fn::Sub"]
@@ -101,6 +127,7 @@ def test_policy_names_keep_the_seeds_troubleshooting_commands(templates):
     assert role["RoleName"] == {"Fn::Sub": "${ProjectName}-${Environment}-ecs-execution-role-${AWS::Region}"}
     names = [p["PolicyName"]["Fn::Sub"] for p in role["Policies"] if "PolicyName" in p]
     assert "${ProjectName}-${Environment}-ecs-execution-ecr-policy" in names
-    task = templates["iam"]["Resources"]["TaskRole"]["Properties"]
-    assert "${ProjectName}-${Environment}-ecs-task-s3-policy" in [p["PolicyName"]["Fn::Sub"] for p in task["Policies"]
-                                                                  if "PolicyName" in p]
+    for service in SERVICES:
+        task = templates["iam"]["Resources"][f"{service.capitalize()}TaskRole"]["Properties"]
+        assert f"${{ProjectName}}-${{Environment}}-{service}-task-s3-policy" in [
+            p["PolicyName"]["Fn::Sub"] for p in task["Policies"] if "PolicyName" in p]

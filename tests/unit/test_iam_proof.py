@@ -18,8 +18,13 @@ ALLOWED_ACTIONS = {
     "ExecutionRole": {"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                       "ecr:GetDownloadUrlForLayer", "logs:CreateLogStream", "logs:PutLogEvents",
                       "secretsmanager:GetSecretValue", "kms:Decrypt"},
-    "TaskRole": {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload",
-                 "s3:ListMultipartUploadParts", "cloudwatch:PutMetricData", "kms:Decrypt", "kms:GenerateDataKey"},
+    # Each task: its own locations of the data bucket, and the key; train also publishes the quality metric.
+    "OptimizeTaskRole": {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject",
+                         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "kms:Decrypt", "kms:GenerateDataKey"},
+    "TrainTaskRole": {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload",
+                      "s3:ListMultipartUploadParts", "cloudwatch:PutMetricData", "kms:Decrypt", "kms:GenerateDataKey"},
+    "PredictTaskRole": {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject",
+                        "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "kms:Decrypt", "kms:GenerateDataKey"},
     "StepFunctionsRole": {"ecs:RunTask", "ecs:StopTask", "ecs:DescribeTasks", "ecs:TagResource", "iam:PassRole",
                           "events:PutTargets", "events:PutRule", "events:DescribeRule",
                           "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
@@ -54,7 +59,7 @@ def placeholder(name: str) -> str:
         return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:automl/dev/api-key-previous-GhIjKl"
     if name == "DataBucketArn":
         return f"arn:aws:s3:::{PREFIX}-data-{ACCOUNT}-{REGION}"
-    if name in ("ExecutionRole", "TaskRole"):
+    if name == "ExecutionRole" or name.endswith("TaskRole"):
         return f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{name.lower()}-{REGION}"
     if name == "FlowLogsLogGroup":
         return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/vpc/{PREFIX}-flow-logs:*"

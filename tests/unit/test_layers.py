@@ -20,6 +20,7 @@ FLOORS = {
     "taskcat_run": 4,
     "synth": 3, "evaluate": 3, "cost": 3, "diagram": 3, "lint": 3, "scan": 3, "skips": 3,
     "planner": 3, "intrinsics": 3, "providers": 3, "keys": 3, "cache": 3, "transitions": 3, "regional": 3, "deploy_role": 3,
+    "role_table": 3,
     "stacks": 2,
     "settings": 1, "parameters": 1, "model": 1, "errors": 1, "ui": 1, "__init__": 1, "data": 1,
     "lazy_imports": 1, "digest": 1, "schedule": 1, "batch_gc": 1, "config_rules": 1,

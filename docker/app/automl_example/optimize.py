@@ -1,5 +1,5 @@
 """optimize: a small random search over a gradient-boosting model's hyperparameters; writes the best
-ones to models/best_params.json."""
+ones to BEST_PARAMS_KEY (models/best_params.json), the one object its task role may write."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def main(store: Store | None = None, trials: int = 8) -> dict:
                                 cv=3, scoring="roc_auc", random_state=data.SEED, n_jobs=1)
     search.fit(x_train, y_train)
     result = {"params": search.best_params_, "cv_roc_auc": round(float(search.best_score_), 4), "trials": trials}
-    where = store.put_json(f"{store.models}best_params.json", result)
+    where = store.put_json(store.best_params, result)
     print(f"optimize: best cross-validated ROC AUC {result['cv_roc_auc']} with {result['params']} -> {where}")
     return result
 

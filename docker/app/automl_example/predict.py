@@ -1,7 +1,12 @@
 """predict: `batch` scores the held-out split into predictions/; `serve` (the prediction service behind
 the load balancer) answers GET <health path> and POST /predict {"instances": [[30 numbers], ...]}.
-With API_KEY set (the ECS secret), /predict needs the header x-api-key equal to it, or to API_KEY_PREVIOUS (the
-key before a rotation, which the service accepts until `automl-cfn rotate-api-key --finish`)."""
+
+It fails closed: with API_KEY set (the ECS secret), /predict needs the header x-api-key equal to it, or to
+API_KEY_PREVIOUS (the key before a rotation, which the service accepts until `automl-cfn rotate-api-key
+--finish`); without a key, /predict answers only where the task definition declares the endpoint open
+(ALLOW_UNAUTHENTICATED=true, which the templates set only where the settings allow an endpoint without a
+key).  Otherwise /predict and the health check answer 503, so a load balancer never sends it traffic and a
+deployment of it rolls back."""
 
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ import joblib
 
 from . import data
 from .store import Store
+
+# The task definition's declaration that the endpoint needs no key (stacks/compute.py sets it).
+OPEN_ENDPOINT_VARIABLE = "ALLOW_UNAUTHENTICATED"
+REFUSING = "no API_KEY, and the task definition does not declare the endpoint open: refusing predictions"
 
 
 def load_model(store: Store):
@@ -48,7 +57,15 @@ def api_keys(environ) -> tuple[str | None, str | None]:
     return environ.get("API_KEY") or None, environ.get("API_KEY_PREVIOUS") or None
 
 
-def handler(model, features: int, health_path: str, api_key: str | None, previous_api_key: str | None = None):
+def authentication(environ) -> tuple[str | None, bool]:
+    """(the API key, whether the endpoint is declared open) from the container's environment."""
+    return environ.get("API_KEY") or None, environ.get(OPEN_ENDPOINT_VARIABLE, "") == "true"
+
+
+def handler(model, features: int, health_path: str, api_key: str | None, open_endpoint: bool = False,
+            previous_api_key: str | None = None):
+    refusing = not api_key and not open_endpoint
+
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, body: dict) -> None:
             payload = json.dumps(body).encode()
@@ -59,14 +76,18 @@ def handler(model, features: int, health_path: str, api_key: str | None, previou
             self.wfile.write(payload)
 
         def do_GET(self):  # noqa: N802 (http.server's name)
-            if self.path == health_path:
-                self._answer(200, {"status": "ok"})
-            else:
+            if self.path != health_path:
                 self._answer(404, {"error": "not found"})
+            elif refusing:
+                self._answer(503, {"status": REFUSING})
+            else:
+                self._answer(200, {"status": "ok"})
 
         def do_POST(self):  # noqa: N802
             if self.path != "/predict":
                 return self._answer(404, {"error": "not found"})
+            if refusing:
+                return self._answer(503, {"error": REFUSING})
             if api_key and not key_accepted(self.headers.get("x-api-key", ""), (api_key, previous_api_key)):
                 return self._answer(401, {"error": "missing or wrong x-api-key"})
             try:
@@ -89,9 +110,12 @@ def serve(store: Store | None = None) -> None:
     store = store or Store()
     port = int(os.environ.get("PORT", "8080"))
     health_path = os.environ.get("HEALTH_CHECK_PATH", "/health")
+    api_key, open_endpoint = authentication(os.environ)
     server = ThreadingHTTPServer(("0.0.0.0", port), handler(load_model(store), data.feature_count(), health_path,
-                                                            *api_keys(os.environ)))
-    print(f"predict: serving on port {port} (health {health_path})", flush=True)
+                                                            api_key, open_endpoint,
+                                                            previous_api_key=api_keys(os.environ)[1]))
+    access = "x-api-key required" if api_key else "open endpoint" if open_endpoint else REFUSING
+    print(f"predict: serving on port {port} (health {health_path}; {access})", flush=True)
     server.serve_forever()
 
 

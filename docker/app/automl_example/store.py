@@ -15,6 +15,8 @@ class Store:
         self.root = root or SCRATCH / "automl-store"
         self.models = os.environ.get("MODELS_PREFIX", "models/")
         self.predictions = os.environ.get("PREDICTIONS_PREFIX", "predictions/")
+        # The one object optimize writes and train reads (optimize's task role may write nothing else).
+        self.best_params = os.environ.get("BEST_PARAMS_KEY", f"{self.models}best_params.json")
         self._s3 = None
 
     def _client(self):

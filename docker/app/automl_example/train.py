@@ -1,6 +1,7 @@
-"""train: fit the model with the best hyperparameters, evaluate it on the held-out split, write
-models/model.joblib and models/metrics.json, and publish the scores as CloudWatch metrics
-(validation_accuracy, validation_roc_auc) to METRICS_NAMESPACE, which the pipeline's quality gate reads."""
+"""train: fit the model with the best hyperparameters (BEST_PARAMS_KEY, which optimize writes), evaluate it
+on the held-out split, write models/model.joblib and models/metrics.json, and publish the scores as
+CloudWatch metrics (validation_accuracy, validation_roc_auc) to METRICS_NAMESPACE, which the pipeline's
+quality gate reads."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .store import Store
 
 def main(store: Store | None = None) -> dict:
     store = store or Store()
-    best = store.get_json(f"{store.models}best_params.json")
+    best = store.get_json(store.best_params)
     x_train, x_test, y_train, y_test = data.load()
     model = HistGradientBoostingClassifier(random_state=data.SEED, **best["params"]).fit(x_train, y_train)
     metrics = {"accuracy": round(float(accuracy_score(y_test, model.predict(x_test))), 4),

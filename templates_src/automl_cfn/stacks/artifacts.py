@@ -1,11 +1,13 @@
-"""Artifacts: the bucket the deploy verb uploads child templates to, and where
-it keeps each environment's lock and settings record.
+"""Artifacts: the bucket the deploy verb uploads child templates to, where
+`publish` keeps releases, and where it keeps each environment's lock and
+settings record.
 
 Its own small stack, created once per account and region on first deploy
-(idempotent): encrypted, every public-access block on, TLS-only, and old
-template sets under templates/ expire (each deploy writes under a
-content-hash prefix, so nothing in use is ever overwritten); locks/ and
-records/ never expire.
+(idempotent): encrypted, versioned, every public-access block on, TLS-only,
+and old template sets under templates/ expire (each deploy writes under a
+content-hash prefix, so nothing in use is ever overwritten); releases/,
+locks/ and records/ never expire.  No server access logs: checks/skips.yaml
+says why (CKV_AWS_18).
 """
 
 from __future__ import annotations

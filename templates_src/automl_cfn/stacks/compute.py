@@ -9,15 +9,19 @@ wait on tasks that cannot pull an image.
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub, applicationautoscaling as scaling, ec2, ecs
+from troposphere import (And, Condition, Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub,
+                         applicationautoscaling as scaling, ec2, ecs)
 
-from ..model import (DATA_PREFIX, DEPLOYMENT_ALARMS, MODELS_PREFIX, PREDICTION_SERVICE, PREDICTIONS_PREFIX,
-                     SCRATCH_PATH, SERVICES, title)
+from ..model import (BEST_PARAMS_KEY, DATA_PREFIX, DEPLOYMENT_ALARMS, MODELS_PREFIX, PREDICTION_SERVICE,
+                     PREDICTIONS_PREFIX, SCRATCH_PATH, SERVICES, title)
 from . import names, traffic
 from .base import NONE, StackTemplate
 
 SCRATCH_VOLUME = "scratch"
 HTTPS = 443
+# Set on predict only where the settings allow an endpoint without an API key
+# (docker/app/automl_example/predict.py reads it: without it and without API_KEY, predict refuses).
+OPEN_ENDPOINT_VARIABLE = "ALLOW_UNAUTHENTICATED"
 
 
 def build() -> StackTemplate:
@@ -106,11 +110,23 @@ def environment(st: StackTemplate, service: str) -> list:
         "DATA_PREFIX": DATA_PREFIX,
         "MODELS_PREFIX": MODELS_PREFIX,
         "PREDICTIONS_PREFIX": PREDICTIONS_PREFIX,
+        "BEST_PARAMS_KEY": BEST_PARAMS_KEY,
         "METRICS_NAMESPACE": names.metric_namespace(),
     }
-    if service == PREDICTION_SERVICE:   # what the service listens on and answers its health check at
-        values.update(PORT=st.ref("PredictContainerPort"), HEALTH_CHECK_PATH=st.ref("HealthCheckPath"))
-    return [ecs.Environment(Name=key, Value=value) for key, value in values.items()]
+    if service != PREDICTION_SERVICE:
+        return [ecs.Environment(Name=key, Value=value) for key, value in values.items()]
+    # What the service listens on and answers its health check at; and, only where the settings allow
+    # an endpoint without a key, that it is open: without a key and without this, predict refuses.
+    values.update(PORT=st.ref("PredictContainerPort"), HEALTH_CHECK_PATH=st.ref("HealthCheckPath"))
+    return [ecs.Environment(Name=key, Value=value) for key, value in values.items()] + [
+        If(unauthenticated_endpoint(st), ecs.Environment(Name=OPEN_ENDPOINT_VARIABLE, Value="true"), NoValue)]
+
+
+def unauthenticated_endpoint(st: StackTemplate) -> str:
+    """No API key, and no internet-facing load balancer (the settings refuse one without a key; a
+    template deployed by hand with one still gets a predict that refuses every request)."""
+    return st.add_condition("UnauthenticatedEndpointAllowed", And(
+        Not(Condition(st.condition("HasApiKeySecret"))), Not(Condition(st.condition("PublicLoadBalancer")))))
 
 
 def api_key(st: StackTemplate):
@@ -135,7 +151,7 @@ def task_definition(st: StackTemplate, service: str) -> ecs.TaskDefinition:
         RequiresCompatibilities=["FARGATE"],
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
         ExecutionRoleArn=Ref(st.input("ExecutionRoleArn", "ECS task execution role ARN")),
-        TaskRoleArn=Ref(st.input("TaskRoleArn", "ECS task role ARN")),
+        TaskRoleArn=Ref(st.input(f"{title(service)}TaskRoleArn", f"Task role ARN of {service}")),
         # Writable scratch space; the image's own filesystem stays read-only.
         Volumes=[ecs.Volume(Name=SCRATCH_VOLUME)],
         ContainerDefinitions=[ecs.ContainerDefinition(

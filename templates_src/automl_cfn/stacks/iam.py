@@ -1,16 +1,18 @@
-"""IAM: the ECS execution role, the ECS task role and the Step Functions role.
+"""IAM: the ECS execution role, one task role per service, the Step Functions role
+and the roles that start it.
 
 Every grant is scoped to what the other stacks create: the four repositories,
-the services' log groups, prefixes of the data bucket, the three task
-families on the one cluster.  Policies are built from relationships in
-policies.py; nothing here is a hand-written policy blob.
+the services' log groups, the data bucket's locations each task reads and
+writes (model.TASK_ACCESS), the three task families on the one cluster.
+Policies are built from relationships in policies.py; nothing here is a
+hand-written policy blob.
 """
 
 from __future__ import annotations
 
 from troposphere import GetAtt, If, NoValue, Ref, Sub, iam
 
-from ..model import DATA_PREFIX, MODELS_PREFIX, PREDICTIONS_PREFIX, REPOSITORIES, SERVICES, title
+from ..model import REPOSITORIES, SERVICES, TASK_ACCESS, TaskAccess, title
 from . import names, policies
 from .base import NONE, StackTemplate
 
@@ -36,16 +38,11 @@ def build() -> StackTemplate:
         "secret-policy": ("HasApiKeySecret", policies.grant_read_secret(secret_arn, st.previous_api_key_arn())),
         "kms-policy": ("HasKmsKey", policies.grant_decrypt(key_arn)),
     }))
-    task = st.add(role(st, "TaskRole", "ecs-task", ECS_TASKS, {
-        "s3-policy": task_data_access(bucket_arn),
-        "metrics-policy": policies.grant_metrics(names.metric_namespace()),
-    }, optional={
-        "kms-policy": ("HasKmsKey", policies.grant_encrypt_decrypt(key_arn)),
-    }))
+    tasks = {service: st.add(task_role(st, service, bucket_arn, key_arn)) for service in SERVICES}
     pipeline = st.add(role(st, "StepFunctionsRole", "stepfunctions", STATES, {
         "run-tasks-policy": policies.grant_run_tasks(
             [names.task_definition_arn_pattern(s) for s in SERVICES], names.cluster_arn(),
-            names.task_arn_pattern(), [GetAtt(execution, "Arn"), GetAtt(task, "Arn")],
+            names.task_arn_pattern(), [GetAtt(each, "Arn") for each in (execution, *tasks.values())],
         ) + policies.grant_sync_events_rule(
             names.arn("events", "rule/StepFunctionsGetEventsForECSTaskRule")
         ),
@@ -84,7 +81,8 @@ def build() -> StackTemplate:
     st.output("EcsInfrastructureRoleArn", If(st.condition("ShiftsTraffic"), GetAtt(infrastructure, "Arn"), NONE),
               "Role ECS shifts load balancer traffic with, or none")
 
-    for resource, what in ((execution, "ECS task execution role"), (task, "ECS task role")):
+    described = {execution: "ECS task execution role", **{tasks[s]: f"Task role of {s}" for s in SERVICES}}
+    for resource, what in described.items():
         st.output(f"{resource.title}Arn", GetAtt(resource, "Arn"), f"{what} ARN")
         st.output(f"{resource.title}Name", Ref(resource), f"{what} name")
     st.output("StepFunctionsRoleArn", GetAtt(pipeline, "Arn"), "Step Functions role ARN",
@@ -119,11 +117,20 @@ def role(st: StackTemplate, logical_id: str, purpose: str, service: str, grants:
     )
 
 
-def task_data_access(bucket_arn) -> list:
-    """Containers read data/ and models/, write models/ and predictions/, delete nothing."""
-    return (
-        policies.grant_read_prefix(bucket_arn, DATA_PREFIX)
-        + policies.grant_read_prefix(bucket_arn, MODELS_PREFIX)
-        + policies.grant_write_prefix(bucket_arn, MODELS_PREFIX)
-        + policies.grant_write_prefix(bucket_arn, PREDICTIONS_PREFIX)
-    )
+def task_role(st: StackTemplate, service: str, bucket_arn, key_arn) -> iam.Role:
+    """What one task's code may do: its locations of the data bucket (model.TASK_ACCESS), the metrics
+    namespace if it publishes metrics, and the key where the environment has one (its objects are
+    encrypted with it)."""
+    access = TASK_ACCESS[service]
+    grants = {"s3-policy": task_data_access(bucket_arn, access)}
+    if access.publishes_metrics:
+        grants["metrics-policy"] = policies.grant_metrics(names.metric_namespace())
+    return role(st, f"{title(service)}TaskRole", f"{service}-task", ECS_TASKS, grants, optional={
+        "kms-policy": ("HasKmsKey", policies.grant_encrypt_decrypt(key_arn)),
+    })
+
+
+def task_data_access(bucket_arn, access: TaskAccess) -> list:
+    """Read and write exactly the task's locations; delete nothing."""
+    return ([s for location in access.reads for s in policies.grant_read(bucket_arn, location)]
+            + [s for location in access.writes for s in policies.grant_write(bucket_arn, location)])

@@ -90,26 +90,29 @@ def inline(name: str, statements: list[Statement]) -> iam.Policy:
     return iam.Policy(PolicyName=name, PolicyDocument=document(statements))
 
 
-def objects_under(bucket_arn, prefix: str) -> Sub:
-    return Sub(f"${{Bucket}}/{prefix}*", Bucket=bucket_arn)
+def objects_at(bucket_arn, location: str) -> Sub:
+    """The objects of a location: every key under a prefix (ending in "/"), or one object key."""
+    pattern = f"{location}*" if location.endswith("/") else location
+    return Sub(f"${{Bucket}}/{pattern}", Bucket=bucket_arn)
 
 
-def grant_read_prefix(bucket_arn, prefix: str) -> list[Statement]:
-    """Get objects under `prefix` and list only that prefix."""
-    return [
-        Statement(Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion], Resource=[objects_under(bucket_arn, prefix)]),
-        Statement(
-            Effect=Allow, Action=[s3.ListBucket], Resource=[bucket_arn],
-            Condition=Condition(StringLike("s3:prefix", [f"{prefix}*"])),
-        ),
-    ]
+def grant_read(bucket_arn, location: str) -> list[Statement]:
+    """Get the objects of a location; a prefix may be listed too, and only that prefix."""
+    read = [Statement(Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
+                      Resource=[objects_at(bucket_arn, location)])]
+    if not location.endswith("/"):
+        return read
+    return read + [Statement(
+        Effect=Allow, Action=[s3.ListBucket], Resource=[bucket_arn],
+        Condition=Condition(StringLike("s3:prefix", [f"{location}*"])),
+    )]
 
 
-def grant_write_prefix(bucket_arn, prefix: str) -> list[Statement]:
-    """Put objects under `prefix` (multipart included); no delete."""
+def grant_write(bucket_arn, location: str) -> list[Statement]:
+    """Put the objects of a location (multipart included); no delete."""
     return [Statement(
         Effect=Allow, Action=[s3.PutObject, s3.AbortMultipartUpload, s3.ListMultipartUploadParts],
-        Resource=[objects_under(bucket_arn, prefix)],
+        Resource=[objects_at(bucket_arn, location)],
     )]
 
 

@@ -24,7 +24,7 @@ EXPORTED = {
     "registry": [f"{title(r)}RepositoryUri" for r in REPOSITORIES],
     "storage": ["DataBucketName", "DataPrefix", "ModelsPrefix", "PredictionsPrefix"],
     "monitoring": [f"{title(s)}LogGroupName" for s in LOG_SOURCES] + ["AlarmTopicArn", "DashboardUrl"],
-    "iam": ["ExecutionRoleArn", "TaskRoleArn"],
+    "iam": ["ExecutionRoleArn"] + [f"{title(s)}TaskRoleArn" for s in SERVICES],
     "compute": ["ClusterName", "ClusterArn", "TaskSecurityGroupId", "PredictionServiceName"]
     + [f"{title(s)}TaskFamily" for s in SERVICES],
     "pipeline": ["StateMachineArn"],
