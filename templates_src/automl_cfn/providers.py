@@ -30,12 +30,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 DATA = Path(__file__).parent / "data" / "providers.json"
-# IAM actions the handlers name, with the resource types each acts on (cfn-lint's policy data, from
-# the Service Authorization Reference); an entry IAM does not know (an API name) is left out.
-IAM_ACTIONS = Path(__file__).parent / "data" / "iam_actions.json"
 SCHEMA_REGION = "us-east-1"
 PROPERTIES = "/properties/"
 
@@ -60,7 +57,15 @@ class Provider:
     read_only: tuple[str, ...]
     name_property: str | None             # the custom-name property, if the type has one
     name_max_length: int | None
-    permissions: tuple[str, ...] = ()     # IAM actions its handlers need (create, read, update, delete)
+    handlers: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (handler, IAM actions it needs), per HANDLERS
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """What any of its handlers (create, read, update, delete) needs."""
+        return tuple(sorted({action for _, listed in self.handlers for action in listed}))
+
+    def handler_permissions(self, handler: str) -> tuple[str, ...]:
+        return dict(self.handlers).get(handler, ())
 
     def replaces_on(self, path: str) -> bool:
         """Does changing the property at `path` ("A/B/C") force a replacement?"""
@@ -85,10 +90,54 @@ class Provider:
         return values if keys and all(v is not None for v in values) else None
 
 
+# -- what a resource's handlers call, given its properties ------------------------------------------------
+
+# The IAM prefix of a type's own service, where it is not the type's namespace in lower case.
+OWN_SERVICE = {"ElasticLoadBalancingV2": "elasticloadbalancing", "ApplicationAutoScaling": "application-autoscaling",
+               "StepFunctions": "states"}
+# Services that check the caller's own permissions on another service whatever the properties say.
+# Application Auto Scaling validates that the caller may create and delete the CloudWatch alarms of a
+# target tracking policy before it acts ("Permissions validation for Application Auto Scaling API calls
+# on target resources", docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html;
+# docs.aws.amazon.com/AmazonECS/latest/developerguide/auto-scaling-IAM.html lists the calls).
+VALIDATED_BY_THE_SERVICE = {
+    "AWS::ApplicationAutoScaling::ScalableTarget": {"cloudwatch"},
+    "AWS::ApplicationAutoScaling::ScalingPolicy": {"cloudwatch"},
+}
+CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
+# Object-level actions a bucket's handler lists name (the Service Authorization Reference has them act on
+# objects, `bucket/key`, not on the bucket).  No template property names an object, so a handler has none
+# of ours to call them on; asking them would give CI the power to delete the environment's data.  Left
+# out, said plainly: if the handler ever called them, a deploy would fail with AccessDenied, not lose data.
+NO_OBJECT_OF_OURS = {"AWS::S3::Bucket": {"s3:DeleteObject", "s3:PutObjectAcl"}}
+
+
+def own_service(resource_type: str) -> str:
+    namespace = resource_type.split("::")[1]
+    return OWN_SERVICE.get(namespace, namespace.lower())
+
+
+def needed(resource_type: str, permissions: Iterable[str], referred: set[str],
+           known: Callable[[str], bool]) -> set[str]:
+    """The handler actions a resource needs: those of its own service, and those of another service only
+    when its properties refer to that service (`referred`: an ARN of it, a role to pass, a KMS key, subnet
+    or security group IDs for EC2...) or the service checks the caller's permissions there itself
+    (VALIDATED_BY_THE_SERVICE).  The rest come from handler lists written for properties these templates
+    never set (S3 Tables for a bucket, Lambda for a scalable target, Cognito for a listener).  Actions IAM
+    does not know (`known` false: API names in the lists), iam:CreateServiceLinkedRole (granted by
+    service name) and the object actions of NO_OBJECT_OF_OURS are left out.  One rule for the CI role that grants (deploy_role/needs.py) and the local
+    endpoint that asks (local_aws/policy/handlers.py)."""
+    wanted = {own_service(resource_type)} | referred | VALIDATED_BY_THE_SERVICE.get(resource_type, set())
+    unused = NO_OBJECT_OF_OURS.get(resource_type, set())
+    return {action for action in permissions if known(action) and action != CREATE_SERVICE_LINKED_ROLE
+            and action not in unused and action.split(":", 1)[0] in wanted}
+
+
 def to_dict(provider: Provider) -> dict:
     return {"createOnly": list(provider.create_only), "primaryIdentifier": list(provider.primary_identifier),
             "readOnly": list(provider.read_only), "nameProperty": provider.name_property,
-            "nameMaxLength": provider.name_max_length, "permissions": list(provider.permissions)}
+            "nameMaxLength": provider.name_max_length,
+            "handlers": {handler: list(listed) for handler, listed in provider.handlers}}
 
 
 @lru_cache(maxsize=1)
@@ -107,7 +156,7 @@ def get(resource_type: str) -> Provider:
             return Provider(resource_type, (), (), (), None, None)
     return Provider(resource_type, tuple(entry["createOnly"]), tuple(entry["primaryIdentifier"]),
                     tuple(entry["readOnly"]), entry["nameProperty"], entry["nameMaxLength"],
-                    tuple(entry.get("permissions", ())))
+                    tuple((h, tuple(listed)) for h, listed in entry.get("handlers", {}).items()))
 
 
 # ---------------------------------------------------------------------------
@@ -144,8 +193,8 @@ def extract(resource_type: str) -> Provider:
     if name:
         limit = document["properties"].get(name, {}).get("maxLength") or botocore_name_limit(resource_type)
     handlers = document.get("handlers", {})
-    permissions = sorted({p for handler in HANDLERS for p in handlers.get(handler, {}).get("permissions", [])})
-    return Provider(resource_type, create_only, identifier, read_only, name, limit, tuple(permissions))
+    listed = tuple((h, tuple(sorted(set(handlers.get(h, {}).get("permissions", []))))) for h in HANDLERS)
+    return Provider(resource_type, create_only, identifier, read_only, name, limit, listed)
 
 
 def custom_name_property(resource_type: str, document: dict, create_only, read_only) -> str | None:
@@ -183,25 +232,6 @@ def extract_all(types: Iterable[str]) -> dict[str, dict]:
     return {t: to_dict(extract(t)) for t in sorted(types)}
 
 
-def iam_actions(actions: Iterable[str]) -> dict[str, list[str]]:
-    """action -> resource types it can be scoped to ([] for none), for the actions IAM knows."""
-    import cfnlint
-
-    known = json.loads((Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text())
-    result = {}
-    for action in sorted(set(actions)):
-        service, _, name = action.partition(":")
-        entry = known.get(service, {}).get("Actions", {}).get(name.lower())
-        if entry is not None:
-            result[action] = sorted(entry.get("Resources", []))
-    return result
-
-
-@lru_cache(maxsize=1)
-def committed_iam_actions() -> dict[str, list[str]]:
-    return json.loads(IAM_ACTIONS.read_text())
-
-
 def main(argv: list[str] | None = None) -> int:
     """Write data/providers.json for every type in generated/templates and generated/account (run from the
     project directory)."""
@@ -214,10 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                  *read_account_documents(project / "generated").values()]
     extracted = extract_all(template_types(documents))
     DATA.write_text(json.dumps(extracted, indent=1, sort_keys=True) + "\n")
-    actions = iam_actions(a for entry in extracted.values() for a in entry["permissions"])
-    IAM_ACTIONS.write_text(json.dumps(actions, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {DATA} ({len(extracted)} resource types) and {IAM_ACTIONS} ({len(actions)} actions)",
-          file=sys.stderr)
+    print(f"wrote {DATA} ({len(extracted)} resource types)", file=sys.stderr)
     return 0
 
 

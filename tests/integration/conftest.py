@@ -3,6 +3,7 @@ reset before each test, stopped by its handle at the end."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import boto3
@@ -156,3 +157,27 @@ def credentials_in(aws, account: str) -> dict[str, str]:
     given = sts.assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
     return {"aws_access_key_id": given["AccessKeyId"], "aws_secret_access_key": given["SecretAccessKey"],
             "aws_session_token": given["SessionToken"]}
+
+
+def github_token(subject: str, audience: str = "sts.amazonaws.com") -> str:
+    """A GitHub Actions OIDC token's shape (the endpoint does not check its signature)."""
+    def part(document: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+    claims = {"iss": "https://token.actions.githubusercontent.com", "aud": audience, "sub": subject}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.signature"
+
+
+def github_session(aws, role_arn: str, subject: str) -> dict[str, str]:
+    """What aws-actions/configure-aws-credentials gets for a workflow job: the role's session credentials."""
+    sts = boto3.client("sts", endpoint_url=aws.url, region_name=aws.region, aws_access_key_id="anonymous",
+                       aws_secret_access_key="anonymous")
+    sts.meta.events.register("choose-signer.sts.AssumeRoleWithWebIdentity", lambda **_: False)   # unsigned
+    given = sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="github",
+                                              WebIdentityToken=github_token(subject))["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": given["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": given["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": given["SessionToken"]}
+
+
+def act_as(monkeypatch, credentials: dict[str, str]) -> None:
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)

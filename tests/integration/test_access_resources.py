@@ -31,6 +31,10 @@ def template(role_action: str, key_statement_sid: str, queue_key: bool, queue_se
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": queue_sender}, "Action": "sqs:SendMessage",
                 "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}}},
+        "Managed": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "Roles": [{"Ref": "Role"}],
+            "PolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [{     # Json: a string will do
+                "Effect": "Allow", "Action": role_action.replace("Object", "ObjectTagging"), "Resource": "*"}]})}},
         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "access-test-topic"}},
         "Subscription": {"Type": "AWS::SNS::Subscription", "Properties": {
             "TopicArn": {"Ref": "Topic"}, "Protocol": "sqs", "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]}}},
@@ -60,7 +64,12 @@ def state(clients):
         url = sqs.get_queue_url(QueueName="access-test-queue")["QueueUrl"]
         queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:access-test-topic"
+        managed = iam.list_attached_role_policies(RoleName="access-test-role")["AttachedPolicies"][0]["PolicyArn"]
+        version = iam.get_policy(PolicyArn=managed)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=managed, VersionId=version)["PolicyVersion"]["Document"]
         return {
+            "managed action": (document if isinstance(document, dict) else json.loads(document))["Statement"][0][
+                "Action"],
             "role action": (grant if isinstance(grant, dict) else json.loads(grant))["Statement"][0]["Action"],
             "key sid": json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])["Statement"][0][
                 "Sid"],
@@ -77,12 +86,14 @@ def test_policy_updates_reach_the_resources_in_place(aws, clients, state):
     cfn = clients("cloudformation")
     deploy(cfn, template("s3:GetObject", "First", False, "events.amazonaws.com", "cloudwatch.amazonaws.com"), True)
     before = state()
-    assert before == {"role action": "s3:GetObject", "key sid": "First", "queue key": "",
+    assert before == {"managed action": "s3:GetObjectTagging", "role action": "s3:GetObject", "key sid": "First",
+                      "queue key": "",
                       "queue sender": "events.amazonaws.com", "topic publisher": "cloudwatch.amazonaws.com",
                       "subscriptions": 1}
     deploy(cfn, template("s3:PutObject", "Second", True, "s3.amazonaws.com", "events.amazonaws.com"), False)
     after = state()
     assert after["role action"] == "s3:PutObject" and after["key sid"] == "Second"
+    assert after["managed action"] == "s3:PutObjectTagging"
     assert after["queue key"] and after["queue sender"] == "s3.amazonaws.com"
     assert after["topic publisher"] == "events.amazonaws.com" and after["subscriptions"] == 1
 

@@ -1,29 +1,18 @@
 """The CI roles' template on the strict endpoint: it deploys (it ended in ROLLBACK_COMPLETE while its
-policies were one Fn::Sub'd JSON string each), its boundary is what `permissions_boundary: project`
-names, and every call deploy, diff, destroy and stackset deploy make is one the roles' policies grant.
-
-The endpoint does not evaluate IAM here: the calls are recorded as the verbs make them and judged against
-the generated documents (tests/iam_simulation.py), resource by resource where the call names one."""
+policies were one Fn::Sub'd JSON string each), and its boundary is what `permissions_boundary: project`
+names.  What the roles may do, the endpoint judges call by call: test_deploy_role_on_the_endpoint.py."""
 
 from __future__ import annotations
 
 import json
 
-import botocore.client
-import pytest
-
 from automl_cfn import deploy_role, synth
 from automl_cfn.settings import load_settings
-from tests.iam_simulation import allowed
 
-from .test_stacksets import organisation, targets  # noqa: F401  (the fixture, shared)
+from .conftest import act_as, github_session
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 OIDC = "https://token.actions.githubusercontent.com"
-# IAM's prefix where it is not the API's signing name, and S3's calls under the action IAM checks.
-PREFIXES = {"monitoring": "cloudwatch"}
-S3_ACTIONS = {"HeadBucket": "ListBucket", "ListObjectsV2": "ListBucket", "ListObjectVersions": "ListBucketVersions",
-              "HeadObject": "GetObject", "DeleteObjects": "DeleteObject"}
 
 
 def deploy_role_stack(clients, cli, env: str = "dev") -> dict[str, str]:
@@ -86,97 +75,10 @@ def test_the_project_boundary_is_checked_then_carried_by_every_role(aws, clients
 
 def test_the_ci_role_deploys_only_with_the_project_boundary(aws, clients, cli, monkeypatch):
     role = deploy_role_stack(clients, cli)["DeployRoleArn"]
-    given = clients("sts").assume_role(RoleArn=role, RoleSessionName="github")["Credentials"]
-    for key, value in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
-                       ("AWS_SESSION_TOKEN", "SessionToken")):
-        monkeypatch.setenv(key, given[value])
+    act_as(monkeypatch, github_session(aws, role, "repo:example/automl:ref:refs/heads/main"))
     code, out, err = cli("preflight", "--env", "dev", "--format", "json")
     [check] = [c for c in json.loads(out)["checks"] if c["name"] == "permissions-boundary"]
     assert code == 3 and check["status"] == "fail" and check["fix"] == "set permissions_boundary: project"
     assert check["detail"] == "automl-dev-ci-deploy creates roles only with automl-dev-boundary on them"
     code, out, err = cli("preflight", "--env", "dev", "--format", "json", "--var", "permissions_boundary=project")
     assert [c["status"] for c in json.loads(out)["checks"] if c["name"] == "permissions-boundary"] == ["pass"]
-
-
-@pytest.fixture
-def recorded(monkeypatch):
-    """Every AWS call made in this process from now on: (IAM action, resource ARN or "*", condition keys
-    the request sets)."""
-    calls: list[tuple[str, str, dict]] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def record(client, operation, params):
-        model = client.meta.service_model
-        prefix = PREFIXES.get(model.signing_name, model.signing_name)
-        name = S3_ACTIONS.get(operation, operation) if prefix == "s3" else operation
-        calls.append((f"{prefix}:{name}", resource_of(prefix, params, client.meta.region_name), context_of(params)))
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
-    return calls
-
-
-def resource_of(prefix: str, params: dict, region: str) -> str:
-    """The ARN a call acts on, where its parameters name it plainly (S3 and CloudFormation); else "*"
-    (judged by action only)."""
-    if prefix == "s3" and "Bucket" in params:
-        return f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
-    if prefix == "cloudformation" and isinstance(params.get("StackName"), str):
-        name = params["StackName"]
-        return name if name.startswith("arn:") else f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{name}/id"
-    if prefix == "cloudformation" and isinstance(params.get("StackSetName"), str):
-        return f"arn:aws:cloudformation:{region}:{ACCOUNT}:stackset/{params['StackSetName']}:id"
-    return "*"
-
-
-def context_of(params: dict) -> dict:
-    """The condition keys a request sets: its tags, S3's If-None-Match."""
-    context = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in params.get("Tags") or [] if isinstance(t, dict)}
-    if "IfNoneMatch" in params:
-        context["s3:if-none-match"] = params["IfNoneMatch"]
-    return context
-
-
-def judged(calls, documents) -> list[tuple[str, str]]:
-    """The calls the documents do not allow: on the named resource, or (by action) on any."""
-    refused = set()
-    for action, resource, context in calls:
-        if resource == "*":
-            statements = [s for d in documents for s in d["Statement"] if s["Effect"] == "Allow"]
-            if not any(action.lower() in {a.lower() for a in s["Action"]} for s in statements):
-                refused.add((action, resource))
-        elif not allowed(documents, action, resource, context):
-            refused.add((action, resource))
-    return sorted(refused)
-
-
-def test_every_call_of_deploy_diff_and_destroy_is_granted(aws, cli, project_root, recorded, tmp_path):
-    chosen = deploy_role.policies(project_root, load_settings(env="dev", root=project_root),
-                                  synth.read_generated_documents(project_root / "generated"), account=ACCOUNT)
-    deploy, diff = deploy_role.documents_of(chosen.deploy), deploy_role.documents_of(chosen.diff)
-    code, out, err = cli("deploy", "--env", "dev", "--yes")
-    assert code == 0, err + out
-    deployed = list(recorded)
-    recorded.clear()
-    code, out, err = cli("diff", "--env", "dev", "--var", "log_retention_days=30")
-    assert code == 0, err + out
-    diffed = list(recorded)
-    recorded.clear()
-    code, out, err = cli("destroy", "--env", "dev", "--yes", "--backup", str(tmp_path / "backup"))
-    assert code == 0, err + out
-    destroyed = list(recorded)
-    assert {a for a, _, _ in deployed} >= {"cloudformation:CreateChangeSet", "s3:PutObject", "sts:GetCallerIdentity"}
-    assert judged(deployed + diffed + destroyed, deploy) == []
-    assert judged(diffed, diff) == []
-    assert "cloudformation:ExecuteChangeSet" not in {a for a, _, _ in diffed}
-
-
-def test_every_call_of_stackset_deploy_is_granted(aws, run, project, organisation, recorded):  # noqa: F811
-    chosen = deploy_role.policies(project, load_settings(env="dev", root=project),
-                                  synth.read_generated_documents(project / "generated"), account=ACCOUNT)
-    one, two, _ = organisation["members"]
-    path = targets(project, f'accounts: ["{one}", "{two}"]\nregions: [us-east-1]\n')
-    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
-    assert code == 0, err + out
-    assert "cloudformation:CreateStackInstances" in {a for a, _, _ in recorded}
-    assert judged(recorded, deploy_role.documents_of(chosen.deploy)) == []

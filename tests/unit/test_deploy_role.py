@@ -443,14 +443,13 @@ def test_the_committed_reference_data_is_current(project_root):
     assert extracted == json.loads(reference.DATA.read_text()), "run: python -m automl_cfn.deploy_role"
 
 
-def test_the_committed_action_data_is_current(templates):
-    """providers' extract (data/iam_actions.json); the roles read data/iam_reference.json."""
+def test_the_committed_provider_data_is_current(templates):
+    """providers' extract (data/providers.json): every type the templates use, each handler's permissions."""
     from automl_cfn.synth import build_baseline_template
 
     documents = [*templates.values(), build_baseline_template(templates)]
-    extracted = providers.iam_actions(a for t in providers.template_types(documents)
-                                      for a in providers.extract(t).permissions)
-    assert extracted == providers.committed_iam_actions(), "run: python -m automl_cfn.providers"
+    assert providers.extract_all(providers.template_types(documents)) == providers._committed(), \
+        "run: python -m automl_cfn.providers"
 
 
 def test_the_template_passes_cfn_lint(chosen, tmp_path):

@@ -27,18 +27,6 @@ from ..intrinsics import Expression, Symbol
 from ..settings import Settings, with_overrides
 from . import reference
 
-# The IAM prefix of a type's own service, where it is not the type's namespace in lower case.
-OWN_SERVICE = {"ElasticLoadBalancingV2": "elasticloadbalancing", "ApplicationAutoScaling": "application-autoscaling",
-               "StepFunctions": "states"}
-# Services that check the caller's own permissions on another service whatever the properties say.
-# Application Auto Scaling validates that the caller may create and delete the CloudWatch alarms of a
-# target tracking policy before it acts ("Permissions validation for Application Auto Scaling API calls
-# on target resources", docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html;
-# docs.aws.amazon.com/AmazonECS/latest/developerguide/auto-scaling-IAM.html lists the calls).
-VALIDATED_BY_THE_SERVICE = {
-    "AWS::ApplicationAutoScaling::ScalableTarget": {"cloudwatch"},
-    "AWS::ApplicationAutoScaling::ScalingPolicy": {"cloudwatch"},
-}
 # The service-linked role a type makes AWS create on first use, which needs the caller's
 # iam:CreateServiceLinkedRole for that service name.  None: the handler lists the action for a property
 # the value decides (ScalableTarget: `<ServiceNamespace>.application-autoscaling.amazonaws.com`) or for a
@@ -54,7 +42,7 @@ SERVICE_LINKED_ROLES: dict[str, str | None] = {
     "AWS::EC2::FlowLog": None,
     "AWS::Pipes::Pipe": None,
 }
-CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
+CREATE_SERVICE_LINKED_ROLE = providers.CREATE_SERVICE_LINKED_ROLE
 IMAGE_TAG = "v1"   # any tag: what matters is that there is one
 ARN_IN_TEXT = re.compile(r"arn:(?:aws[a-z-]*|\$\{AWS::Partition\}):([a-z0-9-]+):")
 EC2_ID = re.compile(r"^(?:vpc|subnet|sg)-[0-9a-f]{8,17}$")
@@ -62,9 +50,7 @@ EC2_ID = re.compile(r"^(?:vpc|subnet|sg)-[0-9a-f]{8,17}$")
 TypeOf = Callable[[str, str], str]   # (stack, logical ID) -> resource type
 
 
-def own_service(resource_type: str) -> str:
-    namespace = resource_type.split("::")[1]
-    return OWN_SERVICE.get(namespace, namespace.lower())
+own_service = providers.own_service
 
 
 def referred_services(value: Any, type_of: TypeOf) -> set[str]:
@@ -92,18 +78,10 @@ def referred_services(value: Any, type_of: TypeOf) -> set[str]:
 
 
 def needed(resource_type: str, properties: Mapping[str, Any], type_of: TypeOf) -> set[str]:
-    """The handler actions a resource needs: those of its own service, and those of another service only
-    when its properties refer to that service (an ARN of it, a role to pass, a KMS key, subnet or
-    security group IDs for EC2...) or the service checks the caller's permissions there itself
-    (VALIDATED_BY_THE_SERVICE).  The rest come from handler lists written for properties these templates
-    never set (S3 Tables for a bucket, Lambda for a scalable target, Cognito for a listener).  Actions IAM
-    does not know (API names in the lists) and iam:CreateServiceLinkedRole (granted by service name, see
-    SERVICE_LINKED_ROLES) are left out."""
-    wanted = {own_service(resource_type)} | referred_services(dict(properties), type_of) | \
-        VALIDATED_BY_THE_SERVICE.get(resource_type, set())
-    return {action for action in providers.get(resource_type).permissions
-            if reference.known(action) and action != CREATE_SERVICE_LINKED_ROLE
-            and reference.service(action) in wanted}
+    """The handler actions a resource needs (providers.needed), the services it refers to read from its
+    template values."""
+    return providers.needed(resource_type, providers.get(resource_type).permissions,
+                            referred_services(dict(properties), type_of), reference.known)
 
 
 @dataclass

@@ -335,6 +335,22 @@ def unimplemented_actions_answer_aws_errors() -> None:
     responses.BaseResponse.call_action = call_action
 
 
+def awsvpc_tasks_have_a_private_dns_name() -> None:
+    """A task in awsvpc network mode (every Fargate task) failed to start with HTTP 500: moto's Task reads its
+    network interface's private_dns_name, which moto's NetworkInterface does not have.  EC2 names it
+    ip-<address with dashes>.<region>.compute.internal (vpc-dns-hostnames.html).
+    Test: test_run_takes_everything_from_the_outputs."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    def private_dns_name(self) -> str:
+        address = (self.private_ip_address or "0.0.0.0").replace(".", "-")
+        region = getattr(self.ec2_backend, "region_name", "us-east-1")
+        return f"ip-{address}.ec2.internal" if region == "us-east-1" else f"ip-{address}.{region}.compute.internal"
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = property(private_dns_name)
+
+
 def read_template(body: str, read_yaml) -> dict:
     """A template body's document: JSON by the json module, anything else by `read_yaml` (moto's)."""
     if body.lstrip().startswith("{"):
@@ -366,7 +382,7 @@ CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_u
                   list_parameters_as_text, task_definition_update, keep_resources_moto_cannot_update)
 SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, elbv2_attributes_from_cloudformation,
             elbv2_deletion_protection, policy_conditions_select_statements, unimplemented_actions_answer_aws_errors,
-            json_templates_read_as_json)
+            json_templates_read_as_json, awsvpc_tasks_have_a_private_dns_name)
 
 
 def apply(strict: bool) -> None:

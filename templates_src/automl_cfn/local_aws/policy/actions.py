@@ -9,10 +9,9 @@ column is empty, you must specify all resources (*)").
 The facts come from cfn-lint's copy of the reference
 (cfnlint/data/AdditionalSpecs/Policies.json), extracted for the services the
 project and its tests call into `actions.json` beside this module, so the
-endpoint reads them without cfn-lint installed.  Beside them: what each
-resource type's CloudFormation handlers call (create, update, delete), from
-the provider schemas cfn-lint ships, for every type the project's templates
-use (automl_cfn/data/providers.json lists them).  `python -m
+endpoint reads them without cfn-lint installed.  Beside them, each resource
+type's ARN format with its variables named (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`),
+from parliament's copy, which names them (cfn-lint's gives patterns only).  `python -m
 automl_cfn.local_aws.policy.actions` rewrites it;
 test_the_committed_action_data_is_current fails when it is stale.
 """
@@ -29,9 +28,6 @@ SERVICES = ("acm", "application-autoscaling", "cloudformation", "cloudwatch", "c
             "secretsmanager", "servicequotas", "sns", "sqs", "states", "sts", "xray")
 
 
-HANDLERS = ("create", "update", "delete")
-
-
 @lru_cache(maxsize=1)
 def _data() -> dict:
     return json.loads(DATA.read_text())
@@ -41,9 +37,9 @@ def _table() -> dict[str, dict[str, list[str]]]:
     return _data()["actions"]
 
 
-def handler_permissions(resource_type: str, handler: str) -> list[str]:
-    """What CloudFormation's `handler` (create, update, delete) of the type calls, as IAM actions."""
-    return _data()["handlers"].get(resource_type, {}).get(handler, [])
+def arn_formats(service: str) -> dict[str, list[str]]:
+    """Resource type (lower case) -> its ARN formats, for one service."""
+    return _data()["arns"].get(service, {})
 
 
 def resource_types(action: str) -> list[str] | None:
@@ -60,21 +56,24 @@ def takes_no_resource(action: str) -> bool:
 
 
 def extract() -> dict:
-    """From cfn-lint's copy of the reference and its provider schemas (needs cfn-lint)."""
+    """From cfn-lint's copy of the reference and parliament's (needs both)."""
     import cfnlint
-
-    from ... import providers
+    import parliament
 
     source = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
     reference = json.loads(source.read_text())
     table = {service: {action: sorted(body.get("Resources", []))
                        for action, body in sorted(reference[service]["Actions"].items())}
              for service in SERVICES if service in reference}
-    handlers = {}
-    for resource_type in sorted(json.loads(providers.DATA.read_text())):
-        declared = providers.schema(resource_type).get("handlers", {})
-        handlers[resource_type] = {h: sorted(set(declared.get(h, {}).get("permissions", []))) for h in HANDLERS}
-    return {"actions": table, "handlers": handlers}
+    definitions = json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())
+    arns: dict[str, dict[str, list[str]]] = {}
+    for entry in definitions:
+        if entry["prefix"] in SERVICES:
+            for resource in entry["resources"]:
+                listed = arns.setdefault(entry["prefix"], {}).setdefault(resource["resource"].lower(), [])
+                if resource["arn"] not in listed:
+                    listed.append(resource["arn"])
+    return {"actions": table, "arns": {service: dict(sorted(types.items())) for service, types in sorted(arns.items())}}
 
 
 def main() -> None:

@@ -138,6 +138,8 @@ def check(caller: Caller, subject: Subject, ask: requests.Ask, region: str, cont
     full = {**context, **ask.context}
     if ask.resource_account:
         full.setdefault("aws:ResourceAccount", ask.resource_account)
+    if not any(key.startswith("aws:ResourceTag/") for key in full):
+        full.update({f"aws:ResourceTag/{k}": v for k, v in resources.tags_of(ask.resource).items()})
     request = Request(caller, ask.action, ask.resource, full, ask.resource_account)
     decision = decide(request, subject, ask.resource_policy, resource_policy_required=ask.policy_required)
     if not decision.allowed:
@@ -163,6 +165,7 @@ def check_key_use(caller: Caller, subject: Subject, use: requests.KeyUse, region
     for name, value in use.encryption_context.items():
         full[f"kms:EncryptionContext:{name}"] = value
     full["kms:EncryptionContextKeys"] = sorted(use.encryption_context)
+    full.update({f"aws:ResourceTag/{k}": v for k, v in resources.tags_of(key.arn).items()})
     request = Request(caller, use.action, key.arn, full, key.account)
     decision = decide(request, subject, key.policy, resource_policy_required=True)
     if not decision.allowed:

@@ -7,18 +7,18 @@ session that it generates from your user credentials"), so that caller needs
 what the handlers need.  The provider schemas list it per handler
 (`handlers.create.permissions` ...; actions.py extracts them).
 
-The schemas list what a handler may call for any property; a handler calls
-another service only for a property that names it.  So, for one resource:
+The schemas list what a handler may call for any property; which of it a
+resource needs is providers.needed's rule, the one the CI role is granted by.
+For one resource:
 
-- an action of the type's own service is asked on the resource's own ARN
-  (`*` for an action that acts on no resource type), with aws:RequestTag/*
-  on create and aws:ResourceTag/* after it, from the resource's tags;
+- an action of the type's own service is asked on the resource's own ARN,
+  or on the ARN of the type it acts on filled from the own one (an object
+  under the bucket), or on `*` if it acts on no resource type; with
+  aws:RequestTag/* on create and aws:ResourceTag/* after it, from the tags;
 - iam:PassRole is asked for each role ARN its properties name, with
   iam:PassedToService set to the service the type hands roles to;
-- an action of another service is asked only when the properties name a
-  resource of that service (an ARN, a key, an EC2 ID), on those resources;
-- an action IAM does not know (a schema entry that is an API name) is not
-  asked: no policy could grant it.
+- a KMS action on each key its properties name, the key policy included;
+- another service's action on the resources of it the properties name.
 
 Approximations, said plainly: an EC2 action on another EC2 resource than the
 one created (AssociateRouteTable on the subnet) is asked on the created
@@ -34,12 +34,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ... import providers
 from . import actions, enforce, principals
 from .requests import Ask, key_ask
 
 
-TYPE_SERVICE = {"ElasticLoadBalancingV2": "elasticloadbalancing", "StepFunctions": "states",
-                "ApplicationAutoScaling": "application-autoscaling", "CloudWatch": "cloudwatch"}
 # The service principal each type hands a role to (iam:PassedToService).
 PASSED_TO = {
     "AWS::ECS::TaskDefinition": "ecs-tasks.amazonaws.com", "AWS::ECS::Service": "ecs.amazonaws.com",
@@ -100,23 +99,25 @@ KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 ARN = re.compile(r"^arn:aws[a-z-]*:([a-z0-9-]+):")
 
 
-def own_service(resource_type: str) -> str:
-    part = resource_type.split("::")[1]
-    return TYPE_SERVICE.get(part, part.lower())
-
-
-def own_arn(resource_type: str, props: dict, name: str, physical_id: str, region: str, account: str) -> str:
+def own_arns(resource_type: str, props: dict, name: str, physical_id: str, region: str, account: str) -> list[str]:
+    """The ARNs the resource's own actions act on: its own, or, for a policy resource, those of the queues or
+    topics it is attached to."""
+    if resource_type == "AWS::SQS::QueuePolicy":
+        return [f"arn:aws:sqs:{region}:{account}:{str(url).rstrip('/').split('/')[-1]}"
+                for url in props.get("Queues") or []]
+    if resource_type == "AWS::SNS::TopicPolicy":
+        return [str(topic) for topic in props.get("Topics") or []]
     if resource_type.startswith("AWS::EC2::"):
         kind = EC2_KIND.get(resource_type.split("::")[2], "*")
         identifier = physical_id if physical_id and EC2_ID.match(physical_id) else "*"
-        return f"arn:aws:ec2:{region}:{account}:{kind}/{identifier}"
+        return [f"arn:aws:ec2:{region}:{account}:{kind}/{identifier}"]
     template = OWN_ARN.get(resource_type, "*")
     if template == "{TopicArn}":
-        return str(props.get("TopicArn", "*"))
+        return [str(props.get("TopicArn", "*"))]
     values = {"region": region, "account": account, "name": name or "*", "id": physical_id or "*",
               "Path": props.get("Path") or "/", "GroupName": props.get("GroupName") or "default",
               "ClusterName": str(props.get("Cluster") or "default").split("/")[-1]}
-    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), props.get(m.group(1), "*"))), template)
+    return [re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), props.get(m.group(1), "*"))), template)]
 
 
 def referenced(props: Any) -> dict[str, set[str]]:
@@ -148,31 +149,72 @@ def referenced(props: Any) -> dict[str, set[str]]:
 
 def asks(resource_type: str, handler: str, props: dict, name: str, physical_id: str, region: str, account: str,
          tags: dict[str, str]) -> list[Ask]:
-    """What the `handler` of one resource asks IAM for."""
-    own = own_service(resource_type)
-    own_resource = own_arn(resource_type, props, name, physical_id, region, account)
-    named = referenced(props)
-    tag_context = {f"aws:RequestTag/{k}": v for k, v in tags.items()} if handler == "create" else \
-        {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    """What the `handler` of one resource asks IAM for (providers.needed decides which actions)."""
+    own = providers.own_service(resource_type)
+    own_resources = own_arns(resource_type, props, name, physical_id, region, account)
+    # A nested stack's parameters are values its template reads, not resources its handler acts on.
+    named = referenced({k: v for k, v in props.items() if not (resource_type == "AWS::CloudFormation::Stack"
+                                                                 and k == "Parameters")})
+    # The resource carries its tags from its first call on (CloudFormation tags on create); the create
+    # call itself sends them (aws:RequestTag), its later calls find them (aws:ResourceTag).
+    tag_context = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
     if handler == "create" and tags:
+        tag_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
         tag_context["aws:TagKeys"] = sorted(tags)
+    wanted = providers.needed(resource_type, providers.get(resource_type).handler_permissions(handler),
+                              set(named) - {"role"}, lambda action: actions.resource_types(action) is not None)
     found: list[Ask] = []
-    for action in actions.handler_permissions(resource_type, handler):
-        types = actions.resource_types(action)
-        if types is None:
-            continue   # not an IAM action: nothing could grant it
+    for action in sorted(wanted):
         service = action.split(":")[0]
         if action == "iam:PassRole":
             passed = PASSED_TO.get(resource_type, f"{own}.amazonaws.com")
             found += [Ask(action, role, {"iam:PassedToService": passed}) for role in sorted(named.get("role", ()))]
         elif service == own:
-            found += own_asks(resource_type, action, "*" if not types else own_resource, props, tag_context)
-        elif service == "kms" and "kms" in named:
+            for own_resource in own_resources:
+                found += own_asks(resource_type, action, resource_of(action, own_resource), props, tag_context)
+        elif service == "kms":
             found += [key_ask(action, key, region, account) for key in sorted(named["kms"])]
-        elif service in named:
-            targets = ["*"] if not types else sorted(named[service])
+        else:
+            targets = sorted(named[service]) if actions.resource_types(action) else ["*"]
             found += [Ask(action, target, {}) for target in targets]
     return found
+
+
+def resource_of(action: str, own_resource: str) -> str:
+    """The ARN `action` is asked on: `*` if it takes none; the resource's own ARN if it acts on the
+    resource's type; else the ARN of the type it acts on, filled with what the own ARN says (a bucket's
+    name in an object's ARN) and `*` for the rest."""
+    types = [t.lower() for t in actions.resource_types(action) or []]
+    if not types:
+        return "*"
+    formats = actions.arn_formats(action.split(":")[0])
+    own_type, values = matched_type(formats, own_resource)
+    if own_type is None or own_type in types:
+        return own_resource
+    for kind in types:
+        for fmt in formats.get(kind, []):
+            return VARIABLE.sub(lambda m: values.get(m.group(1), "*"), fmt)
+    return own_resource
+
+
+VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def matched_type(formats: dict[str, list[str]], arn: str) -> tuple[str | None, dict[str, str]]:
+    """The resource type whose ARN format `arn` fits, and the values of the format's variables."""
+    for kind, listed in formats.items():
+        for fmt in listed:
+            names = VARIABLE.findall(fmt)
+            pattern = re.escape(fmt)
+            for index, variable in enumerate(names):
+                group = ".+" if index == len(names) - 1 else "[^/:]+"
+                pattern = pattern.replace(re.escape(f"${{{variable}}}"), f"(?P<{variable}>{group})", 1)
+            match = re.fullmatch(pattern, arn)
+            if match:
+                return kind, {k: v for k, v in match.groupdict().items()
+                              if k not in ("Partition", "Region", "Account")} | {
+                    "Partition": "aws", "Region": arn.split(":")[3], "Account": arn.split(":")[4]}
+    return None, {}
 
 
 def own_asks(resource_type: str, action: str, resource: str, props: dict, context: dict) -> list[Ask]:

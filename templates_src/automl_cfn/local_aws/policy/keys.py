@@ -25,8 +25,10 @@ class LockedOut(Exception):
     pass
 
 
-def check_lockout(policy_text, key_arn: str, account: str, region: str, bypass: bool = False) -> None:
-    """Raise LockedOut unless whoever acts now could PutKeyPolicy under the new policy."""
+def check_lockout(policy_text, key_arn: str, account: str, region: str, bypass: bool = False,
+                  tags: dict[str, str] | None = None) -> None:
+    """Raise LockedOut unless whoever acts now could PutKeyPolicy under the new policy, on the key as it will be
+    (its `tags` on it: a caller's policy may name them as aws:ResourceTag)."""
     if bypass or policy_text is None:
         return   # no policy given: KMS writes the default one, which trusts the account
     try:
@@ -34,8 +36,9 @@ def check_lockout(policy_text, key_arn: str, account: str, region: str, bypass: 
     except ValueError:
         raise LockedOut("The key policy is not valid JSON.") from None
     caller, subject, context = enforce.acting(account, region)
-    request = Request(caller, "kms:PutKeyPolicy", key_arn, {**context, "kms:CallerAccount": caller.account or account},
-                      account)
+    context = {**context, "kms:CallerAccount": caller.account or account,
+               **{f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}}
+    request = Request(caller, "kms:PutKeyPolicy", key_arn, context, account)
     if not decide(request, subject, Policy.of(document, "new key policy", kind="resource"),
                   resource_policy_required=True).allowed:
         raise LockedOut(MESSAGE)

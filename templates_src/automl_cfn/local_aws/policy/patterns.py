@@ -5,6 +5,8 @@
 - Resource ARNs match case-sensitively, part by part: partition, service,
   region and account each on their own, the resource part whole, so a `*`
   there spans `/` and `:` (reference_policies_elements_resource.html).
+
+Tests: test_actions_match_case_insensitively_with_wildcards, test_resources_match_part_by_part_and_the_last_part_whole.
 """
 
 from __future__ import annotations

@@ -158,6 +158,9 @@ def s3(response, action: str, account: str, region: str, hint: str) -> list[Ask]
     context = {k: v for k, v in context.items() if v is not None}
     if "x-amz-server-side-encryption" in response.headers:
         context["s3:x-amz-server-side-encryption"] = response.headers["x-amz-server-side-encryption"]
+    for header in ("If-None-Match", "If-Match"):      # conditional writes (s3:if-none-match, s3:if-match)
+        if response.headers.get(header):
+            context[f"s3:{header.lower()}"] = response.headers[header]
     found = [Ask(f"s3:{name}", hint if hint else "*", context, owner, policy)]
     if name == "PutObject":
         chosen = response.headers.get("x-amz-server-side-encryption-aws-kms-key-id") or (
@@ -274,6 +277,8 @@ def kms(response, action: str, account: str, region: str, hint: str) -> list[Ask
     reference = param(response, "KeyId") or param(response, "TargetKeyId") or ""
     if not reference:
         return None
+    if "alias/" in reference and resources.kms_key(region, reference, account) is None:
+        return []   # an alias that names no key: KMS answers NotFoundException before any authorization
     return [key_ask(action, reference, region, account)]
 
 
@@ -411,7 +416,7 @@ def cloudformation(response, action: str, account: str, region: str, hint: str) 
         context["cloudformation:RoleArn"] = role
     change_set = param(response, "ChangeSetName")
     if change_set and not stack and str(change_set).startswith("arn:"):
-        stack = change_set.split("/")[1] if "/" in change_set else None
+        stack = stack_of_change_set(account, region, change_set)
     if change_set and not str(change_set).startswith("arn:"):
         context["cloudformation:ChangeSetName"] = change_set
     if stack:
@@ -420,6 +425,17 @@ def cloudformation(response, action: str, account: str, region: str, hint: str) 
         name = str(stack_set).split(":")[-2].split("/")[-1] if str(stack_set).startswith("arn:") else stack_set
         return [Ask(action, arn("cloudformation", region, account, f"stackset/{name}:*"), context)]
     return [Ask(action, "*", context)]
+
+
+def stack_of_change_set(account: str, region: str, change_set_arn: str) -> str | None:
+    """The stack a change set (given by ARN alone) belongs to: CloudFormation authorizes on the stack."""
+    try:
+        from ..strict.api import BACKENDS
+
+        backend = BACKENDS.get((account, region))
+        return backend.change_set(change_set_arn).stack.stack_id if backend else None
+    except Exception:
+        return None
 
 
 def stack_arn(account: str, region: str, stack: str) -> str:
@@ -472,9 +488,12 @@ def _role(account: str, name: str):
 
 
 def ecr(response, action: str, account: str, region: str, hint: str) -> list[Ask] | None:
-    name = param(response, "repositoryName")
+    """One ask per repository the request names; a call that names none (DescribeRepositories of all) acts on
+    every repository."""
     registry = param(response, "registryId") or account
-    return [Ask(action, arn("ecr", region, registry, f"repository/{name}"))] if name else None
+    names = param(response, "repositoryNames") or ([param(response, "repositoryName")]
+                                                   if param(response, "repositoryName") else ["*"])
+    return [Ask(action, arn("ecr", region, registry, f"repository/{name}")) for name in names]
 
 
 def cloudwatch(response, action: str, account: str, region: str, hint: str) -> list[Ask] | None:

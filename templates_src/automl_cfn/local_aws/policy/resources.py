@@ -181,3 +181,80 @@ def secret_policy(found) -> Policy | None:
 def secret_key(found) -> str | None:
     key = getattr(found, "kms_key_id", None) if found is not None else None
     return key or "alias/aws/secretsmanager" if found is not None else None
+
+
+def tags_of(arn: str) -> dict[str, str]:
+    """The tags on the resource an ARN names (aws:ResourceTag/*), where the endpoint keeps them; {} otherwise."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or "*" in arn:
+        return {}
+    _, _, service, region, account, rest = parts
+    try:
+        reader = TAG_READERS.get(service)
+        return reader(region, account, rest, arn) if reader else {}
+    except Exception:
+        return {}   # no such resource (any longer): nothing to match
+
+
+def _pairs(tags, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {t[key]: t[value] for t in tags or [] if key in t}
+
+
+def _kms_tags(region, account, rest, arn):
+    from moto.kms.models import kms_backends
+
+    return _pairs(kms_backends[account][region].list_resource_tags(rest.split("/", 1)[1])["Tags"], "TagKey", "TagValue")
+
+
+def _ec2_tags(region, account, rest, arn):
+    from moto.ec2.models import ec2_backends
+
+    return dict(ec2_backends[account][region].tags.get(rest.split("/", 1)[1], {}))
+
+
+def _s3_tags(region, account, rest, arn):
+    from moto.s3.models import s3_backends
+
+    bucket = rest.split("/", 1)[0]
+    owner = s3_backends.bucket_accounts.get(bucket)
+    if owner is None or "/" in rest:
+        return {}
+    return _pairs(s3_backends[owner[1]][owner[0]].get_bucket_tagging(bucket)["Tags"])
+
+
+def _sqs_tags(region, account, rest, arn):
+    found = queue(account, region, rest)
+    return dict(getattr(found, "tags", {}) or {})
+
+
+def _iam_tags(region, account, rest, arn):
+    from moto.iam.models import iam_backends
+
+    if rest.startswith("role/"):
+        role = iam_backends[account]["aws"].get_role_by_arn(arn)
+        return _pairs(role.tags)
+    return {}
+
+
+def _tagged_by_arn(module: str, backends: str, shape: str = "pairs"):
+    """A service whose backend lists tags by ARN (SNS, Logs, ECR, ECS)."""
+    def read(region, account, rest, arn):
+        import importlib
+
+        backend = getattr(importlib.import_module(module), backends)[account][region]
+        found = backend.list_tags_for_resource(arn)
+        if isinstance(found, dict) and "Tags" in found:
+            found = found["Tags"]
+        if isinstance(found, dict):
+            return {str(k): str(v) for k, v in found.items()}
+        return _pairs(found) or _pairs(found, "key", "value")
+    return read
+
+
+TAG_READERS = {
+    "kms": _kms_tags, "ec2": _ec2_tags, "s3": _s3_tags, "sqs": _sqs_tags, "iam": _iam_tags,
+    "sns": _tagged_by_arn("moto.sns.models", "sns_backends"),
+    "logs": _tagged_by_arn("moto.logs.models", "logs_backends"),
+    "ecr": _tagged_by_arn("moto.ecr.models", "ecr_backends"),
+    "ecs": _tagged_by_arn("moto.ecs.models", "ecs_backends"),
+}

@@ -3,7 +3,8 @@ and topics.  Created, and above all updated in place, as the services do.
 
 moto's CloudFormation ignores most updates to them: a role keeps the inline
 policies, managed policies, boundary and trust policy it was created with; a
-key keeps its first key policy; a queue keeps its first encryption; a topic
+managed policy its first document (and a document given as a JSON string is
+refused); a key keeps its first key policy; a queue keeps its first encryption; a topic
 is deleted and made again (losing its subscriptions and access policy); and
 AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy and AWS::SNS::Subscription do not
 reach the queue or the topic at all.  With the endpoint enforcing policies (../policy/), each of
@@ -55,8 +56,9 @@ class RoleHandler(MotoHandler):
             iam.delete_role_policy(name, policy)
         for policy, document in wanted.items():
             iam.put_role_policy(name, policy, document)
-        managed = set(new.get("ManagedPolicyArns") or [])
-        for arn in set(instance.managed_policies) - managed:
+        # Only what the template's ManagedPolicyArns attached: a managed policy attaches itself too (its Roles).
+        managed, before = set(new.get("ManagedPolicyArns") or []), set(old.get("ManagedPolicyArns") or [])
+        for arn in (before - managed) & set(instance.managed_policies):
             iam.detach_role_policy(arn, name)
         for arn in managed - set(instance.managed_policies):
             try:
@@ -74,6 +76,65 @@ class RoleHandler(MotoHandler):
         return instance
 
 
+class ManagedPolicyHandler(Handler):
+    """AWS::IAM::ManagedPolicy: its document may be an object or a JSON string (the property's type is Json;
+    moto encoded a string a second time and refused it), an update makes a new default version (the oldest
+    non-default goes past IAM's five), and the roles it is attached to follow the template."""
+
+    @staticmethod
+    def backend(where):
+        from moto.iam.models import iam_backends
+
+        return iam_backends[where.account][PARTITION]
+
+    def physical_id(self, instance):
+        return instance.arn
+
+    def attribute(self, instance, name):
+        if name == "PolicyArn":
+            return instance.arn
+        raise HandlerError(f"Template error: resource does not support attribute type {name} in Fn::GetAtt")
+
+    def create(self, where, logical_id, resource_type, props):
+        iam = self.backend(where)
+        name = props.get("ManagedPolicyName") or generated_name(resource_type, where.stack_name, logical_id)
+        try:
+            policy = iam.create_policy(description=props.get("Description") or "", path=props.get("Path") or "/",
+                                       policy_document=_document(props["PolicyDocument"]), policy_name=name,
+                                       tags=[])
+        except Exception as exc:   # IAM's own refusal (a malformed document, a name taken)
+            raise HandlerError(str(exc)) from None
+        self.attach(where, policy, [], props.get("Roles") or [])
+        return policy
+
+    def update(self, where, instance, resource_type, old, new):
+        iam = self.backend(where)
+        if _document(new["PolicyDocument"]) != _document(old["PolicyDocument"]):
+            if len(instance.versions) >= 5:
+                oldest = next(v for v in instance.versions if not v.is_default)
+                iam.delete_policy_version(instance.arn, oldest.version_id)
+            iam.create_policy_version(instance.arn, _document(new["PolicyDocument"]), set_as_default=True)
+        self.attach(where, instance, old.get("Roles") or [], new.get("Roles") or [])
+        return instance
+
+    def delete(self, where, instance, resource_type, props):
+        iam = self.backend(where)
+        self.attach(where, instance, props.get("Roles") or [], [])
+        for version in [v for v in instance.versions if not v.is_default]:
+            iam.delete_policy_version(instance.arn, version.version_id)
+        iam.delete_policy(instance.arn)
+
+    def attach(self, where, policy, before: list, after: list) -> None:
+        iam = self.backend(where)
+        for role in set(before) - set(after):
+            try:
+                iam.detach_role_policy(policy.arn, role)
+            except Exception:
+                pass   # the role went first
+        for role in set(after) - set(before):
+            iam.attach_role_policy(policy.arn, role)
+
+
 class KeyHandler(MotoHandler):
     """AWS::KMS::Key: the key policy, description, rotation and state follow the template on update; the
     policy passes KMS's lockout safety check first (policy/keys.py)."""
@@ -82,10 +143,11 @@ class KeyHandler(MotoHandler):
     def check(where, props: dict, key: str = "*") -> None:
         from ..policy.keys import LockedOut, check_lockout
 
+        tags = {**where.tags, **{t["Key"]: t["Value"] for t in props.get("Tags") or [] if "Key" in t}}
         try:
             check_lockout(props.get("KeyPolicy"), f"arn:aws:kms:{where.region}:{where.account}:key/{key}",
                           where.account, where.region,
-                          bypass=props.get("BypassPolicyLockoutSafetyCheck") in (True, "true"))
+                          bypass=props.get("BypassPolicyLockoutSafetyCheck") in (True, "true"), tags=tags)
         except LockedOut as refused:
             raise HandlerError(f"{refused} (Service: Kms, Status Code: 400, MalformedPolicyDocumentException)") \
                 from None
@@ -221,6 +283,7 @@ class TopicPolicyHandler(Handler):
 
 HANDLERS: dict[str, Handler] = {
     "AWS::IAM::Role": RoleHandler(),
+    "AWS::IAM::ManagedPolicy": ManagedPolicyHandler(),
     "AWS::KMS::Key": KeyHandler(),
     "AWS::SQS::Queue": QueueHandler(),
     "AWS::SNS::Topic": TopicHandler(),

@@ -806,8 +806,7 @@ def add(backend: Backend, stack: Stack, logical_id: str, body: dict, props: dict
         from . import rules
 
         rules.before_create(backend, stack, resource, props)
-        as_caller(stack, kind, "create", props)
-        resource.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
+        resource.instance = created_as_caller(stack, logical_id, kind, props)
     except Exception as exc:  # whatever the service said is the resource's failure reason
         reason = error_text(exc)
         stack.event(logical_id, kind, "", "CREATE_FAILED", reason, operation.token)
@@ -938,14 +937,30 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
         from . import rules
 
         rules.before_create(backend, stack, replacement, props)
-        as_caller(stack, kind, "create", props)
-        replacement.instance = handler_for(kind).create(stack.where, logical_id, kind, coerce(kind, props))
+        replacement.instance = created_as_caller(stack, logical_id, kind, props)
     except Exception as exc:
         raise fail(error_text(exc)) from None
     replacement.status = "UPDATE_COMPLETE"
     stack.resources[logical_id] = replacement
     operation.cleanups.append((stack, [current]))   # the old half goes in cleanup
     stack.event(logical_id, kind, replacement.physical_id, "UPDATE_COMPLETE", "", operation.token)
+
+
+def created_as_caller(stack: Stack, logical_id: str, kind: str, props: dict):
+    """Create the resource, its create handler's calls authorized as the caller.  The handler's calls after
+    the first act on the resource it made (its ID known, its tags on it), so they are asked once it exists;
+    if IAM refuses one, the handler fails and what it made goes, as CloudFormation cleans up a failed create."""
+    handler = handler_for(kind)
+    instance = handler.create(stack.where, logical_id, kind, coerce(kind, props))
+    try:
+        as_caller(stack, kind, "create", props, handler.physical_id(instance))
+    except HandlerError:
+        try:
+            handler.delete(stack.where, instance, kind, coerce(kind, props))
+        except Exception:
+            pass
+        raise
+    return instance
 
 
 def as_caller(stack: Stack, kind: str, handler: str, props: dict, physical_id: str = "") -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from . import access_handlers, resources
+from . import access_handlers, compute_handlers, resources
 
-HANDLERS: dict[str, resources.Handler] = {**resources.HANDLERS, **access_handlers.HANDLERS}
+HANDLERS: dict[str, resources.Handler] = {**resources.HANDLERS, **access_handlers.HANDLERS,
+                                          **compute_handlers.HANDLERS}
 DEFAULT = resources.MotoHandler()
 PLACEHOLDER = resources.PlaceholderHandler()
 

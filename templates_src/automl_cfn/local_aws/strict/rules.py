@@ -177,9 +177,10 @@ def key_policy_lockout_safety_check() -> None:
     def guarded(original, key_of):
         def action(self):
             policy = self._get_param("Policy")
+            tags = {t.get("TagKey"): t.get("TagValue") for t in self._get_param("Tags") or []}
             try:
                 check_lockout(policy, key_of(self), self.current_account, self.region,
-                              bypass=bool(self._get_param("BypassPolicyLockoutSafetyCheck")))
+                              bypass=bool(self._get_param("BypassPolicyLockoutSafetyCheck")), tags=tags)
             except LockedOut as refused:
                 raise JsonRESTError("MalformedPolicyDocumentException", str(refused)) from None
             return original(self)
