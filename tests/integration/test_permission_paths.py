@@ -252,3 +252,65 @@ def test_the_queues_and_the_alarm_topic_refuse_plain_http(aws, clients, deployed
         plain_http(clients("sns")).publish(TopicArn=topic, Message="in clear")
     with pytest.raises(ClientError, match="explicit deny"):
         plain_http(clients("s3")).put_object(Bucket=deployed["DataBucketName"], Key="data/x.csv", Body=b"x")
+
+
+# -- ECS tasks -> S3 -----------------------------------------------------------------------------------------
+
+def task_session(aws, service: str, deployed: dict) -> dict:
+    """The credentials ECS gives a task of `service`: its role, assumed by ecs-tasks.amazonaws.com for a task of
+    the environment's cluster (the trust's source)."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/automl-dev-{service}-task-role-{aws.region}"
+    session = aws.service_credentials(role, "ecs-tasks.amazonaws.com",
+                                      f"arn:aws:ecs:{aws.region}:{ACCOUNT}:task/automl-dev-cluster/0123456789")
+    return {"aws_access_key_id": session["AccessKeyId"], "aws_secret_access_key": session["SecretAccessKey"],
+            "aws_session_token": session["SessionToken"]}
+
+
+def reaches(aws, session: dict, bucket: str) -> dict[str, bool]:
+    """Which of the data bucket's locations a session may read and write (through the bucket's customer key)."""
+    s3 = boto3.client("s3", endpoint_url=aws.url, region_name=aws.region, **session)
+    found = {}
+    for key in ("data/x.csv", "models/best_params.json", "models/model.joblib", "predictions/p.csv"):
+        for verb, call in (("read", lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read()),
+                           ("write", lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"x"))):
+            try:
+                call()
+                found[f"{verb} {key}"] = True
+            except ClientError as error:
+                assert "not authorized" in str(error), error
+                found[f"{verb} {key}"] = False
+    return {what: ok for what, ok in found.items() if ok}
+
+
+def test_each_task_reaches_only_its_own_locations(aws, clients, deployed):
+    bucket = deployed["DataBucketName"]
+    for key in ("data/x.csv", "models/best_params.json", "models/model.joblib", "predictions/p.csv"):
+        clients("s3").put_object(Bucket=bucket, Key=key, Body=b"seed")      # encrypted with the customer key
+    assert reaches(aws, task_session(aws, "optimize", deployed), bucket) == {
+        "read data/x.csv": True, "write models/best_params.json": True}
+    assert reaches(aws, task_session(aws, "train", deployed), bucket) == {
+        "read data/x.csv": True, "read models/best_params.json": True, "write models/best_params.json": True,
+        "write models/model.joblib": True}
+    assert reaches(aws, task_session(aws, "predict", deployed), bucket) == {
+        "read models/best_params.json": True, "read models/model.joblib": True, "write predictions/p.csv": True}
+
+
+def test_a_task_reads_encrypted_data_only_while_its_role_may_use_the_key(aws, clients, deployed):
+    bucket = deployed["DataBucketName"]
+    clients("s3").put_object(Bucket=bucket, Key="models/model.joblib", Body=b"seed")
+    role = f"automl-dev-predict-task-role-{aws.region}"
+    granted = role_policies(clients, role)
+    put_role_policies(clients, role, without_action(granted, "kms:Decrypt"))
+    s3 = boto3.client("s3", endpoint_url=aws.url, region_name=aws.region, **task_session(aws, "predict", deployed))
+    with pytest.raises(ClientError, match="kms:Decrypt"):
+        s3.get_object(Bucket=bucket, Key="models/model.joblib")
+    put_role_policies(clients, role, granted)
+    assert s3.get_object(Bucket=bucket, Key="models/model.joblib")["Body"].read() == b"seed"
+
+
+def test_only_ecs_tasks_of_this_account_assume_a_task_role(aws, deployed):
+    role = f"arn:aws:iam::{ACCOUNT}:role/automl-dev-predict-task-role-{aws.region}"
+    with pytest.raises(PermissionError, match="sts:AssumeRole"):
+        aws.service_credentials(role, "lambda.amazonaws.com")
+    with pytest.raises(PermissionError, match="sts:AssumeRole"):      # a task of another account: confused deputy
+        aws.service_credentials(role, "ecs-tasks.amazonaws.com", "arn:aws:ecs:us-east-1:999999999999:task/c/1")

@@ -176,7 +176,8 @@ def service_session(role_arn: str, service: str, source_arn: str = "", session_n
     request = Request(caller, "sts:AssumeRole", role_arn, {})
     if role is None:
         raise PermissionError(f"{service} cannot assume {role_arn}: the role does not exist")
-    context = {"aws:SourceAccount": account, "aws:PrincipalServiceName": service}
+    source_account = source_arn.split(":")[4] if source_arn.count(":") >= 5 and source_arn.split(":")[4] else account
+    context = {"aws:SourceAccount": source_account, "aws:PrincipalServiceName": service}
     if source_arn:
         context["aws:SourceArn"] = source_arn
     decision = trust_allows(role, caller, "sts:AssumeRole", context)
