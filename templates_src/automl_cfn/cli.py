@@ -291,6 +291,9 @@ def cmd_deploy_role(args) -> int:
     from . import deploy_role
     from .deploy_role.template import PLACEHOLDER_ACCOUNT, template
 
+    if args.format == "template" and args.policy:
+        raise UserError("--policy chooses one policy's documents (--format json); --format template writes all "
+                        "three: leave out one of them")
     settings = load(args)
     documents = generated_documents(args.project_dir)
     account = PLACEHOLDER_ACCOUNT if args.format == "template" else args.account
@@ -300,7 +303,7 @@ def cmd_deploy_role(args) -> int:
     elif args.policy == "boundary":
         print(json.dumps([chosen.boundary], indent=2))
     else:
-        print(json.dumps(deploy_role.documents_of(getattr(chosen, args.policy)), indent=2))
+        print(json.dumps(deploy_role.documents_of(getattr(chosen, args.policy or "deploy")), indent=2))
     return 0
 
 
@@ -491,12 +494,12 @@ def cmd_release(args) -> int:
 
 
 def cmd_rotate_api_key(args) -> int:
-    from .ops.api_key import Options, check_settings, rotate
+    from .ops.api_key import Options, rotate
     from .ops.context import Deployed
 
-    chosen = target(args)
-    check_settings(chosen.settings)   # before any request
-    return rotate(Deployed.load(chosen), Options(finish=args.finish, yes=args.yes, output=args.format,
+    # The deployed stack says whether there is a key to rotate, however the environment was deployed
+    # (config or --var): Where.of refuses one without.
+    return rotate(Deployed.load(target(args)), Options(finish=args.finish, yes=args.yes, output=args.format,
                                                  poll=args.poll, force_unlock=args.force_unlock))
 
 
@@ -650,7 +653,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--format", choices=("json", "template"), default="json",
                    help="json: one policy's documents (each fits a managed policy); template: a CloudFormation "
                         "template of the boundary and the two GitHub OIDC roles")
-    p.add_argument("--policy", choices=("deploy", "diff", "boundary"), default="deploy",
+    p.add_argument("--policy", choices=("deploy", "diff", "boundary"), default=None,
                    help="with --format json: the deploy role's (default), the diff role's, or the boundary")
     p.add_argument("--account", default="*", type=account_id, help="12-digit account ID for the ARNs (default: *)")
     p.set_defaults(handler=cmd_deploy_role)

@@ -42,6 +42,7 @@ def client_factory(aws):
     def client(name):
         return boto3.client(name, endpoint_url=aws.url, region_name=aws.region, aws_access_key_id="testing",
                             aws_secret_access_key="testing")
+    client.aws = aws      # the endpoint the clients talk to
     return client
 
 
@@ -181,3 +182,13 @@ def github_session(aws, role_arn: str, subject: str) -> dict[str, str]:
 def act_as(monkeypatch, credentials: dict[str, str]) -> None:
     for key, value in credentials.items():
         monkeypatch.setenv(key, value)
+
+
+def template_url(aws, body: str, key: str) -> str:
+    """`body` in a bucket of the account, as a template URL: CloudFormation takes a template over 51,200 bytes
+    from S3 only."""
+    s3 = boto3.client("s3", endpoint_url=aws.url, region_name=aws.region, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="templates-of-the-tests")
+    s3.put_object(Bucket="templates-of-the-tests", Key=key, Body=body.encode())
+    return f"https://templates-of-the-tests.s3.amazonaws.com/{key}"

@@ -168,20 +168,9 @@ def test_the_previous_key_secret_comes_back_by_arn_after_a_destroy(keyed, cli, c
 
 
 def test_an_environment_without_a_key_or_a_service_is_refused(aws, cli, clients):
-    """By its settings before any request; by its deployed stack when the settings ask for more than it has."""
-    before = aws.requests()
-    code, out, err = cli("rotate-api-key", *DEV, "--yes")
-    assert (code, out) == (2, "")
-    assert err == ("automl-cfn: error: api_key_secret is empty for dev: there is no API key to rotate (set "
-                   "api_key_secret: create and deploy)\n")
-    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create",
-                         "--var", "enable_prediction_service=false")
-    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1
-    assert "enable_prediction_service is false for dev: there is no prediction service" in err
-    assert aws.requests() == before
-
+    """By its deployed stack, however it was deployed: a key deployed by --var is rotated without repeating it."""
     assert deploy(cli)[0] == 0
-    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create")
+    code, out, err = cli("rotate-api-key", *DEV, "--yes")
     assert (code, out) == (2, "")
     assert err == ("automl-cfn: error: automl-dev was deployed without an API key secret: there is no API key to "
                    "rotate until 'automl-cfn deploy --env dev' creates it\n")
@@ -189,7 +178,12 @@ def test_an_environment_without_a_key_or_a_service_is_refused(aws, cli, clients)
     assert deploy(cli, "--var", "api_key_secret=create", "--var", "enable_prediction_service=false")[0] == 0
     secret = outputs(clients("cloudformation"), "automl-dev")["ApiKeySecretArn"]
     value = clients("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
-    code, out, err = cli("rotate-api-key", *DEV, "--yes", "--var", "api_key_secret=create")
+    code, out, err = cli("rotate-api-key", *DEV, "--yes")
     assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1
     assert "automl-dev was deployed without a prediction service" in err
     assert clients("secretsmanager").get_secret_value(SecretId=secret)["SecretString"] == value
+
+    assert deploy(cli, "--var", "api_key_secret=create", "--var", "enable_prediction_service=true")[0] == 0
+    code, out, err = cli("rotate-api-key", *DEV, "--yes")      # the config has no key; the stack has
+    assert code == 0, err
+    assert clients("secretsmanager").get_secret_value(SecretId=secret)["SecretString"] != value

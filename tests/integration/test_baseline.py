@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+# A trust policy IAM stores (it refuses "{}"); whom it trusts does not matter here.
+ANY_TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+             '"ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 
 
 def baseline(cli, *extra):
@@ -41,7 +44,7 @@ def test_the_baseline_records_and_checks_and_a_second_run_changes_nothing(aws, c
 
 def test_an_account_that_already_records_keeps_its_recorder(aws, cli, clients):
     config, iam = clients("config"), clients("iam")
-    role = iam.create_role(RoleName="control-tower-config", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName="control-tower-config", AssumeRolePolicyDocument=ANY_TRUST)["Role"]["Arn"]
     config.put_configuration_recorder(ConfigurationRecorder={
         "name": "aws-controltower-BaselineConfigRecorder", "roleARN": role,
         "recordingGroup": {"allSupported": False, "includeGlobalResourceTypes": False,

@@ -9,7 +9,7 @@ import json
 from automl_cfn import deploy_role, synth
 from automl_cfn.settings import load_settings
 
-from .conftest import act_as, github_session
+from .conftest import act_as, github_session, template_url
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 OIDC = "https://token.actions.githubusercontent.com"
@@ -23,7 +23,7 @@ def deploy_role_stack(clients, cli, env: str = "dev") -> dict[str, str]:
     assert code == 0, err
     cfn = clients("cloudformation")
     name = f"automl-{env}-ci"
-    cfn.create_stack(StackName=name, TemplateBody=out, Capabilities=["CAPABILITY_NAMED_IAM"], Parameters=[
+    cfn.create_stack(StackName=name, TemplateURL=template_url(clients.aws, out, f"{name}.json"), Capabilities=["CAPABILITY_NAMED_IAM"], Parameters=[
         {"ParameterKey": "GitHubRepository", "ParameterValue": "example/automl"},
         {"ParameterKey": "OidcProviderArn", "ParameterValue": provider}])
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600})

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import act_as, github_session
+from .conftest import act_as, github_session, template_url
 from .test_deploy_role import deploy_role_stack
 from .test_stacksets import organisation, targets  # noqa: F401  (the fixture, shared)
 
@@ -44,19 +44,22 @@ def test_only_the_default_branch_assumes_the_deploy_role_and_pull_requests_the_d
 
 
 def test_the_deploy_role_deploys_diffs_and_destroys_and_every_call_is_allowed(aws, roles, cli, monkeypatch, tmp_path):
+    """A whole life as CI lives it: deploy, a diff, an update that changes a role's policies, destroy, deploy
+    again over what the destroy retained, destroy."""
     act_as(monkeypatch, github_session(aws, roles["DeployRoleArn"], MAIN))
     full = (*BOUNDARY, "--var", "enable_stepfunctions=true", "--var", "retrain_on_new_data=true",
-            "--var", "kms_key=create", "--var", "pipeline_schedule=rate(1 day)", "--var", "enable_flow_logs=true")
-    code, out, err = cli("deploy", "--env", "dev", "--yes", *full)
-    assert code == 0, (err + out)[-3000:]
-    assert aws.refusals() == []
-    code, out, err = cli("diff", "--env", "dev", *full, "--var", "log_retention_days=30")
-    assert code == 0, (err + out)[-3000:]
-    code, out, err = cli("deploy", "--env", "dev", "--yes", *full, "--var", "log_retention_days=30")
-    assert code == 0, (err + out)[-3000:]
-    code, out, err = cli("destroy", "--env", "dev", "--yes", "--backup", str(tmp_path / "backup"))
-    assert code == 0, (err + out)[-3000:]
-    assert aws.refusals() == []
+            "--var", "kms_key=create", "--var", "pipeline_schedule=rate(1 day)", "--var", "enable_flow_logs=true",
+            "--var", "load_balancer=internal")
+    steps = [("deploy", "--env", "dev", "--yes", *full),
+             ("diff", "--env", "dev", *full, "--var", "log_retention_days=30"),
+             ("deploy", "--env", "dev", "--yes", *full, "--var", "model_quality_metric=validation_accuracy"),
+             ("destroy", "--env", "dev", "--yes", "--backup", str(tmp_path / "backup")),
+             ("deploy", "--env", "dev", "--yes", *full),
+             ("destroy", "--env", "dev", "--yes", "--backup", str(tmp_path / "backup2"))]
+    for step in steps:
+        code, out, err = cli(*step)
+        assert code == 0, (step[0], (err + out)[-3000:])
+        assert aws.refusals() == [], step[0]
 
 
 def test_the_diff_role_reviews_but_cannot_deploy(aws, roles, cli, clients, monkeypatch):
@@ -153,7 +156,7 @@ def deploy_role_stack_from(aws, template: str) -> dict[str, str]:
         Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
         ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
     cfn = boto3.client("cloudformation", **admin)
-    cfn.create_stack(StackName="automl-dev-ci", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"],
+    cfn.create_stack(StackName="automl-dev-ci", TemplateURL=template_url(aws, template, "ci.json"), Capabilities=["CAPABILITY_NAMED_IAM"],
                      Parameters=[{"ParameterKey": "GitHubRepository", "ParameterValue": REPOSITORY},
                                  {"ParameterKey": "OidcProviderArn", "ParameterValue": provider}])
     stack = cfn.describe_stacks(StackName="automl-dev-ci")["Stacks"][0]

@@ -14,6 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from .conftest import client_factory
+# A trust policy IAM stores (it refuses "{}"); whom it trusts does not matter here.
+ANY_TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+             '"ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 
 
 @pytest.fixture
@@ -140,7 +143,7 @@ NAMED = {
     "role": ({"Type": "AWS::IAM::Role", "Properties": {"RoleName": "taken", "AssumeRolePolicyDocument": {
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
                                                 "Action": "sts:AssumeRole"}]}}},
-             lambda c: c("iam").create_role(RoleName="taken", AssumeRolePolicyDocument="{}")),
+             lambda c: c("iam").create_role(RoleName="taken", AssumeRolePolicyDocument=ANY_TRUST)),
     "bucket": ({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "taken"}},
                lambda c: c("s3").create_bucket(Bucket="taken")),
 }
@@ -220,7 +223,7 @@ def failing_create(policy: str) -> dict:
 
 def test_strict_deletes_retain_except_on_create_resources_when_the_create_fails(strict, lenient):
     for clients in (strict, lenient):
-        clients("iam").create_role(RoleName="taken", AssumeRolePolicyDocument="{}")
+        clients("iam").create_role(RoleName="taken", AssumeRolePolicyDocument=ANY_TRUST)
     stack = create(strict, "s", failing_create("RetainExceptOnCreate"))
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     assert "made-first" not in {b["Name"] for b in strict("s3").list_buckets()["Buckets"]}
@@ -461,6 +464,17 @@ def test_strict_refuses_a_key_policy_that_locks_out_its_creator(strict, lenient)
     reasons = [e["ResourceStatusReason"] for e in strict("cloudformation").describe_stack_events(StackName="s")[
         "StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
     assert any("update the key policy in the future" in r for r in reasons), reasons
+
+
+def test_strict_refuses_a_template_body_over_51200_bytes(strict, lenient):
+    """CloudFormation takes a template body of 51,200 bytes at most: a bigger one must be sent from S3."""
+    padding = {"Padding": {"Type": "AWS::SQS::Queue", "Metadata": {"x": "y" * 51_200}}}
+    with pytest.raises(ClientError, match="less than or equal to 51200"):
+        strict("cloudformation").create_stack(StackName="big", TemplateBody=template(padding))
+    with pytest.raises(ClientError, match="less than or equal to 51200"):
+        strict("cloudformation").create_change_set(StackName="big", ChangeSetName="c", ChangeSetType="CREATE",
+                                                   TemplateBody=template(padding))
+    lenient("cloudformation").create_stack(StackName="big", TemplateBody=template(padding))
 
 
 def test_load_balancer_full_names(strict, lenient):

@@ -11,6 +11,9 @@ from .conftest import credentials_in
 
 REGIONS = ("us-east-1", "eu-west-1")
 ADMIN = "123456789012"
+# A trust policy IAM stores (it refuses "{}"); whom it trusts does not matter here.
+ANY_TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+             '"ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 
 
 def as_account(aws, account: str, service: str, region: str = "us-east-1"):
@@ -161,7 +164,7 @@ def test_stacksets_need_organization_id(aws, run, project, organisation):
 def test_the_baseline_goes_organisation_wide_and_an_account_that_records_keeps_its_recorder(aws, run, project,
                                                                                           organisation):
     one, two, _ = organisation["members"]
-    role = as_account(aws, two, "iam").create_role(RoleName="config", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = as_account(aws, two, "iam").create_role(RoleName="config", AssumeRolePolicyDocument=ANY_TRUST)["Role"]["Arn"]
     as_account(aws, two, "config").put_configuration_recorder(ConfigurationRecorder={
         "name": "existing", "roleARN": role, "recordingGroup": {"allSupported": True}})
     path = targets(project, f'accounts: ["{one}", "{two}"]\nregions: [us-east-1]\n')

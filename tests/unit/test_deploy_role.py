@@ -1,7 +1,7 @@
 """deploy-role: the environment's CI deploy role, its pull-request diff role and the permissions boundary of
 its roles, derived from the templates and the Service Authorization Reference.  What each policy allows is
-asked of the generated documents through tests/iam_simulation.py; what is on "*" is judged by parliament's
-IAM definitions."""
+asked of the generated documents through the local endpoint's evaluator (local_aws/policy/, IAM's evaluation
+logic); what is on "*" is judged by parliament's IAM definitions."""
 
 from __future__ import annotations
 
@@ -15,13 +15,24 @@ from automl_cfn.deploy_role import needs as needs_module
 from automl_cfn.deploy_role import reference
 from automl_cfn.deploy_role.needs import collect, configurations, needed
 from automl_cfn.intrinsics import Symbol
+from automl_cfn.local_aws.policy.evaluation import Request, Subject, decide
+from automl_cfn.local_aws.policy.language import Caller, Policy
 from automl_cfn.settings import load_settings, with_overrides
-from tests.iam_simulation import allowed
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/automl-dev-boundary"
 TAGS = {"Project": "automl", "Environment": "dev"}
+
+
+CI_SESSION = Caller("role-session", ACCOUNT, f"arn:aws:sts::{ACCOUNT}:assumed-role/automl-dev-ci-deploy/github",
+                    f"{ROLE}/automl-cfn/automl-dev-ci-deploy")
+
+
+def allowed(documents: list[dict], action: str, resource: str, context: dict | None = None) -> bool:
+    """Would a session of a role with these identity policies be allowed `action` on `resource`?"""
+    request = Request(CI_SESSION, action, resource, context or {})
+    return decide(request, Subject([Policy.of(d) for d in documents])).allowed
 
 
 def tagged(kind: str, tags: dict = TAGS) -> dict:
@@ -478,3 +489,6 @@ def test_the_verb_prints_documents_or_a_template(project_root, capsys):
     assert "111111111111" not in text and "${AWS::AccountId}" in text
     assert main(["deploy-role", "--env", "prod", "--account", "12", "--project-dir", str(project_root)]) == 2
     assert "not a 12-digit AWS account ID" in capsys.readouterr().err
+    assert main(["deploy-role", "--env", "prod", "--format", "template", "--policy", "diff",
+                 "--project-dir", str(project_root)]) == 2
+    assert "--policy chooses one policy's documents" in capsys.readouterr().err

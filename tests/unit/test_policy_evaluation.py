@@ -124,7 +124,7 @@ def test_policy_variables_come_from_the_request_and_a_missing_one_matches_nothin
     assert decide(request(resource="arn:aws:s3:::data-bucket/ml/x", context={"aws:PrincipalTag/team": "ml"}),
                   Subject([own_prefix])).allowed
     assert not decide(request(resource="arn:aws:s3:::data-bucket/ml/x"), Subject([own_prefix])).allowed
-    assert substitute("a${*}b${$}", {}) == "a*b$"
+    assert substitute("a${*}b${$}", {}) == "a\ue000b$"      # a literal star (patterns.LITERAL_STAR)
 
 
 def test_condition_keys_are_case_insensitive():
@@ -241,3 +241,38 @@ def test_actions_without_resource_types_are_asked_on_star():
 def test_the_committed_action_data_is_current():
     pytest.importorskip("cfnlint")
     assert actions.extract() == actions._data(), "run: python -m automl_cfn.local_aws.policy.actions"
+
+
+def test_wildcards_cannot_stall_the_endpoint():
+    """A policy is input: matching is never exponential in the number of stars."""
+    import time
+
+    from automl_cfn.local_aws.policy.patterns import glob_match
+
+    started = time.process_time()
+    assert not glob_match("*a" * 40 + "b", "a" * 5000)
+    assert glob_match("*a*b*c", "xxaxxbxxc") and not glob_match("*a*b*c", "xxaxxcxxb")
+    assert time.process_time() - started < 10     # exponential backtracking took hours; this takes milliseconds
+
+
+def test_special_characters_in_policy_variables_are_literal():
+    literal = policy(allow(action="sqs:SendMessage", resource="arn:aws:sqs:us-east-1:111122223333:i${*}"))
+    queue = "arn:aws:sqs:us-east-1:111122223333:"
+    assert decide(request(action="sqs:SendMessage", resource=queue + "i*"), Subject([literal])).allowed
+    assert not decide(request(action="sqs:SendMessage", resource=queue + "iq"), Subject([literal])).allowed
+    assert holds("StringEquals", [substitute("a${*}", {})], "a*")
+
+
+def test_an_arn_pattern_with_fewer_than_six_parts_matches_nothing():
+    assert not resource_matches("arn:aws:sqs:us-east-1:*", "arn:aws:sqs:us-east-1:111122223333:q")
+
+
+def test_a_deny_with_not_principal_always_denies_a_bounded_principal():
+    """reference_policies_elements_notprincipal.html: NotPrincipal with Deny denies every principal that has a
+    permissions boundary, whatever NotPrincipal lists."""
+    spare_worker = policy({"Effect": "Deny", "NotPrincipal": {"AWS": ROLE}, "Action": "s3:*", "Resource": "*"},
+                          kind="resource")
+    identity = Subject([policy(allow())])
+    assert decide(request(), identity, spare_worker).allowed
+    bounded = Caller("role-session", ACCOUNT, SESSION, ROLE, bounded=True)
+    assert not decide(request(caller=bounded), identity, spare_worker).allowed

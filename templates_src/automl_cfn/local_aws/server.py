@@ -1,28 +1,6 @@
-"""The server: moto's WSGI app behind a small middleware that counts AWS
-requests, injects throttling for fault tests and serves /_automl/.
-
-Extra endpoints:
-  GET  /_automl/requests          {"count": AWS requests served since reset, "frozen": objects
-                                  left out of garbage collection (keep_imports)}
-  POST /_automl/requests/reset    zero the counter
-  POST /_automl/throttle?action=DescribeStacks&count=3
-                                  answer the next 3 such requests with a
-                                  Throttling error (fault tests)
-  POST /_automl/pipes/flush       end every EventBridge Pipes batching window
-                                  now (delivery/pipes.py)
-  POST /_automl/scheduler/fire?group=G&name=N[&account=A&region=R]
-                                  invoke one EventBridge schedule now (delivery/scheduler.py)
-  POST /_automl/credentials?role=ARN&service=S[&source=ARN]
-                                  the session service S gets when it assumes the role
-                                  (ecs-tasks.amazonaws.com for a task, say), if the
-                                  role's trust policy lets it (policy/principals.py)
-  POST /_automl/accounts/admin-role?account=A
-                                  what another account's owner sets up by hand for us: role/admin
-                                  in account A, with AdministratorAccess, that this endpoint's
-                                  default account may assume (tests reach other accounts this way)
-  GET  /_automl/refusals          every request the policy evaluator refused, with AWS's message
-  GET  /_automl/deliveries        every delivery between services, made or refused (delivery/)
-POST /moto-api/reset forgets every resource, strict mode's stacks, refusals and deliveries included.
+"""The server: moto's WSGI app behind a small middleware that counts AWS requests, injects throttling for
+fault tests and serves the endpoint's own API under /_automl/ (control.py lists it).  POST /moto-api/reset
+forgets every resource, strict mode's stacks, refusals and deliveries included.
 """
 
 from __future__ import annotations
@@ -83,60 +61,34 @@ class CountingApp:
         return response
 
     def control(self, environ, start_response, path):
+        from .control import answer
+
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        answer = self.service_control(path, query)
-        if answer is None:
-            with self.lock:
-                if path == "/_automl/requests/reset":
-                    self.count = 0
-                    self.throttles.clear()
-                elif path == "/_automl/throttle":
-                    self.throttles[query["action"]] = int(query.get("count", "1"))
-                answer = 200, {"count": self.count, "throttles": self.throttles, "frozen": gc.get_freeze_count()}
-        status, document = answer
+        method = environ.get("REQUEST_METHOD", "GET")
+        found = answer(path, method, query) or self.counters(path, method, query)
+        status, document = found
         body = json.dumps(document).encode()
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+        reasons = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"}
+        start_response(f"{status} {reasons.get(status, 'Error')}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
-    @staticmethod
-    def service_control(path: str, query: dict) -> tuple[int, object] | None:
-        """The deliveries and policy endpoints (None: not one of them)."""
-        from .handle import REGION
-
-        account, region = query.get("account", "123456789012"), query.get("region", REGION)
-        if path == "/_automl/pipes/flush":
-            from .delivery.pipes import flush
-
-            return 200, {"started": flush()}
-        if path == "/_automl/scheduler/fire":
-            from .delivery.scheduler import fire
-
-            try:
-                return 200, fire(query.get("group", "default"), query["name"], account, region)
-            except Exception as exc:   # no such schedule: the caller's mistake, said plainly
-                return 400, {"error": f"{type(exc).__name__}: {exc}"}
-        if path == "/_automl/credentials":
-            from .policy.principals import service_session
-
-            try:
-                key, secret, token, arn = service_session(query["role"], query["service"], query.get("source", ""))
-            except (PermissionError, KeyError) as exc:
-                return 403, {"error": str(exc)}
-            return 200, {"AccessKeyId": key, "SecretAccessKey": secret, "SessionToken": token, "Arn": arn}
-        if path == "/_automl/accounts/admin-role":
-            from .policy.principals import admin_role
-
-            return 200, {"RoleArn": admin_role(query["account"])}
-        if path == "/_automl/refusals":
-            from .policy.enforce import refusals
-
-            return 200, {"refusals": refusals()}
-        if path == "/_automl/deliveries":
-            from .delivery import log
-
-            return 200, {"deliveries": log()}
-        return None
+    def counters(self, path: str, method: str, query: dict) -> tuple[int, object]:
+        """/_automl/requests, .../reset and /_automl/throttle: this middleware's own state."""
+        if path not in ("/_automl/requests", "/_automl/requests/reset", "/_automl/throttle"):
+            return 404, {"error": f"no such path {path!r} (see local_aws/control.py)"}
+        if path != "/_automl/requests" and method != "POST":
+            return 405, {"error": f"{path} takes POST"}
+        with self.lock:
+            if path == "/_automl/requests/reset":
+                self.count = 0
+                self.throttles.clear()
+            elif path == "/_automl/throttle":
+                action, count = query.get("action", ""), query.get("count", "1")
+                if not action or not count.isascii() or not count.isdigit():
+                    return 400, {"error": "parameters: action=<API action> and count=<non-negative integer>"}
+                self.throttles[action] = int(count)
+            return 200, {"count": self.count, "throttles": self.throttles, "frozen": gc.get_freeze_count()}
 
     @staticmethod
     def action_of(environ) -> str:

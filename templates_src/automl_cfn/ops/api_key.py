@@ -43,16 +43,6 @@ class Options:
     force_unlock: bool = False
 
 
-def check_settings(settings) -> None:
-    """Refuse (exit 2) before any request what the settings alone rule out."""
-    if not settings.api_key_secret:
-        raise UserError(f"api_key_secret is empty for {settings.environment}: there is no API key to rotate "
-                        "(set api_key_secret: create and deploy)")
-    if not settings.enable_prediction_service:
-        raise UserError(f"enable_prediction_service is false for {settings.environment}: there is no prediction "
-                        "service whose API key to rotate")
-
-
 @dataclass(frozen=True)
 class Where:
     """What a rotation touches, from the stack's outputs."""
@@ -64,8 +54,7 @@ class Where:
 
     @classmethod
     def of(cls, deployed: Deployed) -> "Where":
-        """Refuse (exit 2) an environment deployed without an API key secret or a prediction service (the
-        settings say it has them: it has not been deployed since)."""
+        """Refuse (exit 2) an environment deployed without an API key secret or a prediction service."""
         outputs, name = deployed.outputs, deployed.target.name
         deploy = f"'automl-cfn deploy {deployed.target.env_flag}'".replace("  ", " ")
         if outputs.get(SECRET, NONE) == NONE:

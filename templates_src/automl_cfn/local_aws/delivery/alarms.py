@@ -46,6 +46,9 @@ def notify(alarm, state: str, reason: str) -> None:
     for target in getattr(alarm, ACTIONS_BY_STATE[state], None) or []:
         if ":sns:" not in target:
             continue
+        if target.count(":") != 5:     # not a topic ARN: nothing to publish to
+            record("alarms", alarm.alarm_arn, target, False, "not an SNS topic ARN")
+            continue
         try:
             services.as_service("cloudwatch.amazonaws.com", account, region, alarm.alarm_arn,
                                 [topic_ask("sns:Publish", target)], channel="alarms")

@@ -27,7 +27,8 @@ SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttrib
 
 
 def flush() -> list[dict]:
-    """Deliver every pipe's pending batch; returns what was started ({pipe, messages, execution})."""
+    """Deliver every pipe's pending batch; returns what was started ({pipe, messages, execution}).  A pipe
+    that fails (its source or target gone) is recorded and does not stop the others."""
     from moto.pipes.models import pipes_backends
 
     started = []
@@ -35,7 +36,11 @@ def flush() -> list[dict]:
         for region, backend in regions.items():
             for pipe in list(backend.pipes.values()):
                 if pipe.desired_state == "RUNNING" and ":sqs:" in pipe.source and ":states:" in pipe.target:
-                    delivered = _deliver(account, region, pipe)
+                    try:
+                        delivered = _deliver(account, region, pipe)
+                    except Exception as exc:   # the source queue or the state machine is gone
+                        record("pipes", pipe.arn, pipe.target, False, f"{type(exc).__name__}: {exc}")
+                        continue
                     if delivered:
                         started.append(delivered)
     return started
@@ -76,11 +81,18 @@ def _deliver(account: str, region: str, pipe) -> dict | None:
         batch.extend(messages)
     if not batch:
         return None
-    for message in batch:
-        sqs.delete_message(queue_name, message.receipt_handle)
     template = (pipe.target_parameters or {}).get("InputTemplate")
-    body = template if template else json.dumps([json.loads(m.body) for m in batch])
+    body = template if template else json.dumps([sqs_record(m, pipe.source, region) for m in batch])
     execution = stepfunctions_backends[account][region].start_execution(pipe.target, name=None,
                                                                         execution_input=body)
+    for message in batch:   # only once the target took them: a failed start leaves them to come back
+        sqs.delete_message(queue_name, message.receipt_handle)
     record("pipes", pipe.arn, pipe.target, True, f"{len(batch)} messages")
     return {"pipe": pipe.name, "messages": len(batch), "execution": execution.execution_arn}
+
+
+def sqs_record(message, source: str, region: str) -> dict:
+    """An SQS message as Pipes hands it on: the body as the text it is (eb-pipes-sqs.html, "Example event")."""
+    return {"messageId": message.id, "receiptHandle": message.receipt_handle, "body": message.body,
+            "attributes": {}, "messageAttributes": {}, "md5OfBody": message.body_md5, "eventSource": "aws:sqs",
+            "eventSourceARN": source, "awsRegion": region}

@@ -19,8 +19,6 @@ Tests: tests/integration/test_permission_paths.py::test_the_schedule_starts_the_
 
 from __future__ import annotations
 
-import json
-
 from . import record
 
 
@@ -32,7 +30,10 @@ def fire(group: str, name: str, account: str, region: str) -> dict:
     from ..policy import enforce, services
     from ..policy.requests import Ask
 
-    schedule = scheduler_backends[account][region].get_schedule(group, name)
+    try:
+        schedule = scheduler_backends[account][region].get_schedule(group, name)
+    except Exception:
+        raise LookupError(f"no schedule {name} in group {group} of account {account}, region {region}") from None
     target = schedule.target
     group_arn = f"arn:aws:scheduler:{region}:{account}:schedule-group/{schedule.group_name}"
     payload = target.get("Input") or "{}"
@@ -79,7 +80,11 @@ def _dead_letter(schedule, account: str, region: str, group_arn: str, payload: s
                   "ERROR_MESSAGE": {"DataType": "String", "StringValue": reason[:1000]},
                   "EXECUTION_ID": {"DataType": "String", "StringValue": schedule.arn},
                   "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": "0"}}
-    message = sqs_backends[account][region].send_message(queue_arn.rsplit(":", 1)[1], payload,
-                                                         message_attributes=attributes)
+    try:
+        message = sqs_backends[account][region].send_message(queue_arn.rsplit(":", 1)[1], payload,
+                                                             message_attributes=attributes)
+    except Exception as exc:   # the dead-letter queue is gone: the failure is lost, as on AWS
+        record("scheduler", schedule.arn, queue_arn, False, f"{type(exc).__name__}: {exc}")
+        return {"lost": f"{reason}; and the dead-letter queue could not take it: {exc}"}
     record("scheduler", schedule.arn, queue_arn, True, "dead letter")
-    return {"dead_letter": message.id, "reason": reason, "payload": json.loads(payload) if payload else None}
+    return {"dead_letter": message.id, "reason": reason, "payload": payload}

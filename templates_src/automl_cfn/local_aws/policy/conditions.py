@@ -122,6 +122,9 @@ def holds(operator: str, expected: list, actual: Any) -> bool:
     if name not in OPERATORS:
         raise UnknownOperator(operator)
     test, negated = OPERATORS[name]
+    if not name.endswith("Like"):      # ${*} and ${?} were literal all along
+        expected = [str(e).replace(patterns.LITERAL_STAR, "*").replace(patterns.LITERAL_QUESTION, "?")
+                    for e in expected]
 
     def one(value: Any) -> bool:
         matched = any(test(str(e), value) for e in expected)

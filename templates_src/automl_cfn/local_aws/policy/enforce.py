@@ -54,9 +54,14 @@ JSON_PROTOCOL_SERVICES = {"scheduler", "pipes"}      # REST-JSON: no X-Amz-Targe
 
 
 class AccessDenied(Exception):
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str = "AccessDenied", status: int = 403):
         super().__init__(message)
-        self.message = message
+        self.message, self.code, self.status = message, code, status
+
+
+# The bucket owner's root user may always read, replace and delete the bucket policy, whatever it says, so a
+# policy can never lock the account out of its own bucket (AmazonS3/latest/API/API_DeleteBucketPolicy.html).
+OWNER_ALWAYS = {"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
 
 
 def refuse(request: Request, decision: Decision, channel: str = "api") -> AccessDenied:
@@ -82,7 +87,8 @@ def reset() -> None:
 # the request context
 # ---------------------------------------------------------------------------
 
-def global_context(caller: Caller, region: str, secure: bool = True, tags: dict | None = None) -> dict[str, Any]:
+def global_context(caller: Caller, region: str, secure: bool = True, tags: dict | None = None,
+                   user: tuple[str, str] = ("", "")) -> dict[str, Any]:
     """The global condition keys every request carries (reference_policies_condition-keys.html)."""
     now = datetime.now(timezone.utc)
     context: dict[str, Any] = {
@@ -90,6 +96,10 @@ def global_context(caller: Caller, region: str, secure: bool = True, tags: dict 
         "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp())),
         "aws:RequestedRegion": region, "aws:SourceIp": "127.0.0.1",
     }
+    if user[0]:
+        context["aws:username"], context["aws:userid"] = user
+    if caller.kind == "role-session":
+        context["aws:userid"] = f"{caller.role_arn.rsplit('/', 1)[-1]}:{caller.arn.rsplit('/', 1)[-1]}"
     if caller.kind in ("root", "user", "role-session"):
         context["aws:PrincipalAccount"] = caller.account
         context["aws:PrincipalArn"] = caller.role_arn if caller.kind == "role-session" else caller.arn
@@ -202,19 +212,26 @@ def authorize(response, s3_request: bool, resource: str) -> None:
     operation = "" if s3_request else operation_of(response)
     if service == "sts" and operation in ("GetCallerIdentity",):
         return   # always allowed, even under an explicit deny (id_credentials_temp_request.html)
-    who = principals.who(account, headers)
-    REQUEST_CALLER.set((who.caller, who.subject, global_context(who.caller, region, True, who.tags)))
+    try:
+        who = principals.who(account, headers)
+    except principals.InvalidToken:
+        raise AccessDenied("The security token included in the request is invalid.", "InvalidClientTokenId") \
+            from None
+    REQUEST_CALLER.set((who.caller, who.subject, global_context(who.caller, region, True, who.tags,
+                                                                (who.user_name, who.user_id))))
     if service == "sts" and operation.startswith("AssumeRole"):
         return assume(response, who, operation, region)
     secure = str(headers.get(INSECURE_TRANSPORT_HEADER, "")).lower() != "http"
-    context = global_context(who.caller, region, secure, who.tags)
-    tags = request_tags(response)
+    context = global_context(who.caller, region, secure, who.tags, (who.user_name, who.user_id))
+    tags = requests.s3_tags(headers) if s3_request else request_tags(response)
     if tags:
         context["aws:TagKeys"] = sorted(tags)
         context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
     for ask in requests.asks(response, service, operation, account, region, resource):
         if who.caller.kind == "root" and not ask.resource_policy and not ask.key_uses:
             continue   # the root user: nothing to deny it
+        if who.caller.kind == "root" and ask.action in OWNER_ALWAYS and ask.resource_account in ("", account):
+            continue
         check(who.caller, who.subject, ask, region, context)
 
 
@@ -245,22 +262,44 @@ def assume(response, who: principals.Who, operation: str, region: str) -> None:
     request = Request(caller, action, role_arn, context, account)
     if role is None:
         raise refuse(request, Decision(False, "because the role does not exist"))
-    decision = principals.trust_allows(role, caller, action, context)
+    decision = principals.trust_allows(role, caller, action, context, who.subject)
     if not decision.allowed:
         raise refuse(request, decision)
 
 
+MAX_TOKEN = 20_000   # characters (botocore: WebIdentityToken, max 20000)
+
+
 def web_identity(response, account: str) -> tuple[Caller, dict]:
-    """The OIDC token's issuer is an identity provider of the account; its claims become condition keys
-    (`<provider>:aud`, `:sub`): reference_policies_iam-condition-keys.html#condition-keys-wif.  The token's
-    signature is not checked here: the endpoint has no provider keys to check it with."""
+    """The OIDC token's issuer must be an identity provider of the account, its audience one of the
+    provider's client IDs, and it must not have expired (id_roles_providers_create_oidc.html,
+    API_AssumeRoleWithWebIdentity.html: InvalidIdentityToken, ExpiredTokenException).  Its claims become
+    condition keys (`<provider>:aud`, `:sub`: reference_policies_iam-condition-keys.html#condition-keys-wif).
+    The token's signature is not checked: the endpoint has no provider keys to check it with."""
+    import time
+
     token = requests.param(response, "WebIdentityToken") or ""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN:
+        raise AccessDenied("The web identity token is too long", "ValidationError", 400)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=" * (-len(token.split(".")[1]) % 4)))
-    except (IndexError, ValueError):
-        raise AccessDenied("InvalidIdentityToken: the web identity token is not a JWT") from None
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, TypeError, RecursionError):
+        claims = None
+    if not isinstance(claims, dict):
+        raise AccessDenied("The web identity token is not a valid JWT", "InvalidIdentityToken", 400)
     issuer = str(claims.get("iss", "")).removeprefix("https://")
     provider = f"arn:aws:iam::{account}:oidc-provider/{issuer}"
+    known = principals.oidc_provider(account, provider)
+    if known is None:
+        raise AccessDenied(f"No OpenIDConnect provider found in your account for https://{issuer}",
+                           "InvalidIdentityToken", 400)
+    audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+    if not set(map(str, audiences)) & set(known):
+        raise AccessDenied("Incorrect token audience", "InvalidIdentityToken", 400)
+    expires = claims.get("exp")
+    if isinstance(expires, (int, float)) and expires < time.time():
+        raise AccessDenied("Token expired", "ExpiredTokenException", 400)
     context: dict[str, Any] = {}
     for name in ("aud", "sub", "amr", "oaud"):
         if name in claims:
@@ -283,9 +322,46 @@ def install() -> None:
             authorize(self, s3_request, resource)
         except AccessDenied as denied:
             if s3_request:
-                raise S3ClientError("AccessDenied", denied.message) from None
+                raise S3ClientError(denied.code, denied.message) from None
             if self.headers.get("X-Amz-Target") or signing_service(self.headers) in JSON_PROTOCOL_SERVICES:
-                raise JsonRESTError("AccessDeniedException", denied.message) from None
-            raise QueryAccessDenied("AccessDenied", denied.message) from None
+                code = "AccessDeniedException" if denied.code == "AccessDenied" else denied.code
+                error = JsonRESTError(code, denied.message)
+                error.code = 400
+                raise error from None
+            error = QueryAccessDenied(denied.code, denied.message)
+            error.code = denied.status
+            raise error from None
 
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
+    sessions_remember_their_role()
+    buckets_leave_their_policy_to_the_evaluator()
+
+
+def sessions_remember_their_role() -> None:
+    """A session belongs to the role it was made for, not to a role later made under the same name: AWS ties
+    it to the role's unique ID.  moto keeps only the ARN; each new session keeps the ID here (principals.who
+    compares it)."""
+    from moto.iam.models import iam_backends
+    from moto.sts import models
+
+    original = models.STSBackend.assume_role
+
+    def assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs):
+        session = original(self, region_name, role_session_name, role_arn, *args, **kwargs)
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        try:
+            session.role_id = iam_backends[account]["aws"].get_role_by_arn(role_arn).id
+        except Exception:
+            pass
+        return session
+
+    models.STSBackend.assume_role = assume_role
+
+
+def buckets_leave_their_policy_to_the_evaluator() -> None:
+    """moto judged object requests by the bucket policy a second time, ignoring its Principal and answering a
+    bare 403: the evaluator judges every request by it already."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL

@@ -83,7 +83,8 @@ def decide(request: Request, subject: Subject | None = None, resource_policy: Po
     applicable = own + ([(resource_policy, "resource")] if resource_policy else [])
     for policy, kind in applicable:
         for _ in policy.matching("Deny", action, request.resource, request.context, caller):
-            return Decision(False, f"with an explicit deny in a {POLICY_NAMES[kind]}")
+            name = POLICY_NAMES[kind]
+            return Decision(False, f"with an explicit deny in {'an' if name[0] in 'aeiou' else 'a'} {name}")
 
     grant = strongest_grant(resource_policy, request) if resource_policy else None
     if caller.kind == "service" or caller.kind == "anonymous" or caller.kind == "federated":

@@ -76,8 +76,6 @@ OWN_ARN = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/"
                                                  "{name}/*",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{name}/*",
-    "AWS::ElasticLoadBalancingV2::Listener": "arn:aws:elasticloadbalancing:{region}:{account}:listener/app/*",
-    "AWS::ElasticLoadBalancingV2::ListenerRule": "arn:aws:elasticloadbalancing:{region}:{account}:listener-rule/app/*",
     "AWS::ApplicationAutoScaling::ScalableTarget": "arn:aws:application-autoscaling:{region}:{account}:"
                                                    "scalable-target/*",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "arn:aws:application-autoscaling:{region}:{account}:"
@@ -107,6 +105,12 @@ def own_arns(resource_type: str, props: dict, name: str, physical_id: str, regio
                 for url in props.get("Queues") or []]
     if resource_type == "AWS::SNS::TopicPolicy":
         return [str(topic) for topic in props.get("Topics") or []]
+    if physical_id.startswith("arn:"):
+        return [physical_id]      # the ARN the service gave it (a topic, a listener, a task definition ...)
+    if resource_type == "AWS::ElasticLoadBalancingV2::Listener":
+        return [str(props.get("LoadBalancerArn", "*")).replace(":loadbalancer/", ":listener/") + "/*"]
+    if resource_type == "AWS::ElasticLoadBalancingV2::ListenerRule":
+        return [str(props.get("ListenerArn", "*")).replace(":listener/", ":listener-rule/") + "/*"]
     if resource_type.startswith("AWS::EC2::"):
         kind = EC2_KIND.get(resource_type.split("::")[2], "*")
         identifier = physical_id if physical_id and EC2_ID.match(physical_id) else "*"
@@ -148,8 +152,9 @@ def referenced(props: Any) -> dict[str, set[str]]:
 
 
 def asks(resource_type: str, handler: str, props: dict, name: str, physical_id: str, region: str, account: str,
-         tags: dict[str, str]) -> list[Ask]:
-    """What the `handler` of one resource asks IAM for (providers.needed decides which actions)."""
+         tags: dict[str, str], old: dict | None = None) -> list[Ask]:
+    """What the `handler` of one resource asks IAM for (providers.needed decides which actions; an update of a
+    type in UPDATE_CALLS asks only what its changed properties call)."""
     own = providers.own_service(resource_type)
     own_resources = own_arns(resource_type, props, name, physical_id, region, account)
     # A nested stack's parameters are values its template reads, not resources its handler acts on.
@@ -163,6 +168,9 @@ def asks(resource_type: str, handler: str, props: dict, name: str, physical_id: 
         tag_context["aws:TagKeys"] = sorted(tags)
     wanted = providers.needed(resource_type, providers.get(resource_type).handler_permissions(handler),
                               set(named) - {"role"}, lambda action: actions.resource_types(action) is not None)
+    if handler == "update" and resource_type in UPDATE_CALLS and old is not None:
+        called, props = UPDATE_CALLS[resource_type](old, props)
+        wanted = {a for a in wanted if a.split(":")[0] != providers.own_service(resource_type) or a in called}
     found: list[Ask] = []
     for action in sorted(wanted):
         service = action.split(":")[0]
@@ -217,6 +225,37 @@ def matched_type(formats: dict[str, list[str]], arn: str) -> tuple[str | None, d
     return None, {}
 
 
+def role_update_calls(old: dict, new: dict) -> tuple[set[str], dict]:
+    """The IAM calls an update of a role makes, by what changed (the IAM API reference: each property has its
+    own call), and the properties the calls are about (the managed policies attached or detached)."""
+    called: set[str] = set()
+    if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument"):
+        called.add("iam:UpdateAssumeRolePolicy")
+    before = {p.get("PolicyName"): p.get("PolicyDocument") for p in old.get("Policies") or []}
+    after = {p.get("PolicyName"): p.get("PolicyDocument") for p in new.get("Policies") or []}
+    if any(before.get(name) != document for name, document in after.items()):
+        called.add("iam:PutRolePolicy")
+    if set(before) - set(after):
+        called.add("iam:DeleteRolePolicy")
+    attached, detached = (set(new.get("ManagedPolicyArns") or []) - set(old.get("ManagedPolicyArns") or []),
+                          set(old.get("ManagedPolicyArns") or []) - set(new.get("ManagedPolicyArns") or []))
+    called |= {"iam:AttachRolePolicy"} if attached else set()
+    called |= {"iam:DetachRolePolicy"} if detached else set()
+    if old.get("PermissionsBoundary") != new.get("PermissionsBoundary"):
+        called.add("iam:PutRolePermissionsBoundary" if new.get("PermissionsBoundary") else
+                   "iam:DeleteRolePermissionsBoundary")
+    if old.get("Description") != new.get("Description") or old.get("MaxSessionDuration") != new.get(
+            "MaxSessionDuration"):
+        called |= {"iam:UpdateRole", "iam:UpdateRoleDescription"}
+    if old.get("Tags") != new.get("Tags"):
+        called |= {"iam:TagRole", "iam:UntagRole"}
+    about = dict(new, ManagedPolicyArns=sorted(attached | detached))
+    return called, about
+
+
+UPDATE_CALLS = {"AWS::IAM::Role": role_update_calls}
+
+
 def own_asks(resource_type: str, action: str, resource: str, props: dict, context: dict) -> list[Ask]:
     """An action on the resource itself, with the condition keys its service adds: a role's boundary
     (iam:PermissionsBoundary) on every role action, and each managed policy it attaches (iam:PolicyARN):
@@ -232,13 +271,13 @@ def own_asks(resource_type: str, action: str, resource: str, props: dict, contex
 
 
 def authorize(resource_type: str, handler: str, props: dict, name: str, physical_id: str, region: str,
-              account: str, tags: dict[str, str]) -> None:
+              account: str, tags: dict[str, str], old: dict | None = None) -> None:
     """Raise AccessDenied unless the caller of the running stack operation may have the handler run."""
     running = enforce.STACK_CALLER.get()
     if running is None:
         return
     who, subject, context = running
-    for ask in asks(resource_type, handler, props, name, physical_id, region, account, tags):
+    for ask in asks(resource_type, handler, props, name, physical_id, region, account, tags, old):
         enforce.check(who, subject, ask, region, context, channel="cloudformation")
 
 

@@ -12,11 +12,10 @@ Test: test_strict_refuses_a_key_policy_that_locks_out_its_creator.
 
 from __future__ import annotations
 
-import json
-
 from . import enforce
 from .evaluation import Request, decide
 from .language import Policy
+from .validate import InvalidPolicy, check
 
 MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 
@@ -29,12 +28,14 @@ def check_lockout(policy_text, key_arn: str, account: str, region: str, bypass: 
                   tags: dict[str, str] | None = None) -> None:
     """Raise LockedOut unless whoever acts now could PutKeyPolicy under the new policy, on the key as it will be
     (its `tags` on it: a caller's policy may name them as aws:ResourceTag)."""
-    if bypass or policy_text is None:
+    if policy_text is None:
         return   # no policy given: KMS writes the default one, which trusts the account
     try:
-        document = policy_text if isinstance(policy_text, dict) else json.loads(policy_text)
-    except ValueError:
-        raise LockedOut("The key policy is not valid JSON.") from None
+        document = check(policy_text, "resource", "key")
+    except InvalidPolicy as problem:
+        raise LockedOut(str(problem)) from None
+    if bypass:
+        return
     caller, subject, context = enforce.acting(account, region)
     context = {**context, "kms:CallerAccount": caller.account or account,
                **{f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}}

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .conditions import holds
-from .patterns import action_matches, listed, resource_matches
+from .patterns import LITERAL_QUESTION, LITERAL_STAR, action_matches, listed, resource_matches
 
 VARIABLE = re.compile(r"\$\{([^}]+)\}")
-LITERALS = {"*": "*", "?": "?", "$": "$"}
+LITERALS = {"*": LITERAL_STAR, "?": LITERAL_QUESTION, "$": "$"}   # ${*} is a star, not a wildcard
 NO_VALUE = "\x00no such policy variable\x00"   # a value nothing matches
 
 
@@ -65,6 +65,7 @@ class Caller:
     role_arn: str = ""             # the role of a session
     service: str = ""              # a service principal, e.g. events.amazonaws.com
     provider: str = ""             # the identity provider of a web-identity caller
+    bounded: bool = False          # carries a permissions boundary
 
 
 # How strongly a resource policy's Allow names the caller: a session or user named directly is allowed
@@ -146,7 +147,11 @@ class Statement:
         grant = NAMED_DIRECTLY
         if resource_policy:
             if "NotPrincipal" in body:
-                grant = None if principal_grant(body["NotPrincipal"], caller) else NAMED_AS_ROLE
+                # A Deny with NotPrincipal always denies a principal that has a permissions boundary
+                # (reference_policies_elements_notprincipal.html).
+                spared = principal_grant(body["NotPrincipal"], caller) and not (
+                    self.effect == "Deny" and caller is not None and caller.bounded)
+                grant = None if spared else NAMED_AS_ROLE
             else:
                 grant = principal_grant(body.get("Principal"), caller)
             if grant is None:

@@ -4,18 +4,26 @@
   (reference_policies_elements_action.html).
 - Resource ARNs match case-sensitively, part by part: partition, service,
   region and account each on their own, the resource part whole, so a `*`
-  there spans `/` and `:` (reference_policies_elements_resource.html).
+  there spans `/` and `:` (reference_policies_elements_resource.html).  An
+  ARN pattern with fewer than six parts matches nothing.
+- `${*}`, `${?}` and `${$}` in a policy are the literal characters
+  (reference_policies_variables.html, "Special characters"): language.substitute
+  turns them into LITERAL_STAR and LITERAL_QUESTION, which match only themselves.
 
-Tests: test_actions_match_case_insensitively_with_wildcards, test_resources_match_part_by_part_and_the_last_part_whole.
+The matcher is linear in practice and never exponential (a policy is user
+input: `*a*a*a*a*a*a*ab` against a long name must not stall the endpoint).
+
+Tests: test_actions_match_case_insensitively_with_wildcards, test_resources_match_part_by_part_and_the_last_part_whole,
+test_wildcards_cannot_stall_the_endpoint.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
 ARN_PARTS = 6
+LITERAL_STAR, LITERAL_QUESTION = "\ue000", "\ue001"
+LITERALS = {LITERAL_STAR: "*", LITERAL_QUESTION: "?"}
 
 
 def listed(value: Any) -> list:
@@ -24,14 +32,28 @@ def listed(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-@lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    return _glob(pattern, ignore_case).match(value) is not None
+    """`*` any run of characters, `?` one character; the rest literally.  Greedy with one backtrack point
+    (the last star): O(len(pattern) * len(value)) at worst."""
+    if ignore_case:
+        pattern, value = pattern.lower(), value.lower()
+    p = v = 0
+    star, mark = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "*":
+            star, mark = p, v
+            p += 1
+        elif p < len(pattern) and (pattern[p] == "?" or LITERALS.get(pattern[p], pattern[p]) == value[v]):
+            p += 1
+            v += 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            v = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -47,5 +69,5 @@ def resource_matches(pattern: str, resource: str) -> bool:
         return glob_match(pattern, resource)
     wanted, actual = pattern.split(":", ARN_PARTS - 1), resource.split(":", ARN_PARTS - 1)
     if len(wanted) != ARN_PARTS or len(actual) != ARN_PARTS:
-        return glob_match(pattern, resource)
+        return False
     return all(glob_match(w, a) for w, a in zip(wanted, actual))

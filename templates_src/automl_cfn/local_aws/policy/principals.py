@@ -23,6 +23,7 @@ Tests: tests/integration/test_permission_paths.py.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from .evaluation import Decision, Request, Subject, decide
@@ -36,7 +37,9 @@ class Who:
     caller: Caller
     subject: Subject
     role: object | None = None      # moto's Role of a session
-    tags: dict | None = None
+    tags: dict | None = None        # the principal's tags (aws:PrincipalTag/*)
+    user_name: str = ""             # aws:username and aws:userid of an IAM user
+    user_id: str = ""
 
 
 def _iam(account: str):
@@ -116,6 +119,13 @@ def role_by_arn(account: str, arn: str):
         return None
 
 
+ISSUED_KEY = re.compile(r"^A[SK]IA[A-Z0-9]{16}$")     # the shape of keys IAM and STS issue
+
+
+class InvalidToken(Exception):
+    """Credentials no longer valid (a deleted or inactive access key): AWS answers InvalidClientTokenId."""
+
+
 def who(account: str, headers) -> Who:
     """The caller of a request signed with `headers`, in the account moto routed it to."""
     key = access_key_of(headers)
@@ -124,14 +134,21 @@ def who(account: str, headers) -> Who:
     session = _sts(account).get_assumed_role_from_access_key(key)
     if session is not None:
         role = role_by_arn(account, session.role_arn)
-        caller = Caller("role-session", account, session.arn, session.role_arn)
+        if role is not None and getattr(session, "role_id", role.id) != role.id:
+            role = None       # a role made again under the old name: the session was of the one deleted
         if role is None:
             # Deleted role: nothing allows its sessions anything.
+            caller = Caller("role-session", account, session.arn, session.role_arn, bounded=True)
             return Who(caller, Subject(boundary=Policy.of({"Statement": []}, "deleted role", kind="boundary")))
-        return Who(caller, role_subject(account, role, session.policy), role,
-                   {t["Key"]: t["Value"] for t in role.tags or []})
+        subject = role_subject(account, role, session.policy)
+        caller = Caller("role-session", account, session.arn, session.role_arn, bounded=subject.boundary is not None)
+        return Who(caller, subject, role, {t["Key"]: t["Value"] for t in role.tags or []})
     iam = _iam(account)
     user = iam.get_user_from_access_key_id(key)
+    if user is not None and any(k.access_key_id == key and k.status != "Active" for k in user.access_keys):
+        raise InvalidToken(key)
+    if user is None and ISSUED_KEY.match(key):
+        raise InvalidToken(key)   # issued once, deleted since (the endpoint's own keys are not of this shape)
     if user is not None:
         policies = [Policy.of(_json(doc), f"user {user.name} inline policy {name}")
                     for name, doc in user.policies.items()]
@@ -142,26 +159,18 @@ def who(account: str, headers) -> Who:
                          for name, doc in group.policies.items()]
             policies += [Policy.of(managed_document(iam, arn) or {}, f"managed policy {arn}")
                          for arn in group.managed_policies]
-        return Who(Caller("user", account, user.arn), Subject(identity=policies))   # moto keeps no user boundary
+        return Who(Caller("user", account, user.arn), Subject(identity=policies),   # moto keeps no user boundary
+                   user_name=user.name, user_id=user.id)
     return Who(Caller("root", account, f"arn:{PARTITION}:iam::{account}:root"), Subject())
 
 
-def trust_allows(role, caller: Caller, action: str, context: dict) -> Decision:
-    """May `caller` assume `role` (action sts:AssumeRole, sts:AssumeRoleWithWebIdentity ...)?  The trust
-    policy must allow it, whoever the caller is (id_roles_terms-and-concepts.html, "trust policy")."""
+def trust_allows(role, caller: Caller, action: str, context: dict, subject: Subject | None = None) -> Decision:
+    """May `caller` (with its policies, `subject`) assume `role` (sts:AssumeRole, sts:AssumeRoleWithWebIdentity
+    ...)?  The trust policy must allow it, whoever the caller is (id_roles_terms-and-concepts.html, "trust
+    policy"); a session's own session policy still limits it (role chaining)."""
     trust = Policy.of(_json(role.assume_role_policy_document), f"trust policy of role {role.name}", kind="resource")
     request = Request(caller, action, role.arn, context, resource_account=role.account_id)
-    caller_subject = Subject()
-    if caller.kind in ("role-session", "user"):
-        caller_subject = who_subject(caller)
-    return decide(request, caller_subject, trust, resource_policy_required=True)
-
-
-def who_subject(caller: Caller) -> Subject:
-    if caller.kind == "role-session":
-        role = role_by_arn(caller.account, caller.role_arn)
-        return role_subject(caller.account, role) if role is not None else Subject()
-    return Subject()
+    return decide(request, subject or Subject(), trust, resource_policy_required=True)
 
 
 def service_session(role_arn: str, service: str, source_arn: str = "", session_name: str = "") -> tuple:
@@ -206,3 +215,9 @@ def admin_role(account: str, trusted: str = DEFAULT_ACCOUNT) -> str:
         iam.create_role("admin", json.dumps(trust), "/", None, "cross-account administrator (tests)", [], None)
         iam.put_role_policy("admin", "AdministratorAccess", json.dumps(ADMINISTRATOR_ACCESS))
     return arn
+
+
+def oidc_provider(account: str, arn: str) -> list[str] | None:
+    """The client IDs (audiences) of an OIDC provider of the account, or None if it has none of that ARN."""
+    provider = getattr(_iam(account), "open_id_providers", {}).get(arn)
+    return list(getattr(provider, "client_id_list", []) or []) if provider is not None else None

@@ -161,6 +161,9 @@ def s3(response, action: str, account: str, region: str, hint: str) -> list[Ask]
     for header in ("If-None-Match", "If-Match"):      # conditional writes (s3:if-none-match, s3:if-match)
         if response.headers.get(header):
             context[f"s3:{header.lower()}"] = response.headers[header]
+    if method == "POST" and "delete" in query:       # DeleteObjects: s3:DeleteObject on each key it names
+        return [Ask("s3:DeleteObject", f"arn:{PARTITION}:s3:::{bucket}/{key_name}", context, owner, policy)
+                for key_name in deleted_keys(getattr(response, "raw_body", b""))]
     found = [Ask(f"s3:{name}", hint if hint else "*", context, owner, policy)]
     if name == "PutObject":
         chosen = response.headers.get("x-amz-server-side-encryption-aws-kms-key-id") or (
@@ -183,6 +186,24 @@ def s3(response, action: str, account: str, region: str, hint: str) -> list[Ask]
         if stored and method == "GET":
             found[0].key_uses += [KeyUse("kms:Decrypt", stored, "s3", {"aws:s3:arn": f"arn:{PARTITION}:s3:::{bucket}"})]
     return found
+
+
+def deleted_keys(body) -> list[str]:
+    """The keys of a DeleteObjects request (<Delete><Object><Key>...)."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(body if isinstance(body, (bytes, str)) else b"")
+    except ElementTree.ParseError:
+        return []
+    return [element.text or "" for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "Key"]
+
+
+def s3_tags(headers) -> dict[str, str]:
+    """aws:RequestTag/* of an S3 request: only its x-amz-tagging header (object tags); never its body."""
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(headers.get("x-amz-tagging") or "", keep_blank_values=True))
 
 
 def s3_action(method: str, query: dict, on_object: bool, headers) -> str:
@@ -230,12 +251,11 @@ def sqs(response, action: str, account: str, region: str, hint: str) -> list[Ask
         return [Ask(action, arn("sqs", region, account, name) if name else "*")]
     url = param(response, "QueueUrl") or ""
     name = url.rstrip("/").split("/")[-1] if url else (hint.split(":")[-1] if hint.startswith("arn:") else "")
-    queue_account = url.rstrip("/").split("/")[-2] if url.count("/") >= 4 else account
-    if not queue_account.isdigit():
-        queue_account = account
     if not name:
         return [Ask(action, hint or "*")]
-    return [queue_ask(action, arn("sqs", region, queue_account, name))]
+    # moto serves the queue of that name in the account the request is routed to, whatever account the URL
+    # names: that is the queue to judge.
+    return [queue_ask(action, arn("sqs", region, account, name))]
 
 
 def queue_ask(action: str, queue_arn: str) -> Ask:
@@ -419,12 +439,30 @@ def cloudformation(response, action: str, account: str, region: str, hint: str) 
         stack = stack_of_change_set(account, region, change_set)
     if change_set and not str(change_set).startswith("arn:"):
         context["cloudformation:ChangeSetName"] = change_set
+    physical = param(response, "PhysicalResourceId")
+    if physical and not stack:
+        owner = owner_of(account, region, str(physical))
+        if owner is None:
+            return []     # no stack has it: CloudFormation answers that, before any authorization
+        return [Ask(action, owner, context)]
     if stack:
         return [Ask(action, stack_arn(account, region, str(stack)), context)]
     if stack_set:
         name = str(stack_set).split(":")[-2].split("/")[-1] if str(stack_set).startswith("arn:") else stack_set
         return [Ask(action, arn("cloudformation", region, account, f"stackset/{name}:*"), context)]
     return [Ask(action, "*", context)]
+
+
+def owner_of(account: str, region: str, physical_id: str) -> str | None:
+    """The stack that holds a resource (DescribeStackResources by PhysicalResourceId authorizes on it)."""
+    try:
+        from ..strict.api import BACKENDS
+
+        backend = BACKENDS.get((account, region))
+        found = backend.owner_by_physical_id(physical_id) if backend else None
+        return found[0].stack_id if found else None
+    except Exception:
+        return None
 
 
 def stack_of_change_set(account: str, region: str, change_set_arn: str) -> str | None:

@@ -67,7 +67,10 @@ def kms_key(region: str, reference: str, account: str) -> Key | None:
         key = backend.keys[backend.any_id_to_key_id(reference)]
     except (KeyError, TypeError, AttributeError):
         return None
-    managed = getattr(key, "key_manager", "CUSTOMER") == "AWS"
+    # moto makes the keys behind alias/aws/<service> on first use, as customer keys with a default policy: they
+    # are AWS managed keys, whose policy lets the account's principals use them through their service.
+    managed = getattr(key, "key_manager", "CUSTOMER") == "AWS" or any(
+        alias.startswith("alias/aws/") for alias in getattr(key, "aliases", {}) or {})
     policy = aws_managed_key_policy(key.arn, account) if managed else _policy(key.policy, f"key policy of {key.arn}")
     return Key(key.arn, account, policy or Policy.of({"Statement": []}, f"key policy of {key.arn}", kind="resource"),
                managed)

@@ -13,10 +13,11 @@ from __future__ import annotations
 def install() -> None:
     from .. import delivery
     from ..policy import enforce
-    from . import api, rules
+    from . import api, policy_store, rules
 
     api.install()
     rules.install()
+    policy_store.install()
     enforce.install()
     delivery.install()
 

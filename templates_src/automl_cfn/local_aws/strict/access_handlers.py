@@ -27,6 +27,26 @@ def _document(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def checked(document, kind: str, size: str | None) -> str:
+    """The document as text, if its service would store it (policy/validate.py); the refusal otherwise."""
+    from ..policy.validate import InvalidPolicy, check
+
+    try:
+        check(document, kind, size)
+    except InvalidPolicy as problem:
+        raise HandlerError(f"Invalid policy document: {problem}") from None
+    return _document(document)
+
+
+def size_of(document) -> int:
+    from ..policy.validate import parse, size_of as measured
+
+    try:
+        return measured(parse(document))
+    except ValueError:
+        return 0
+
+
 class RoleHandler(MotoHandler):
     """AWS::IAM::Role: trust policy, inline policies, managed policies, boundary, description and tags follow
     the template on update."""
@@ -37,6 +57,10 @@ class RoleHandler(MotoHandler):
     def create(self, where, logical_id, resource_type, props):
         """moto keeps a template's inline policies as Python objects, and GetRolePolicy answered their repr;
         IAM keeps (and answers) JSON documents."""
+        for policy in props.get("Policies") or []:    # moto puts a template's inline policies unchecked
+            checked(policy.get("PolicyDocument"), "identity", None)
+        if sum(size_of(policy.get("PolicyDocument")) for policy in props.get("Policies") or []) > 10_240:
+            raise HandlerError(f"Maximum policy size of 10240 bytes exceeded for role {props.get('RoleName')}")
         role = super().create(where, logical_id, resource_type, props)
         for name, document in list(role.policies.items()):
             role.policies[name] = _document(document)
@@ -264,15 +288,17 @@ class TopicPolicyHandler(Handler):
         return [backend.topics[arn] for arn in arns or [] if arn in backend.topics]
 
     def create(self, where, logical_id, resource_type, props):
+        document = checked(props["PolicyDocument"], "resource", "topic")
         for topic in self.topics(where, props["Topics"]):
-            topic.policy = _document(props["PolicyDocument"])
+            topic.policy = document
         return Placeholder(generated_name(resource_type, where.stack_name, logical_id), props)
 
     def update(self, where, instance, resource_type, old, new):
         self.delete(where, instance, resource_type, {"Topics": set(old.get("Topics") or []) -
                                                      set(new.get("Topics") or [])})
+        document = checked(new["PolicyDocument"], "resource", "topic")
         for topic in self.topics(where, new["Topics"]):
-            topic.policy = _document(new["PolicyDocument"])
+            topic.policy = document
         instance.properties = new
         return instance
 

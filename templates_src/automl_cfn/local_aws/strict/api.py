@@ -68,8 +68,20 @@ def template_of(self, backend: Backend, stack: Stack | None = None) -> tuple[dic
     if url:
         return (*backend.fetch(url), url)
     if body:
+        check_body_size(body)
         return engine.parse_template(body, MotoStack), body, ""
     raise engine.validation("Either Template URL or Template Body must be specified.")
+
+
+TEMPLATE_BODY_MAX = 51_200   # bytes (CloudFormation quotas: "Template body size in a request")
+
+
+def check_body_size(body: str) -> None:
+    """A template sent in the request may be 51,200 bytes at most; a bigger one must come from S3
+    (cloudformation-limits.html).  moto took any size.  Test: test_strict_refuses_a_template_body_over_51200_bytes."""
+    if len(body.encode()) > TEMPLATE_BODY_MAX:
+        raise engine.validation("1 validation error detected: Value at 'templateBody' failed to satisfy constraint: "
+                                f"Member must have length less than or equal to {TEMPLATE_BODY_MAX}")
 
 
 def parameters_of(self, stack: Stack | None) -> dict[str, str]:

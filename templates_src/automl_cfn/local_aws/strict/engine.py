@@ -43,7 +43,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ... import providers
-from ...intrinsics import Evaluator, TemplateError, dependency_order, differences
+from ...intrinsics import Evaluator, TemplateError, dependencies, dependency_order, differences
 from ...planner import Context, StackInput, StackPlan, plan
 from .registry import handler_for
 from .resources import HandlerError, Where, random_suffix
@@ -912,7 +912,7 @@ def change(backend: Backend, stack: Stack, current: Resource, body: dict, props:
     if not replaces:
         stack.event(logical_id, kind, current.physical_id, "UPDATE_IN_PROGRESS", "", operation.token)
         try:
-            as_caller(stack, kind, "update", props, current.physical_id)
+            as_caller(stack, kind, "update", props, current.physical_id, old=current.properties)
             current.instance = handler_for(kind).update(stack.where, current.instance, kind,
                                                         coerce(kind, current.properties), coerce(kind, props))
         except Exception as exc:
@@ -963,7 +963,8 @@ def created_as_caller(stack: Stack, logical_id: str, kind: str, props: dict):
     return instance
 
 
-def as_caller(stack: Stack, kind: str, handler: str, props: dict, physical_id: str = "") -> None:
+def as_caller(stack: Stack, kind: str, handler: str, props: dict, physical_id: str = "",
+              old: dict | None = None) -> None:
     """CloudFormation runs the handler with the caller's credentials: what IAM refuses them fails the
     resource, in the words a handler reports (policy/handlers.py)."""
     from ..policy import enforce, handlers
@@ -975,7 +976,7 @@ def as_caller(stack: Stack, kind: str, handler: str, props: dict, physical_id: s
                              {t["Key"]: t["Value"] for t in given if isinstance(t, dict) and "Key" in t})}
     try:
         handlers.authorize(kind, handler, props, str(name or physical_id), physical_id, stack.region, stack.account,
-                           tags)
+                           tags, old)
     except enforce.AccessDenied as denied:
         service = kind.split("::")[1]
         raise HandlerError(f'Resource handler returned message: "{denied.message}" (Service: {service}, '
@@ -1069,13 +1070,35 @@ def stack_graph(stack: Stack, resources: list[Resource]) -> list[Resource]:
     return [r for logical_id in reversed(order) for r in by_id[logical_id]]
 
 
+def transitive_needs(needs: dict[str, set[str]], logical_id: str) -> set[str]:
+    found, todo = set(), list(needs.get(logical_id, ()))
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(needs.get(current, ()))
+    return found
+
+
+def already_gone(exc: Exception) -> bool:
+    """A delete that finds nothing to delete succeeded: CloudFormation treats a resource the service no
+    longer has as deleted (troubleshooting.html, "Delete stack fails": a resource deleted outside
+    CloudFormation is skipped on the next attempt)."""
+    text = f"{getattr(exc, 'code', '')} {getattr(exc, 'error_type', '')} {exc}".lower()
+    return any(marker in text for marker in ("notfound", "not found", "does not exist", "nosuch"))
+
+
 def delete_resource(backend: Backend, stack: Stack, resource: Resource, operation: Operation, must: bool) -> bool:
     stack.event(resource.logical_id, resource.type, resource.physical_id, "DELETE_IN_PROGRESS", "", operation.token)
     try:
         if resource.instance is not None:
             as_caller(stack, resource.type, "delete", resource.properties, resource.physical_id)
-            handler_for(resource.type).delete(stack.where, resource.instance, resource.type,
-                                              coerce(resource.type, resource.properties))
+            try:
+                handler_for(resource.type).delete(stack.where, resource.instance, resource.type,
+                                                  coerce(resource.type, resource.properties))
+            except Exception as exc:
+                if not already_gone(exc):
+                    raise
     except Exception as exc:
         reason = error_text(exc)
         resource.status, resource.reason = "DELETE_FAILED", reason
@@ -1154,7 +1177,15 @@ def delete_tree(backend: Backend, stack: Stack, operation: Operation, parent: St
             parent.event(resource.logical_id, NESTED, stack.stack_id, "DELETE_FAILED", str(refused), operation.token)
             return False
     ok = True
+    held: set[str] = set()      # what a resource that failed to delete still needs: CloudFormation keeps it
+    needs = dependencies({r.logical_id: (stack.template.get("Resources") or {}).get(r.logical_id, {"Type": r.type})
+                          for r in stack.resources.values()})
     for item in stack_graph(stack, list(stack.resources.values())):
+        if item.logical_id in held:
+            stack.event(item.logical_id, item.type, item.physical_id, "DELETE_SKIPPED",
+                        "A resource that depends on it failed to delete", operation.token)
+            ok = False
+            continue
         if item.child is not None:
             gone = delete_tree(backend, item.child, operation, parent=stack, resource=item)
         elif item.deletion_policy in (RETAIN, RETAIN_EXCEPT_ON_CREATE):
@@ -1164,6 +1195,8 @@ def delete_tree(backend: Backend, stack: Stack, operation: Operation, parent: St
             gone = delete_resource(backend, stack, item, operation, must=False)
         if gone:
             stack.resources.pop(item.logical_id, None)
+        else:
+            held |= transitive_needs(needs, item.logical_id)
         ok &= gone
     if not ok:
         stack.set_status("DELETE_FAILED", "The following resource(s) failed to delete: "
