@@ -111,6 +111,11 @@ def param(response, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def condition_keys(response, named: dict[str, str]) -> dict[str, Any]:
+    """Condition keys a request sets by its parameters: parameter name -> condition key."""
+    return {key: value for name, key in named.items() if (value := param(response, name))}
+
+
 def arn(service: str, region: str, account: str, resource: str) -> str:
     return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
 
@@ -427,13 +432,8 @@ def pipes(response, action: str, account: str, region: str, hint: str) -> list[A
 def cloudformation(response, action: str, account: str, region: str, hint: str) -> list[Ask] | None:
     stack = param(response, "StackName")
     stack_set = param(response, "StackSetName")
-    context: dict[str, Any] = {}
-    template_url = param(response, "TemplateURL")
-    if template_url:
-        context["cloudformation:TemplateUrl"] = template_url
-    role = param(response, "RoleARN")
-    if role:
-        context["cloudformation:RoleArn"] = role
+    context = condition_keys(response, {"TemplateURL": "cloudformation:TemplateUrl",
+                                        "RoleARN": "cloudformation:RoleArn"})
     change_set = param(response, "ChangeSetName")
     if change_set and not stack and str(change_set).startswith("arn:"):
         stack = stack_of_change_set(account, region, change_set)
@@ -453,26 +453,30 @@ def cloudformation(response, action: str, account: str, region: str, hint: str) 
     return [Ask(action, "*", context)]
 
 
-def owner_of(account: str, region: str, physical_id: str) -> str | None:
-    """The stack that holds a resource (DescribeStackResources by PhysicalResourceId authorizes on it)."""
+def _strict(account: str, region: str):
+    """The strict engine's stacks of one account and region (None in lenient mode, or before any stack)."""
     try:
         from ..strict.api import BACKENDS
-
-        backend = BACKENDS.get((account, region))
-        found = backend.owner_by_physical_id(physical_id) if backend else None
-        return found[0].stack_id if found else None
-    except Exception:
+    except ImportError:
         return None
+    return BACKENDS.get((account, region))
+
+
+def owner_of(account: str, region: str, physical_id: str) -> str | None:
+    """The stack that holds a resource (DescribeStackResources by PhysicalResourceId authorizes on it)."""
+    backend = _strict(account, region)
+    found = backend.owner_by_physical_id(physical_id) if backend else None
+    return found[0].stack_id if found else None
 
 
 def stack_of_change_set(account: str, region: str, change_set_arn: str) -> str | None:
     """The stack a change set (given by ARN alone) belongs to: CloudFormation authorizes on the stack."""
+    backend = _strict(account, region)
+    if backend is None:
+        return None
     try:
-        from ..strict.api import BACKENDS
-
-        backend = BACKENDS.get((account, region))
-        return backend.change_set(change_set_arn).stack.stack_id if backend else None
-    except Exception:
+        return backend.change_set(change_set_arn).stack.stack_id
+    except Exception:    # no such change set: CloudFormation says so itself
         return None
 
 
@@ -480,27 +484,17 @@ def stack_arn(account: str, region: str, stack: str) -> str:
     """A stack's ARN: as given, or the live stack's (strict engine), or its name with any ID."""
     if stack.startswith("arn:"):
         return stack
-    try:
-        from ..strict.api import BACKENDS
-
-        backend = BACKENDS.get((account, region))
-        found = backend.find(stack) if backend else None
-        if found is not None:
-            return found.stack_id
-    except Exception:
-        pass
+    backend = _strict(account, region)
+    found = backend.find(stack) if backend else None
+    if found is not None:
+        return found.stack_id
     return arn("cloudformation", region, account, f"stack/{stack}/00000000-0000-0000-0000-000000000000")
 
 
 def iam(response, action: str, account: str, region: str, hint: str) -> list[Ask] | None:
     role = param(response, "RoleName")
-    context: dict[str, Any] = {}
-    boundary = param(response, "PermissionsBoundary")
-    if boundary:
-        context["iam:PermissionsBoundary"] = boundary
-    policy_arn = param(response, "PolicyArn")
-    if policy_arn:
-        context["iam:PolicyARN"] = policy_arn
+    context = condition_keys(response, {"PermissionsBoundary": "iam:PermissionsBoundary", "PolicyArn": "iam:PolicyARN"})
+    policy_arn = context.get("iam:PolicyARN")
     if role:
         found = _role(account, role)
         if found is not None and "iam:PermissionsBoundary" not in context and found.permissions_boundary_arn:
