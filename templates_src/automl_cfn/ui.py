@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from functools import lru_cache
+from typing import NamedTuple
 
 from .errors import RefusedError
 
@@ -24,8 +25,10 @@ def out():
     from rich.console import Console
 
     # No file= argument: rich then writes to whatever sys.stdout is at the time.
-    # No emoji codes: a secret's ARN (...:secret:name) would print as a picture.
-    return Console(highlight=False, soft_wrap=True, emoji=False,
+    # No emoji codes: a secret's ARN (...:secret:name) would print as a picture.  No markup: what we print
+    # holds AWS's and the user's text, where "[bold]" is data; the painters (review, watch) ask for markup and
+    # escape what they paint.
+    return Console(highlight=False, soft_wrap=True, emoji=False, markup=False,
                    no_color=not is_tty(sys.stdout) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stdout) else False)
 
@@ -35,7 +38,7 @@ def err():
     """Console for progress and prompts (stderr)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False,
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False,
                    no_color=not is_tty(sys.stderr) or "NO_COLOR" in os.environ,
                    force_terminal=None if is_tty(sys.stderr) else False)
 
@@ -69,19 +72,34 @@ def ask_exact(prompt: str, expected: str) -> bool:
     return sys.stdin.readline().strip() == expected
 
 
-def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A table on a TTY; tab-separated lines otherwise (easy to grep and cut)."""
+class Styled(NamedTuple):
+    """A table cell we wrote, shown in a style on a TTY (a status mark)."""
+
+    text: str
+    style: str
+
+
+def printable(text: object) -> str:
+    """Text from AWS or a user on one line: control characters (a newline, a tab, an escape) become spaces."""
+    return "".join(c if c.isprintable() else " " for c in str(text))
+
+
+def table(columns: list[str], rows: list[list], title: str | None = None) -> None:
+    """A table on a TTY; tab-separated lines otherwise (easy to grep and cut).  A cell is data, shown as it is
+    (never read as rich markup, never a control character), unless it is `Styled`."""
     if is_tty(sys.stdout):
         from rich.table import Table
+        from rich.text import Text
 
-        t = Table(title=title, show_lines=False, header_style="bold")
+        t = Table(title=Text(printable(title)) if title else None, show_lines=False, header_style="bold")
         for column in columns:
             t.add_column(column, overflow="fold")
         for row in rows:
-            t.add_row(*row)
+            t.add_row(*(Text(cell.text, style=cell.style) if isinstance(cell, Styled) else Text(printable(cell))
+                        for cell in row))
         out().print(t)
     else:
         if title:
-            print(title)
+            print(printable(title))
         for row in rows:
-            print("\t".join(row))
+            print("\t".join(printable(cell.text if isinstance(cell, Styled) else cell) for cell in row))

@@ -192,3 +192,14 @@ def template_url(aws, body: str, key: str) -> str:
     s3.create_bucket(Bucket="templates-of-the-tests")
     s3.put_object(Bucket="templates-of-the-tests", Key=key, Body=body.encode())
     return f"https://templates-of-the-tests.s3.amazonaws.com/{key}"
+
+
+@pytest.fixture
+def containers(aws, clients, tmp_path):
+    """Plays the containers of the ECS tasks started during the test (tests/integration/containers.py)."""
+    from .containers import Containers
+
+    player = Containers(aws, clients, tmp_path / "scratch")
+    (tmp_path / "scratch").mkdir()
+    yield player
+    player.stop()

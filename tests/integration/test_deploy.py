@@ -95,7 +95,7 @@ def test_prod_creates_the_pipeline_and_its_outputs(aws, cli, clients):
     root = outputs(clients("cloudformation"), "automl-prod")
     machine = clients("stepfunctions").describe_state_machine(stateMachineArn=root["StateMachineArn"])
     definition = json.loads(machine["definition"])
-    assert definition["StartAt"] == "OnlyOneRunAtATime"
+    assert definition["StartAt"] == "StartedByABatch"
     # prod's quality gate: its threshold spliced in as a number, between train and predict
     assert {"Variable": "$.quality.values[0]", "NumericGreaterThanEquals": 0.8} in \
         definition["States"]["ModelGoodEnough"]["Choices"][0]["And"]

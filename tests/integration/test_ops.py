@@ -174,6 +174,7 @@ def test_run_wait_reports_how_the_task_ended(aws, prod, cli, clients):
 
 
 def test_pipeline_start_and_status(aws, prod, cli):
+    aws.hold_tasks()         # optimize runs until the test ends: the execution stays RUNNING
     code, out, err = ops(cli, "pipeline", "start", "--input", '{"run": "nightly"}')
     assert code == 0, err
     execution = out.split("started ")[1].strip()
@@ -184,23 +185,18 @@ def test_pipeline_start_and_status(aws, prod, cli):
     assert code == 0 and "execution started" in out and "status: RUNNING" in out
 
 
-def test_pipeline_wait_ends_when_the_history_says_the_execution_ended(aws, prod, cli):
-    """The local endpoint's executions stay RUNNING while their history says they succeeded; the wait
-    ends on the history's last word (on AWS it can arrive first too).  A thread with a generous bound
-    shows it ends, without timing it."""
-    import threading
-
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(answer=ops(cli, "pipeline", "start", "--wait",
-                                                                       "--poll", "0")), daemon=True)
-    worker.start()
-    worker.join(timeout=120)
-    assert not worker.is_alive(), "pipeline start --wait did not end"
-    code, out, err = result["answer"]
-    assert code == 0 and "pipeline SUCCEEDED" in out and "execution succeeded" in err
+def test_pipeline_wait_follows_the_run_to_its_end(aws, prod, cli, containers):
+    """`start --wait` shows each step as it happens and ends with the run: here its steps' containers exit 0
+    but train published no quality metric, so the gate stops the run before predict, and the exit status says
+    so (tests/integration/test_pipeline_runs.py runs the example's containers)."""
+    containers.play(prod["ClusterName"], {service: (lambda environment: 0) for service in ("optimize", "train")})
+    code, out, err = ops(cli, "pipeline", "start", "--wait", "--poll", "0")
+    assert code == 1 and "Train entered" in err and "ModelQualityTooLow failed" in err, err
+    assert "pipeline FAILED: ModelQualityTooLow" in err and [s for s, _ in containers.ran] == ["optimize", "train"]
 
 
 def test_pipeline_status_takes_the_execution_before_or_after_the_options(aws, prod, cli):
+    aws.hold_tasks()
     code, out, err = ops(cli, "pipeline", "start")
     name = out.split("started ")[1].strip().rsplit(":", 1)[1]
     for args in (("pipeline", "status", name, "--env", "prod", "--region", "us-east-1"),

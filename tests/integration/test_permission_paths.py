@@ -217,7 +217,9 @@ def test_the_pipeline_role_runs_only_the_pipelines_tasks_on_its_cluster(aws, cli
         try:
             ecs.run_task(launchType="FARGATE", networkConfiguration=network, **arguments)
         except ClientError as error:
-            return error.response["Error"]["Message"] if "not authorized" in str(error) else ""
+            if "not authorized" in str(error):
+                return error.response["Error"]["Message"]
+            return "" if error.response["Error"]["Code"] == "ClusterNotFoundException" else str(error)
         return ""
 
     assert refusal(cluster="automl-dev-cluster", taskDefinition="automl-dev-train") == ""

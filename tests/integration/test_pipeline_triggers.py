@@ -1,7 +1,7 @@
 """New data starts the pipeline, once per burst: S3 -> EventBridge rule -> queue -> pipe -> one execution.
-moto runs neither Pipes nor the state machine's states: the endpoint delivers a pipe's batch when its window
-is declared over (local_aws/delivery/pipes.py), and the one-run-at-a-time gate is pinned on the definition
-(tests/unit/test_monitoring_pipeline.py)."""
+moto runs no Pipes: the endpoint delivers a pipe's batch when its window is declared over
+(local_aws/delivery/pipes.py), as an array of records; the state machine runs (local_aws/stepfunctions.py,
+tests/integration/test_pipeline_runs.py)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_a_burst_of_uploads_starts_one_run(aws, cli, clients):
     started = aws.flush_pipes()                  # the quiet period is over
     assert [(s["pipe"], s["messages"]) for s in started] == [("automl-dev-new-data", 50)]
     runs = executions(clients)
-    assert len(runs) == 1 and json.loads(runs[0]["input"]) == {"trigger": "data"}
+    assert len(runs) == 1 and json.loads(runs[0]["input"]) == [{"trigger": "data"}] * 50
     assert queued(clients) == 0 and aws.flush_pipes() == []      # nothing new: nothing starts
 
 

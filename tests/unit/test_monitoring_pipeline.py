@@ -83,7 +83,10 @@ def fill_except(text: str, kept: str) -> str:
 
 def test_state_machine_runs_optimize_train_predict_in_order(templates):
     states = definition(templates)
-    assert states["StartAt"] == "OnlyOneRunAtATime"
+    assert states["StartAt"] == "StartedByABatch"
+    batch = states["States"]["StartedByABatch"]
+    assert batch["Choices"] == [{"Variable": "$[0]", "IsPresent": True, "Next": "OneRunPerBatch"}]
+    assert batch["Default"] == states["States"]["OneRunPerBatch"]["Next"] == "OnlyOneRunAtATime"
     assert states["States"]["AnotherRunIsActive"]["Default"] == "Optimize"
     chain, state = [], "Optimize"
     while state:
@@ -101,6 +104,14 @@ def test_state_machine_runs_optimize_train_predict_in_order(templates):
     assert "Overrides" not in states["States"]["Train"]["Parameters"]
     failed = states["States"]["PipelineFailed"]
     assert failed["Type"] == "Fail" and failed["CausePath"] == "$.failed.Cause"
+
+
+def test_a_full_batch_of_new_data_records_fits_in_an_execution_input():
+    """The pipe's batch is the execution's input: MAX_SQS_BATCH records of the template, as a JSON array."""
+    from automl_cfn.stacks import pipeline
+
+    record = json.dumps(pipeline.NEW_DATA_RECORD)
+    assert 2 + pipeline.MAX_SQS_BATCH * (len(record) + 1) - 1 <= pipeline.MAX_EXECUTION_INPUT_BYTES
 
 
 def test_state_machine_logs_everything_and_traces(templates):

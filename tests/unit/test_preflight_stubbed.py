@@ -156,11 +156,13 @@ def test_the_release_alarms_that_exist_become_rollback_triggers(aws, dev):
     assert "automl-dev-model-quality-low, automl-dev-predict-5xx; watched for 10 min" in rollback.lines(found)[0]
 
 
-def test_a_first_deploy_has_no_triggers_to_pass(aws, dev):
+def test_with_no_alarm_to_watch_the_change_set_removes_the_triggers(aws, dev):
+    """An omitted RollbackConfiguration keeps the previous triggers: nothing to watch is said outright."""
     from automl_cfn.deploy import rollback
 
     aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": []})
-    assert rollback.configuration(Target(settings=dev, aws=aws, env_flag="--env dev")) is None
+    assert rollback.configuration(Target(settings=dev, aws=aws, env_flag="--env dev")) == {"RollbackTriggers": []}
+    assert "no rollback triggers" in rollback.lines({"RollbackTriggers": []})[0]
 
 
 def test_a_deploy_looks_each_retained_name_up_once(aws):

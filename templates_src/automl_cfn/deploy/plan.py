@@ -127,8 +127,7 @@ def create(target: Target, request: dict, options: DeployOptions, stack: dict | 
         # and each new image tag replaces the task definitions.
         request["DeploymentConfig"] = {"Mode": "EXPRESS", "DisableRollback": False}
     triggers = rollback.configuration(target)
-    if triggers:
-        request["RollbackConfiguration"] = triggers
+    request["RollbackConfiguration"] = triggers
     created = cfn.create_change_set(**request)
     change_set_id, stack_id = created["Id"], created["StackId"]
     try:
@@ -242,7 +241,7 @@ def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
         colour = ui.is_tty(sys.stdout)
         text = reviews.render_text(review, colour)
         if colour:
-            ui.out().print(text)
+            ui.out().print(text, markup=True)
         else:
             print(text)
 

@@ -80,9 +80,9 @@ class Report:
         if output == "json":
             print(self.to_json())
             return
-        marks = {PASS: "[green]pass[/]", WARN: "[yellow]warn[/]", FAIL: "[bold red]FAIL[/]", SKIP: "[dim]skip[/]"}
-        colour = ui.is_tty()
-        rows = [[c.name, marks[c.status] if colour else c.status, c.detail, c.fix] for c in self.checks]
+        marks = {PASS: ui.Styled("pass", "green"), WARN: ui.Styled("warn", "yellow"),
+                 FAIL: ui.Styled("fail", "bold red"), SKIP: ui.Styled("skip", "dim")}
+        rows = [[c.name, marks[c.status], c.detail, c.fix] for c in self.checks]
         ui.table(["Check", "Status", "Detail", "Fix"], rows,
                  title=f"preflight for {self.stack}: account {self.account}, region {self.region}")
 

@@ -96,7 +96,7 @@ def print_quick_start(outputs: dict[str, str], env_flag: str) -> None:
     lines += [f"  {outputs[f'{title(s)}RunTaskCommand']}" for s in SERVICES if f"{title(s)}RunTaskCommand" in outputs]
     lines += [f"  {line}" for line in outputs.get("QuickStartCommands", "").splitlines()]
     for line in lines:
-        ui.out().print(line, markup=False)
+        ui.out().print(line)
 
 
 def outputs(target: Target, fmt: str) -> int:

@@ -200,9 +200,12 @@ def render_text(review: StackReview, colour: bool) -> str:
     def paint(text: str, style: str) -> str:
         return f"[{style}]{escape(text)}[/]" if colour else text
 
+    def plain(text: str) -> str:     # data in an unpainted line: never markup
+        return escape(text) if colour else text
+
     lines = [paint(f"{review.stack_name} ({review.change_set_type.lower()}): {summary(review)}", "bold")]
     if review.account or review.region:
-        lines.append(f"  target: account {review.account or '?'}, region {review.region or '?'}")
+        lines.append(plain(f"  target: account {review.account or '?'}, region {review.region or '?'}"))
     if review.adoption:
         lines.append("  retained resources adopted, not created:")
         lines.extend(paint(line, "cyan") for line in review.adoption)
@@ -210,7 +213,7 @@ def render_text(review: StackReview, colour: bool) -> str:
         lines.append("  parameters:")
         for p in review.parameters:
             old = "(new)" if p.old is None else repr(p.old)
-            lines.append(f"    {paint('~', 'yellow')} {p.name}: {old} -> {p.new!r}")
+            lines.append(f"    {paint('~', 'yellow')} {plain(f'{p.name}: {old} -> {p.new!r}')}")
 
     def tree(changes: list[ResourceChange], indent: str) -> None:
         for index, change in enumerate(changes):
@@ -240,7 +243,7 @@ def render_text(review: StackReview, colour: bool) -> str:
     if review.validation:
         lines.append("  CloudFormation pre-deployment validation:")
         lines.extend(paint(line, "red") for line in review.validation)
-    lines.extend(review.rollback)
+    lines.extend(plain(line) for line in review.rollback)
     if review.cost:
         lines.append(f"  monthly cost estimate: ${review.cost['before']:,.2f} -> ${review.cost['after']:,.2f}")
     return "\n".join(lines)

@@ -7,6 +7,11 @@ update back.  The triggers are the alarms a release of the service watches
 CloudFormation fails an operation whose trigger does not exist, so only the
 alarms that exist when the change set is made are passed: a first deploy,
 which creates them, has none.
+
+CloudFormation keeps the triggers given most recently when a change set omits
+them (API_RollbackConfiguration.html): with no alarm to watch (the load
+balancer turned off, the alarms gone), the change set says so with an empty
+list, or every later deploy would fail on the alarms that no longer exist.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ def release_alarm_names(prefix: str) -> list[str]:
     return [f"{prefix}-{suffix}" for suffix in RELEASE_ALARM_SUFFIXES]
 
 
-def configuration(target: Target) -> dict | None:
-    """RollbackConfiguration for the change set, or None when there is nothing to watch."""
+NOTHING_TO_WATCH = {"RollbackTriggers": []}
+
+
+def configuration(target: Target) -> dict:
+    """RollbackConfiguration for the change set: the release alarms that exist, or none at all, said outright."""
     alarms = target.aws.client("cloudwatch").describe_alarms(
         AlarmNames=release_alarm_names(target.settings.prefix), AlarmTypes=["MetricAlarm"]).get("MetricAlarms", [])
     if not alarms:
-        return None   # a monitoring period without triggers would only make the deploy wait
+        return dict(NOTHING_TO_WATCH)   # and no monitoring period: without triggers it would only make us wait
     minutes = target.settings.rollback_monitoring_minutes
     return {"RollbackTriggers": [{"Arn": a["AlarmArn"], "Type": ALARM} for a in sorted(alarms, key=lambda a:
                                                                                         a["AlarmName"])],
@@ -35,7 +43,7 @@ def configuration(target: Target) -> dict | None:
 
 def lines(rollback: dict | None) -> list[str]:
     """What the review says about the triggers."""
-    if not rollback:
+    if not rollback or not rollback.get("RollbackTriggers"):
         return ["  no rollback triggers: no release alarm exists yet (a first deploy creates them)"]
     names = [t["Arn"].rsplit(":", 1)[-1] for t in rollback["RollbackTriggers"]]
     return [f"  rollback triggers: {', '.join(names)}; watched for {rollback['MonitoringTimeInMinutes']} min after the "

@@ -116,7 +116,7 @@ def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0
     def emit(events: list[dict]) -> None:
         nonlocal done
         for event in events:
-            console.print(format_event(event, root_name, colour))
+            console.print(format_event(event, root_name, colour), markup=colour)
             if event.get("ResourceStatus", "").endswith("_COMPLETE"):
                 done += 1
 

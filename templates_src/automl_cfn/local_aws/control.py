@@ -15,6 +15,11 @@
   POST /_automl/accounts/admin-role?account=A
                                   what another account's owner sets up by hand for us: role/admin in account A,
                                   allowed everything, that this endpoint's default account may assume
+  POST /_automl/ecs/hold-tasks?on=true|false
+                                  keep ECS tasks RUNNING until StopTask, as a container runs until it exits
+                                  (containers.py); every reset lets them go
+  POST /_automl/ecs/exit?cluster=C&task=ARN&code=N[&account=A&region=R]
+                                  the task's essential container exits with code N; ECS stops the task
   GET  /_automl/refusals          every request the policy evaluator refused, with AWS's message
   GET  /_automl/deliveries        every delivery between services, made or refused (delivery/)
 
@@ -103,6 +108,28 @@ def admin_role(query: dict) -> dict:
     return {"RoleArn": make(account)}
 
 
+def hold_tasks(query: dict) -> dict:
+    from . import containers
+
+    on = optional(query, "on", "true", re.compile(r"^(true|false)$"), "true or false") == "true"
+    containers.hold(on)
+    return {"held": on}
+
+
+def exit_task(query: dict) -> dict:
+    from . import containers
+
+    cluster = required(query, "cluster", re.compile(r"^[\w:/.-]{1,512}$"), "a cluster name or ARN")
+    task = required(query, "task", re.compile(r"^[\w:/.-]{1,512}$"), "a task ARN or ID")
+    code = int(required(query, "code", re.compile(r"^[0-9]{1,3}$"), "an exit code, 0 to 255"))
+    if code > 255:
+        raise BadRequest("parameter code: not an exit code, 0 to 255")
+    try:
+        return containers.exit_task(account_of(query), region_of(query), cluster, task, code)
+    except LookupError as missing:
+        raise BadRequest(str(missing)) from None
+
+
 def refusals(query: dict) -> dict:
     from .policy.enforce import refusals as listed
 
@@ -121,6 +148,8 @@ ROUTES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     "/_automl/scheduler/fire": ("POST", fire),
     "/_automl/credentials": ("POST", credentials),
     "/_automl/accounts/admin-role": ("POST", admin_role),
+    "/_automl/ecs/hold-tasks": ("POST", hold_tasks),
+    "/_automl/ecs/exit": ("POST", exit_task),
     "/_automl/refusals": ("GET", refusals),
     "/_automl/deliveries": ("GET", deliveries),
 }

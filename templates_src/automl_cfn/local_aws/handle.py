@@ -118,6 +118,17 @@ class LocalAws:
         """Every delivery between services since the last reset: channel, source, target, delivered, detail."""
         return json.loads(self._call("/_automl/deliveries"))["deliveries"]
 
+    def hold_tasks(self, on: bool = True) -> None:
+        """Keep ECS tasks RUNNING until StopTask (a test plays their containers); reset lets them go."""
+        self._call(f"/_automl/ecs/hold-tasks?on={'true' if on else 'false'}", "POST")
+
+    def container_exits(self, cluster: str, task: str, code: int) -> None:
+        """The task's essential container exits with `code`: ECS stops the task."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"cluster": cluster, "task": task, "code": code, "region": self.region})
+        self._call(f"/_automl/ecs/exit?{query}", "POST")
+
     def flush_pipes(self) -> list[dict]:
         """End every EventBridge Pipes batching window now: each pipe's queued batch starts its target."""
         return json.loads(self._call("/_automl/pipes/flush", "POST"))["started"]

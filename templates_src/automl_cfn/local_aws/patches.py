@@ -351,6 +351,61 @@ def awsvpc_tasks_have_a_private_dns_name() -> None:
         NetworkInterface.private_dns_name = property(private_dns_name)
 
 
+def metric_windows_as_cloudwatch_documents() -> None:
+    """GetMetricData cut both ends of its window to the second: a data point published in the second the window
+    ends was left out, and the pipeline's quality gate read nothing train had just published.  CloudWatch keeps
+    milliseconds; it rounds StartTime (inclusive) down to the minute for data under 15 days old and takes
+    EndTime as given, exclusive (API_GetMetricData.html, "StartTime", "EndTime").
+    Test: test_a_run_optimizes_trains_and_predicts_as_each_tasks_role (tests/integration/test_pipeline_runs.py)."""
+    from datetime import datetime, timedelta
+
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    class Exact(datetime):
+        """An end moto cannot cut to the second (it calls replace(microsecond=0))."""
+
+        def replace(self, *args, **kwargs):
+            return self if not args and set(kwargs) == {"microsecond"} else super().replace(*args, **kwargs)
+
+    original = CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):
+        end = end_time.replace(microsecond=end_time.microsecond // 1000 * 1000)
+        start = start_time.replace(second=0, microsecond=0) if end - start_time < timedelta(days=15) else start_time
+        if start >= end:       # moto's own checks, on the times as given
+            return original(self, queries, start_time, end_time, scan_by)
+        return original(self, queries, start, Exact(*end.timetuple()[:6], end.microsecond, tzinfo=end.tzinfo),
+                        scan_by)
+
+    CloudWatchBackend.get_metric_data = get_metric_data
+
+
+def awsvpc_tasks_default_to_the_vpcs_security_group() -> None:
+    """RunTask without securityGroups failed with HTTP 500 (moto reads the key); ECS uses the VPC's default
+    security group (API_AwsVpcConfiguration.html, "securityGroups").
+    Test: test_the_pipeline_role_runs_only_the_pipelines_tasks_on_its_cluster."""
+    import inspect
+
+    from moto.ec2.models import ec2_backends
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.run_task
+
+    signature = inspect.signature(original)
+
+    def run_task(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        network = (bound.arguments.get("networking_configuration") or {}).get("awsvpcConfiguration")
+        if network and network.get("subnets") and not network.get("securityGroups"):
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            vpc = ec2.get_subnet(network["subnets"][0]).vpc_id
+            default = ec2.get_default_security_group(vpc)
+            network["securityGroups"] = [default.id] if default else []
+        return original(self, *args, **kwargs)
+
+    EC2ContainerServiceBackend.run_task = run_task
+
+
 def read_template(body: str, read_yaml) -> dict:
     """A template body's document: JSON by the json module, anything else by `read_yaml` (moto's)."""
     if body.lstrip().startswith("{"):
@@ -382,7 +437,8 @@ CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_u
                   list_parameters_as_text, task_definition_update, keep_resources_moto_cannot_update)
 SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, elbv2_attributes_from_cloudformation,
             elbv2_deletion_protection, policy_conditions_select_statements, unimplemented_actions_answer_aws_errors,
-            json_templates_read_as_json, awsvpc_tasks_have_a_private_dns_name)
+            json_templates_read_as_json, awsvpc_tasks_have_a_private_dns_name, metric_windows_as_cloudwatch_documents,
+            awsvpc_tasks_default_to_the_vpcs_security_group)
 
 
 def apply(strict: bool) -> None:

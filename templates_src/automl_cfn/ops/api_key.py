@@ -187,7 +187,7 @@ def wait_stable(ecs, where: Where, deployment: str, poll: float) -> str:
         deployments = services[0].get("deployments", [])
         ours = next((d for d in deployments if d.get("id") == deployment), None)
         if ours is None:
-            newer = ", ".join(plain(d.get("id", "?")) for d in deployments)
+            newer = ", ".join(ui.printable(d.get("id", "?")) for d in deployments)
             raise AwsError(f"{where.service}: deployment {deployment} was replaced by {newer} before it finished; "
                            f"see aws ecs describe-services --cluster {where.cluster} --services {where.service}")
         state = ours.get("rolloutState")
@@ -197,11 +197,11 @@ def wait_stable(ecs, where: Where, deployment: str, poll: float) -> str:
         if progress != seen:
             say(f"{time.strftime('%H:%M:%S')}  {state or ours.get('status', '')}  {running}/{desired} tasks"
                 + (f", {older} older deployment(s) draining" if older else "")
-                + (f"  {plain(ours['rolloutStateReason'])}" if ours.get("rolloutStateReason") else ""))
+                + (f"  {ui.printable(ours['rolloutStateReason'])}" if ours.get("rolloutStateReason") else ""))
             seen = progress
         if state == "FAILED":
             raise AwsError(f"{where.service}: deployment {deployment} FAILED: "
-                           f"{plain(ours.get('rolloutStateReason') or 'no reason given')}")
+                           f"{ui.printable(ours.get('rolloutStateReason') or 'no reason given')}")
         if not older and (state == "COMPLETED" or (state is None and running == desired)):
             return state or "STABLE"
         time.sleep(poll)
@@ -222,19 +222,14 @@ def report(target, step: str, resumed: bool, where: Where, deployment: str, done
         return
     out = ui.out()
     if step == START:
-        out.print(f"{target.name}: the service accepts the new API key and the previous one.", markup=False)
-        out.print(f"Read the new key with: {read_key}", markup=False)
-        out.print(f"Clients may switch to it now. Once they all have, run: {finish}", markup=False)
+        out.print(f"{target.name}: the service accepts the new API key and the previous one.")
+        out.print(f"Read the new key with: {read_key}")
+        out.print(f"Clients may switch to it now. Once they all have, run: {finish}")
     else:
-        out.print(f"{target.name}: rotation finished; only the current API key works.", markup=False)
-        out.print(f"Read it with: {read_key}", markup=False)
+        out.print(f"{target.name}: rotation finished; only the current API key works.")
+        out.print(f"Read it with: {read_key}")
 
 
 def say(line: str) -> None:
     """Progress on stderr, as written (an ARN or an AWS reason is not markup)."""
-    ui.err().print(line, markup=False)
-
-
-def plain(text: str) -> str:
-    """AWS text as one printable line."""
-    return "".join(c if c.isprintable() else " " for c in str(text))
+    ui.err().print(line)

@@ -59,7 +59,7 @@ def tail(deployed: Deployed, source: str, since: str, follow: bool, poll: float 
     start_ms = int(start.timestamp() * 1000)
     shown = 0
     for event in fetch(logs, group, start_ms, seen):
-        ui.out().print(line(event), markup=False)
+        ui.out().print(line(event))
         shown += 1
     if not shown:   # silence would look like a hang or a broken verb
         ui.info(f"no log events in {group} since {start:%Y-%m-%d %H:%M} UTC" +
@@ -70,7 +70,7 @@ def tail(deployed: Deployed, source: str, since: str, follow: bool, poll: float 
         while True:
             time.sleep(poll)
             for event in fetch(logs, group, start_ms, seen):
-                ui.out().print(line(event), markup=False)
+                ui.out().print(line(event))
                 start_ms = max(start_ms, event["timestamp"] - 5000)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

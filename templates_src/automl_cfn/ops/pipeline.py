@@ -77,8 +77,7 @@ def describe_event(event: dict) -> str:
     return f"{when}  {name + ' ' if name else ''}{what}" + (f": {cause[:200]}" if cause else "")
 
 
-# The history's last word on an execution: it can arrive before describe_execution's status changes
-# (and the local endpoint never changes that status at all).
+# The history's last word on an execution: it can arrive before describe_execution's status changes.
 ENDINGS = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
            "ExecutionTimedOut": "TIMED_OUT"}
 
@@ -97,6 +96,8 @@ def follow(sfn, execution: str, poll: float) -> int:
                             for k, v in e.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
             result = {**result, "status": ended, **{k: details[k] for k in ("error", "cause") if k in details}}
         if result["status"] != RUNNING:
+            for event in history(sfn, execution)[seen:]:    # what happened between the read and the end
+                ui.info(describe_event(event))
             return outcome(result)
         time.sleep(poll)
 
@@ -145,11 +146,23 @@ def history_rows(sfn, machine: str, limit: int) -> list[dict]:
         if status == "SUCCEEDED" and (output.get("gate") or {}).get("running", 0) > 1:
             status = SKIPPED
         stopped = described.get("stopDate")
-        rows.append({"execution": listed["name"], "trigger": _json(described.get("input")).get("trigger", "manual"),
+        rows.append({"execution": listed["name"], "trigger": trigger_of(described.get("input")),
                      "status": status, "started": described["startDate"],
                      "seconds": (stopped - described["startDate"]).total_seconds() if stopped else None,
                      "failed_step": failed_step(sfn, listed["executionArn"]) if status == "FAILED" else ""})
     return rows
+
+
+def trigger_of(execution_input: str | None) -> str:
+    """Who started a run: its input's trigger; a pipe's input is the array of its batch's records."""
+    try:
+        value = json.loads(execution_input or "{}")
+    except ValueError:
+        return "manual"
+    if isinstance(value, list) and value:
+        value = value[0]
+    trigger = value.get("trigger", "manual") if isinstance(value, dict) else "manual"
+    return trigger if isinstance(trigger, str) else "manual"
 
 
 def failed_step(sfn, execution: str) -> str:

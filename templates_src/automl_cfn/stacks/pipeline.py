@@ -8,7 +8,10 @@ Who starts it: a person (`automl-cfn pipeline start`), the schedule
 (EventBridge Scheduler, with a dead-letter queue for invocations that
 failed), or new data: objects created under data/ reach an EventBridge rule,
 which queues them; an EventBridge Pipe reads the queue in batches that
-collect for retrain_quiet_minutes, so a burst of uploads starts one run.  Whoever does, the first state makes sure only one execution runs:
+collect for retrain_quiet_minutes, so a burst of uploads starts one run.  A pipe hands a
+state machine its batch as a JSON array, one templated record per message
+(eb-pipes-batching-concurrency.html); the first states take the batch as one
+start.  Whoever starts it, the next state makes sure only one execution runs:
 a start while another execution runs ends at once as skipped.  With a model
 quality gate, a check between train and predict reads the metric train
 published during this execution and stops the pipeline below the minimum.
@@ -28,6 +31,8 @@ from .base import StackTemplate
 
 FAILED_STATE = "PipelineFailed"
 TASK_TIMEOUT_SECONDS = 24 * 3600
+BATCH_CHOICE = "StartedByABatch"
+BATCH_STATE = "OneRunPerBatch"
 GATE_STATE = "OnlyOneRunAtATime"
 SKIPPED_STATE = "SkippedWhileAnotherRuns"
 QUALITY_STATE = "ReadModelQuality"
@@ -38,6 +43,11 @@ QUALITY_MIN_PLACEHOLDER = 987654321.5
 SCHEDULE_WINDOW_MINUTES = 15
 # The most an SQS source batch may hold with a batching window: a burst becomes one batch, one run.
 MAX_SQS_BATCH = 10000
+# What the pipe makes of each message.  The batch of them is the execution's input, which StartExecution
+# caps at 262,144 bytes (API_StartExecution.html): a full batch of this record fits; a record carrying the
+# object key (up to 1,024 bytes) would not, and the start would fail.  The bucket lists what arrived.
+NEW_DATA_RECORD = {"trigger": "data"}
+MAX_EXECUTION_INPUT_BYTES = 262144
 
 
 def build() -> StackTemplate:
@@ -130,7 +140,7 @@ def add_new_data_trigger(st: StackTemplate, machine) -> None:
             BatchSize=MAX_SQS_BATCH, MaximumBatchingWindowInSeconds=st.ref("RetrainQuietSeconds"))),
         Target=Ref(machine),
         TargetParameters=pipes.PipeTargetParameters(
-            InputTemplate=json.dumps({"trigger": "data"}),
+            InputTemplate=json.dumps(NEW_DATA_RECORD),
             StepFunctionStateMachineParameters=pipes.PipeTargetStateMachineParameters(
                 InvocationType="FIRE_AND_FORGET")),
     ), condition=condition)
@@ -138,7 +148,7 @@ def add_new_data_trigger(st: StackTemplate, machine) -> None:
 
 def definition(quality_gate: bool = False) -> dict:
     """The Amazon States Language document; ${...} are filled by Fn::Sub."""
-    states = {GATE_STATE: gate_state(), "AnotherRunIsActive": {
+    states = {**batch_states(next_state=GATE_STATE), GATE_STATE: gate_state(), "AnotherRunIsActive": {
         "Type": "Choice",
         "Choices": [{"Variable": "$.gate.running", "NumericGreaterThan": 1, "Next": SKIPPED_STATE}],
         "Default": title(SERVICES[0]),
@@ -156,8 +166,27 @@ def definition(quality_gate: bool = False) -> dict:
     return {
         "Comment": "AutoML pipeline: " + " -> ".join(SERVICES) + (" (model quality checked before predict)"
                                                                  if quality_gate else ""),
-        "StartAt": GATE_STATE,
+        "StartAt": BATCH_CHOICE,
         "States": states,
+    }
+
+
+def batch_states(next_state: str) -> dict:
+    """A pipe's batch arrives as an array of records (even a batch of one); a person or the schedule starts
+    with an object.  The states below read `$.trigger` and add their results to an object, so a batch
+    becomes the object of its first record, with the batch's size: ResultPath on an array fails the
+    execution with States.ResultPathMatchFailure (concepts-error-handling.html)."""
+    return {
+        BATCH_CHOICE: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$[0]", "IsPresent": True, "Next": BATCH_STATE}],
+            "Default": next_state,
+        },
+        BATCH_STATE: {
+            "Type": "Pass",
+            "Parameters": {"trigger.$": "$[0].trigger", "batch.$": "States.ArrayLength($)"},
+            "Next": next_state,
+        },
     }
 
 

@@ -2,9 +2,17 @@
 
 `flush()` plays the end of every batching window: each running pipe from an
 SQS queue to a Step Functions state machine takes what its queue holds, as
-one batch (up to its BatchSize), deletes it and starts one execution with the
-pipe's input template (fire and forget).  The server runs it on
-POST /_automl/pipes/flush; tests call it when "the quiet period is over".
+one batch (up to its BatchSize), deletes it and starts one execution (fire
+and forget).  The server runs it on POST /_automl/pipes/flush; tests call it
+when "the quiet period is over".
+
+Step Functions has no batch API, so the execution's input is the batch as a
+JSON array, even a batch of one, and an input template applies to each record,
+not to the array (eb-pipes-batching-concurrency.html, "Batching behavior";
+pipes-targets-specifics.html, "Lambda functions and Step Functions
+workflows").  A state machine that expects an object fails on it, as on AWS.
+The endpoint renders static templates only: a template with <$.path>
+placeholders is recorded as not delivered rather than sent unrendered.
 
 The pipe works as its role (eb-pipes-permissions.html): Pipes must be let
 assume it (the trust policy, with aws:SourceArn of the pipe), and the role
@@ -14,6 +22,7 @@ states:StartExecution on the target.  A pipe whose role is refused delivers
 nothing; the messages stay in the queue, and delivery.LOG says why.
 
 Tests: tests/integration/test_pipeline_triggers.py::test_a_burst_of_uploads_starts_one_run,
+tests/integration/test_pipeline_runs.py::test_a_batch_fails_a_state_machine_that_expects_an_object,
 tests/integration/test_permission_paths.py::test_the_pipe_needs_its_role_to_read_the_queue_and_start_the_pipeline.
 """
 
@@ -81,14 +90,27 @@ def _deliver(account: str, region: str, pipe) -> dict | None:
         batch.extend(messages)
     if not batch:
         return None
-    template = (pipe.target_parameters or {}).get("InputTemplate")
-    body = template if template else json.dumps([sqs_record(m, pipe.source, region) for m in batch])
+    body = batch_input([sqs_record(m, pipe.source, region) for m in batch],
+                       (pipe.target_parameters or {}).get("InputTemplate"))
     execution = stepfunctions_backends[account][region].start_execution(pipe.target, name=None,
                                                                         execution_input=body)
     for message in batch:   # only once the target took them: a failed start leaves them to come back
         sqs.delete_message(queue_name, message.receipt_handle)
     record("pipes", pipe.arn, pipe.target, True, f"{len(batch)} messages")
     return {"pipe": pipe.name, "messages": len(batch), "execution": execution.execution_arn}
+
+
+class TemplateNotRendered(ValueError):
+    """An input template with placeholders: the endpoint does not fill them."""
+
+
+def batch_input(records: list[dict], template: str | None) -> str:
+    """The target's input: the array of records, each through the input template when there is one."""
+    if template is None:
+        return json.dumps(records)
+    if "<$" in template or "<aws." in template:
+        raise TemplateNotRendered(f"the endpoint renders static input templates only: {template[:80]}")
+    return "[" + ",".join([template] * len(records)) + "]"
 
 
 def sqs_record(message, source: str, region: str) -> dict:

@@ -3,7 +3,8 @@
 `install()` swaps moto's CloudFormation actions for the strict engine's
 (api.py, engine.py), adds the service rules moto skips (rules.py) and has
 every request authorized by IAM's evaluation logic (../policy/), and
-plays the deliveries between services that moto skips (../delivery/);
+plays the deliveries between services that moto skips (../delivery/) and
+runs the state machines (../stepfunctions.py);
 `reset()` forgets every stack and refusal along with moto's own reset.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 
 def install() -> None:
-    from .. import delivery
+    from .. import delivery, stepfunctions
     from ..policy import enforce
     from . import api, policy_store, rules
 
+    stepfunctions.enable()
     api.install()
     rules.install()
     policy_store.install()
@@ -23,10 +25,12 @@ def install() -> None:
 
 
 def reset() -> None:
-    from .. import delivery
+    from .. import containers, delivery, stepfunctions
     from ..policy import enforce
     from . import api
 
+    stepfunctions.stop_running_executions()
+    containers.reset()
     api.reset()
     enforce.reset()
     delivery.reset()

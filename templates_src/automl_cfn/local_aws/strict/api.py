@@ -14,7 +14,7 @@ from typing import Any
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.core.responses import ActionResult, EmptyResult
 
-from . import engine
+from . import engine, rollback_triggers
 from .engine import LOCK, Backend, CfnError, ChangeSet, Stack
 
 BACKENDS: dict[tuple[str, str], Backend] = {}
@@ -99,6 +99,20 @@ def parameters_of(self, stack: Stack | None) -> dict[str, str]:
 
 def tags_of(self) -> dict[str, str]:
     return {item["Key"]: item["Value"] for item in self._get_param("Tags", []) or []}
+
+
+def rollback_configuration_of(self) -> dict | None:
+    """The request's RollbackConfiguration; None when the request omits it (an empty trigger list is given)."""
+    given = [key for key in self.querystring if key.startswith("RollbackConfiguration")]
+    if not given:
+        return None
+    value = self._get_param("RollbackConfiguration") or {}
+    value = value if isinstance(value, dict) else {}
+    if "RollbackConfiguration.RollbackTriggers" in self.querystring:      # the query protocol's empty list
+        value["RollbackTriggers"] = []
+    elif not any(key.startswith("RollbackConfiguration.RollbackTriggers") for key in given):
+        value.pop("RollbackTriggers", None)
+    return value
 
 
 def optional_bool(self, name: str) -> bool | None:
@@ -208,7 +222,8 @@ def create_stack(self, backend: Backend) -> ActionResult:
         policy=self._get_param("StackPolicyBody", ""),
         termination_protection=bool(optional_bool(self, "EnableTerminationProtection")),
         retain_except_on_create=bool(optional_bool(self, "RetainExceptOnCreate")),
-        token=self._get_param("ClientRequestToken", ""))
+        token=self._get_param("ClientRequestToken", ""),
+        rollback_configuration=rollback_triggers.kept_unless_given(rollback_configuration_of(self), {}))
     return ActionResult({"StackId": stack.stack_id})
 
 
@@ -219,7 +234,9 @@ def update_stack(self, backend: Backend) -> ActionResult:
     tags = tags_of(self) if self._get_param("Tags") is not None else dict(stack.tags)
     backend.update_stack(stack, template, body, url, parameters_of(self, stack), tags,
                          self._get_param("Capabilities", []), bool(optional_bool(self, "DisableRollback")),
-                         self._get_param("ClientRequestToken", ""))
+                         self._get_param("ClientRequestToken", ""),
+                         rollback_triggers.kept_unless_given(rollback_configuration_of(self),
+                                                             stack.rollback_configuration))
     return ActionResult({"StackId": stack.stack_id})
 
 
@@ -335,7 +352,8 @@ def create_change_set(self, backend: Backend) -> ActionResult:
         resources_to_import=self._get_param("ResourcesToImport", []) or [],
         deployment_config=self._get_param("DeploymentConfig") or {},
         on_stack_failure=self._get_param("OnStackFailure", ""))
-    change_set.rollback_configuration = self._get_param("RollbackConfiguration") or {}
+    change_set.rollback_configuration = rollback_triggers.kept_unless_given(
+        rollback_configuration_of(self), existing.rollback_configuration if existing else {})
     return ActionResult({"Id": change_set.change_set_id, "StackId": change_set.stack.stack_id})
 
 

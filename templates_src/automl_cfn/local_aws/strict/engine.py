@@ -45,6 +45,7 @@ from typing import Any
 from ... import providers
 from ...intrinsics import Evaluator, TemplateError, dependencies, dependency_order, differences
 from ...planner import Context, StackInput, StackPlan, plan
+from . import rollback_triggers
 from .registry import handler_for
 from .resources import HandlerError, Where, random_suffix
 from .types import coerce
@@ -480,14 +481,16 @@ class Backend:
     # -- stacks ------------------------------------------------------------------------
     def create_stack(self, *, name: str, template: dict, body: str, url: str, parameters: dict, tags: dict,
                      capabilities: list, disable_rollback: bool, on_failure: str, policy: str,
-                     termination_protection: bool, retain_except_on_create: bool, token: str) -> Stack:
+                     termination_protection: bool, retain_except_on_create: bool, token: str,
+                     rollback_configuration: dict | None = None) -> Stack:
         if self.find(name):
             raise CfnError("AlreadyExistsException", f"Stack [{name}] already exists")
         check_capabilities(template, capabilities, self)
         check_parameters(template, parameters)
         stack = Stack(self.new_stack_id(name), name, self.account, self.region, tags=dict(tags),
                       capabilities=list(capabilities), policy=policy or "",
-                      termination_protection=termination_protection)
+                      termination_protection=termination_protection,
+                      rollback_configuration=dict(rollback_configuration or {}))
         stack.root_id = stack.stack_id
         self.stacks[stack.stack_id] = stack
         disabled = disable_rollback or on_failure == "DO_NOTHING"
@@ -499,13 +502,16 @@ class Backend:
         return stack
 
     def update_stack(self, stack: Stack, template: dict, body: str, url: str, parameters: dict, tags: dict,
-                     capabilities: list, disable_rollback: bool, token: str) -> None:
+                     capabilities: list, disable_rollback: bool, token: str,
+                     rollback_configuration: dict | None = None) -> None:
         check_updatable(stack)
         check_capabilities(template, capabilities, self)
         check_parameters(template, parameters)
         if template == stack.template and parameters == stack.parameters and tags == stack.tags:
             raise validation("No updates are to be performed.")
         stack.tags = dict(tags)
+        if rollback_configuration is not None:
+            stack.rollback_configuration = rollback_configuration      # the stack keeps the last one given
         run(self, stack, template, body, url, parameters, Operation("UPDATE", disable_rollback=disable_rollback,
                                                                      token=token))
 
@@ -675,6 +681,7 @@ def run(backend: Backend, stack: Stack, template: dict, body: str, url: str, par
     try:
         try:
             converge(backend, stack, template, body, url, parameters, operation, creating)
+            watch_rollback_triggers(stack, rollback_triggers.alarms_in_alarm_roll_back)
         except Failure:
             raise
         except Exception as exc:  # a defect of this engine or of moto: fail the operation, keep the server up
@@ -703,7 +710,17 @@ def run(backend: Backend, stack: Stack, template: dict, body: str, url: str, par
     return True
 
 
+def watch_rollback_triggers(stack: Stack, rule) -> None:
+    """The root stack's rollback triggers (a nested stack has none of its own): a rule's reason fails the
+    whole operation, which rolls back."""
+    reason = rule(stack.rollback_configuration, stack.account, stack.region)
+    if reason:
+        raise Failure(stack, "", reason)      # no resource failed: the stack's reason is the trigger's
+
+
 def failure_summary(failure: Failure, creating: bool) -> str:
+    if not failure.logical_id:
+        return failure.reason
     verb = "create" if creating else "update"
     return f"The following resource(s) failed to {verb}: [{failure.logical_id}]. "
 
@@ -743,6 +760,9 @@ def converge(backend: Backend, stack: Stack, template: dict, body: str, url: str
     in_progress = "IMPORT_IN_PROGRESS" if operation.kind == "IMPORT" else \
         ("CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS")
     stack.set_status(in_progress, "User Initiated" if not stack.parent_id else "", operation.token)
+    if not stack.parent_id:
+        watch_rollback_triggers(stack, rollback_triggers.missing_triggers_fail_the_operation)
+        watch_rollback_triggers(stack, rollback_triggers.alarms_in_alarm_roll_back)
     try:
         check_parameters(template, parameters)
         check_policy_for_removals(stack, template, parameters, backend)
