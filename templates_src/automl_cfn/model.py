@@ -69,6 +69,8 @@ def title(name: str) -> str:
 # Where the deploy verb keeps template sets in the artifacts bucket (they expire;
 # releases/, locks/ and records/ beside them do not).
 TEMPLATES_PREFIX = "templates/"
+# The tag the artifacts bucket's lifecycle expires template sets by (key, value): deploy/retention.py.
+TEMPLATE_SET_TAG = ("automl-cfn:template-set", "expirable")
 RELEASES_PREFIX = "releases/"     # published releases (never expire)
 
 

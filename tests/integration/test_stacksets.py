@@ -101,7 +101,18 @@ def test_failure_tolerance_stops_the_rollout_and_a_second_run_finishes_it(aws, r
     assert code == 0 and "No changes: automl-dev and its instances are up to date." in out
 
 
-def test_overrides_reach_their_instance_and_destroy_keeps_the_data(aws, run, project, organisation):
+def template_set_tag(clients, name: str = "automl-dev") -> tuple[str, set[str]]:
+    """The prefix of the template set the stack set names, and the retention tags its objects carry."""
+    document = clients("cloudformation").describe_stack_set(StackSetName=name)["StackSet"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in document["Parameters"]}
+    s3, bucket = clients("s3"), parameters["TemplatesBucket"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=parameters["TemplatesPrefix"])["Contents"]]
+    return parameters["TemplatesPrefix"], {
+        t["Value"] for key in keys for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        if t["Key"] == "automl-cfn:template-set"}
+
+
+def test_overrides_reach_their_instance_and_destroy_keeps_the_data(aws, run, project, organisation, clients):
     one, three, _ = organisation["members"]
     path = targets(project, f'accounts: ["{one}", "{three}"]\nregions: [us-east-1]\n'
                             f'overrides:\n  "{three}": {{log_retention_days: 30}}\n'
@@ -112,6 +123,9 @@ def test_overrides_reach_their_instance_and_destroy_keeps_the_data(aws, run, pro
     assert {g.get("retentionInDays") for g in groups} == {30}
     groups = as_account(aws, one, "logs").describe_log_groups(logGroupNamePrefix="/ecs/automl-dev-")["logGroups"]
     assert {g.get("retentionInDays") for g in groups} == {7}
+    # Accounts that join later read the set's nested templates: the rollout keeps them from expiring.
+    prefix, tags = template_set_tag(clients)
+    assert tags == {"kept-for-stack-sets"}
     # The override goes from the file: the instance returns to the set's value.
     path = targets(project, f'accounts: ["{one}", "{three}"]\nregions: [us-east-1]\n')
     code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
@@ -122,6 +136,10 @@ def test_overrides_reach_their_instance_and_destroy_keeps_the_data(aws, run, pro
     code, out, err = run("stackset", "destroy", "--env", "dev", "--yes")
     assert code == 0, err + out
     assert not any(n.startswith("StackSet-") for n in stacks_in(aws, one, "us-east-1"))
+    bucket = f"automl-cfn-artifacts-{ADMIN}-us-east-1"
+    keys = [o["Key"] for o in clients("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    assert {t["Value"] for t in clients("s3").get_object_tagging(Bucket=bucket, Key=keys[0])["TagSet"]} == {
+        "expirable"}     # no stack set names it any more: back to expiry
     buckets = [b["Name"] for b in as_account(aws, one, "s3").list_buckets()["Buckets"]]
     assert f"automl-dev-data-{one}-us-east-1" in buckets    # retained, as destroy retains it
     code, _, err = run("stackset", "status", "--env", "dev")

@@ -2,7 +2,8 @@
 
 Each deploy uploads the root and child templates under
 `templates/<project>/<hash of all templates>/`, so a template set, once
-uploaded, is never overwritten, and an unchanged set is not uploaded again.
+uploaded, is never overwritten, and an unchanged set is not uploaded again
+(what has expired of it is put back).  How long sets live: retention.py.
 
 The artifacts stack is created once per account and region.  Its bucket is
 retained when the stack goes; a later bootstrap adopts it by resource import
@@ -22,6 +23,7 @@ from .. import ui
 from ..errors import AwsError
 from ..intrinsics import Evaluator
 from ..model import TEMPLATES_PREFIX
+from . import retention
 from .aws import Aws, error_code
 from .cfn import describe, outputs_of, wait, wait_for_change_set
 from .states import SUCCESS, in_progress
@@ -132,7 +134,7 @@ def upload(aws: Aws, bucket: str, project: str, files: dict[str, bytes]) -> Temp
             # Never over an object that is there (the CI diff role may write only so): one that appeared
             # since the listing has these very bytes, its key being their hash.
             s3.put_object(Bucket=bucket, Key=f"{prefix}{name}.json", Body=body, ContentType="application/json",
-                          IfNoneMatch="*")
+                          IfNoneMatch="*", Tagging=retention.UPLOAD_TAGGING)
         except Exception as exc:
             if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
                 raise

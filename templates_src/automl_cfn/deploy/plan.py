@@ -24,7 +24,7 @@ from ..errors import AwsError, RefusedError, UserError
 from ..intrinsics import TemplateError
 from ..model import title
 from ..parameters import as_cli_parameters
-from . import adopt, artifacts, review as reviews, rollback
+from . import adopt, artifacts, retention, review as reviews, rollback
 from .aws import DENIED, error_code
 from .cfn import NoChanges, wait_for_change_set
 from .retained import retained_in
@@ -105,6 +105,7 @@ def _release_change_set(target: Target, stack: dict | None, deployed: dict[str, 
     """release --tag: the deployed templates and values, with only ImageTag changed."""
     if stack is None:
         raise AwsError(f"{target.name} is not deployed; deploy it before releasing an image")
+    retention.restore(target.aws, stack)      # CloudFormation reads the deployed nested templates again
     values = {**deployed, "ImageTag": tag}
     parameters = [{"ParameterKey": k, "UsePreviousValue": True} if k != "ImageTag"
                   else {"ParameterKey": k, "ParameterValue": tag} for k in deployed]

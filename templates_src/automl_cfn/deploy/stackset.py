@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .. import ui
 from ..errors import EXIT_OK, RefusedError, UserError
 from ..parameters import parameter_values
-from . import artifacts
+from . import artifacts, retention
 from .aws import error_code
 from .plan import CAPABILITIES
 from .target import Target
@@ -237,6 +237,7 @@ def roll_out(target: Target, targets: Targets, rollout: Rollout, options: Option
         if not follow(target, rollout.name, cfn.create_stack_instances(**request)["OperationId"], "create", options):
             return 1
     ui.out().print(f"{rollout.name}: rolled out to {len(rows)} instances")
+    keep_template_sets(target, rollout.parameters)
     return EXIT_OK
 
 
@@ -367,6 +368,14 @@ def destroy(target: Target, options: Options) -> int:
         if not follow(target, name, cfn.delete_stack_instances(**request)["OperationId"], "delete", options):
             return 1
     cfn.delete_stack_set(StackSetName=name)
+    keep_template_sets(target, retention.parameters_of(found))
     ui.out().print(f"{name}: instances and stack set deleted; each account keeps its data (buckets, repositories, "
                    "log groups, keys, secrets)")
     return EXIT_OK
+
+
+def keep_template_sets(target: Target, parameters: dict[str, str]) -> None:
+    """Accounts that join the organisation later read the set's nested templates with no release to put them
+    back: keep every set a stack set names, and give the others back to expiry (deploy/retention.py)."""
+    if parameters.get("TemplatesBucket"):
+        retention.keep_for_stack_sets(target.aws, parameters["TemplatesBucket"], target.settings.project_name)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ..model import RELEASES_PREFIX, TEMPLATES_PREFIX
+from ..model import RELEASES_PREFIX, TEMPLATE_SET_TAG, TEMPLATES_PREFIX
 from ..settings import Settings
 from . import reference
 from .needs import Needs, collect, configurations
@@ -73,12 +73,15 @@ TOOL_ACTIONS = (
     "elasticloadbalancing:DescribeRules", "secretsmanager:DescribeSecret", "s3:ListBucket",
     # automl-cfn stackset, on the environment's stack set
     "cloudformation:CreateStackSet", "cloudformation:UpdateStackSet", "cloudformation:DeleteStackSet",
-    "cloudformation:DescribeStackSet", "cloudformation:ListStackInstances", "cloudformation:DescribeStackInstance",
+    "cloudformation:DescribeStackSet", "cloudformation:ListStackSets", "cloudformation:ListStackInstances", "cloudformation:DescribeStackInstance",
     "cloudformation:CreateStackInstances", "cloudformation:UpdateStackInstances",
     "cloudformation:DeleteStackInstances", "cloudformation:DescribeStackSetOperation",
     "cloudformation:ListStackSetOperations", "cloudformation:ListStackSetOperationResults",
     "cloudformation:DetectStackSetDrift",
 )
+# What the tool does in the artifacts bucket (artifacts_statements).
+ARTIFACTS_ACTIONS = ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging",
+                     "s3:PutObjectTagging")
 # What `diff` writes: a change set is computed, shown and deleted, never executed.
 DIFF_WRITES = ("cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet")
 # Read actions that return data rather than describe infrastructure: not the pull-request role's.
@@ -209,12 +212,21 @@ def artifacts_statements(scope: Scope, diff: bool) -> list[dict]:
                 {"Sid": "ArtifactsRead", "Effect": "Allow", "Action": ["s3:GetObject"],
                  "Resource": [templates, releases, elsewhere]},
                 {"Sid": "ArtifactsNewTemplateSets", "Effect": "Allow", "Action": ["s3:PutObject"],
-                 "Resource": [templates], "Condition": {"StringEquals": {"s3:if-none-match": "*"}}}]
+                 "Resource": [templates], "Condition": {"StringEquals": {"s3:if-none-match": "*"}}},
+                # A new set is tagged expirable as it is uploaded (deploy/retention.py), which takes
+                # s3:PutObjectTagging too: only that tag, and only on an object that has none yet.
+                {"Sid": "ArtifactsNewTemplateSetTags", "Effect": "Allow", "Action": ["s3:PutObjectTagging"],
+                 "Resource": [templates], "Condition": {
+                     "StringEquals": {f"s3:RequestObjectTag/{TEMPLATE_SET_TAG[0]}": TEMPLATE_SET_TAG[1]},
+                     "Null": {f"s3:ExistingObjectTag/{TEMPLATE_SET_TAG[0]}": "true"}}}]
     return [listing,
             {"Sid": "ArtifactsRead", "Effect": "Allow", "Action": ["s3:GetObject"],
              "Resource": [templates, releases, lock, record, elsewhere]},
             {"Sid": "ArtifactsWrite", "Effect": "Allow", "Action": ["s3:PutObject"],
              "Resource": [templates, releases, lock, record]},
+            # Which template sets expire: their tags (deploy/retention.py).
+            {"Sid": "ArtifactsTemplateSetTags", "Effect": "Allow",
+             "Action": ["s3:GetObjectTagging", "s3:PutObjectTagging"], "Resource": [templates]},
             {"Sid": "ArtifactsUnlock", "Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": [lock]}]
 
 
@@ -272,7 +284,7 @@ def wanted_in_reference(project: Path) -> set[str]:
 
     documents = synth.read_generated_documents(project / "generated")
     wanted = {a for t in providers.template_types(documents.values()) for a in providers.get(t).permissions}
-    wanted |= set(TOOL_ACTIONS) | set(DATA_READS) | {"s3:PutObject", "s3:DeleteObject"}
+    wanted |= set(TOOL_ACTIONS) | set(DATA_READS) | set(ARTIFACTS_ACTIONS)
     for document in documents.values():
         for body in document.get("Resources", {}).values():
             if body["Type"] != "AWS::IAM::Role":

@@ -20,6 +20,9 @@
                                   (containers.py); every reset lets them go
   POST /_automl/ecs/exit?cluster=C&task=ARN&code=N[&account=A&region=R]
                                   the task's essential container exits with code N; ECS stops the task
+  POST /_automl/s3/lifecycle?days=N
+                                  S3's lifecycle passes of N days at once: what the buckets' rules expire goes
+                                  (lifecycle.py)
   GET  /_automl/refusals          every request the policy evaluator refused, with AWS's message
   GET  /_automl/deliveries        every delivery between services, made or refused (delivery/)
 
@@ -130,6 +133,13 @@ def exit_task(query: dict) -> dict:
         raise BadRequest(str(missing)) from None
 
 
+def lifecycle_days(query: dict) -> dict:
+    from . import lifecycle
+
+    days = int(required(query, "days", re.compile(r"^[0-9]{1,5}$"), "a number of days, 0 to 99999"))
+    return {"expired": lifecycle.pass_days(days)}
+
+
 def refusals(query: dict) -> dict:
     from .policy.enforce import refusals as listed
 
@@ -150,6 +160,7 @@ ROUTES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     "/_automl/accounts/admin-role": ("POST", admin_role),
     "/_automl/ecs/hold-tasks": ("POST", hold_tasks),
     "/_automl/ecs/exit": ("POST", exit_task),
+    "/_automl/s3/lifecycle": ("POST", lifecycle_days),
     "/_automl/refusals": ("GET", refusals),
     "/_automl/deliveries": ("GET", deliveries),
 }

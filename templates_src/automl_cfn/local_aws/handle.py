@@ -129,6 +129,10 @@ class LocalAws:
         query = urlencode({"cluster": cluster, "task": task, "code": code, "region": self.region})
         self._call(f"/_automl/ecs/exit?{query}", "POST")
 
+    def pass_days(self, days: int) -> list[str]:
+        """S3 lifecycle as if `days` days had passed: returns s3://bucket/key of every object that expired."""
+        return json.loads(self._call(f"/_automl/s3/lifecycle?days={int(days)}", "POST"))["expired"]
+
     def flush_pipes(self) -> list[dict]:
         """End every EventBridge Pipes batching window now: each pipe's queued batch starts its target."""
         return json.loads(self._call("/_automl/pipes/flush", "POST"))["started"]

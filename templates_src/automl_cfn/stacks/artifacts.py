@@ -4,9 +4,10 @@ settings record.
 
 Its own small stack, created once per account and region on first deploy
 (idempotent): encrypted, versioned, every public-access block on, TLS-only,
-and old template sets under templates/ expire (each deploy writes under a
-content-hash prefix, so nothing in use is ever overwritten); releases/,
-locks/ and records/ never expire.  No server access logs: checks/skips.yaml
+and template sets under templates/ tagged expirable expire 90 days after
+upload (each deploy writes under a content-hash prefix, so nothing in use is
+ever overwritten; deploy/retention.py says which sets are kept and how a
+release restores what expired); releases/, locks/ and records/ never expire.  No server access logs: checks/skips.yaml
 says why (CKV_AWS_18).
 """
 
@@ -16,7 +17,7 @@ from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from awacs.s3 import GetObject
 from troposphere import Equals, GetAtt, If, Not, NoValue, Output, Parameter, Ref, Sub, Tags, Template, s3
 
-from ..model import MANAGED_BY, RELEASES_PREFIX, TEMPLATES_PREFIX
+from ..model import MANAGED_BY, RELEASES_PREFIX, TEMPLATE_SET_TAG, TEMPLATES_PREFIX
 from . import policies, storage
 
 EXPIRE_DAYS = 90
@@ -34,6 +35,7 @@ def build() -> Template:
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
             Id="expire-old-template-sets", Status="Enabled", Prefix=TEMPLATES_PREFIX, ExpirationInDays=EXPIRE_DAYS,
+            TagFilters=[s3.TagFilter(Key=TEMPLATE_SET_TAG[0], Value=TEMPLATE_SET_TAG[1])],
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
         )]),

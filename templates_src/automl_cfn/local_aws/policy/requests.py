@@ -177,6 +177,10 @@ def s3(response, action: str, account: str, region: str, hint: str) -> list[Ask]
         if chosen:
             context_ = {"aws:s3:arn": f"arn:{PARTITION}:s3:::{bucket}"}
             found[0].key_uses += [KeyUse("kms:GenerateDataKey", chosen, "s3", context_)]
+        if response.headers.get("x-amz-tagging"):
+            # Tags given with the object need s3:PutObjectTagging too (API_PutObject.html, "x-amz-tagging").
+            found.append(Ask("s3:PutObjectTagging", hint if hint else "*", {**context, **{
+                f"s3:RequestObjectTag/{k}": v for k, v in s3_tags(response.headers).items()}}, owner, policy))
         source = response.headers.get("x-amz-copy-source")
         if source:
             source = source.lstrip("/").split("?")[0]

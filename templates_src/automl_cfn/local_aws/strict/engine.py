@@ -311,7 +311,10 @@ class Backend:
         try:
             body = get_stack_from_s3_url(template_url, account_id=self.account, partition="aws")
         except Exception as exc:
-            raise validation(f"TemplateURL {template_url} could not be read: {exc}") from None
+            # moto reads a key that is gone (expired behind a delete marker, or never there) as None
+            missing = isinstance(exc, (AttributeError, KeyError)) or "NoSuchKey" in type(exc).__name__
+            reason = "S3 error: The specified key does not exist." if missing else str(exc)
+            raise validation(f"TemplateURL {template_url} could not be read: {reason}") from None
         return parse_template(body, MotoStack), body
 
     def availability_zones(self, region: str) -> list[str]:
@@ -896,10 +899,10 @@ def update_nested(backend: Backend, stack: Stack, resource: Resource, props: dic
     stack.event(resource.logical_id, NESTED, child.stack_id, "UPDATE_IN_PROGRESS", "", operation.token)
     try:
         as_caller(stack, NESTED, "update", props, child.stack_id)
-        if props.get("TemplateURL") == child.template_url:
-            template, body = child.template, child.template_body
-        else:
-            template, body = backend.fetch(props["TemplateURL"])
+        # A nested stack that updates (a parameter changed) gets its template from TemplateURL again, the
+        # same URL included: what is there now is what it updates to, and an object gone fails the update
+        # (aws-resource-cloudformation-stack.html, "TemplateURL").  Test: test_template_retention.py.
+        template, body = backend.fetch(props["TemplateURL"])
         converge(backend, child, template, body, props["TemplateURL"], nested_parameters(props), operation,
                  creating=False, path=path + (resource.logical_id,))
     except (Failure, CfnError, HandlerError) as exc:

@@ -205,13 +205,19 @@ class BucketHandler(MotoHandler):
         return s3_backends[where.account][PARTITION].buckets.get(identifier)
 
     def create(self, where, logical_id, resource_type, props):
+        from .. import lifecycle
+
         bucket = super().create(where, logical_id, resource_type, props)
         self.notifications(where, bucket, props)
+        lifecycle.rules_from_the_template(where.account, bucket.name, props)
         return bucket
 
     def update(self, where, instance, resource_type, old, new):
+        from .. import lifecycle
+
         bucket = super().update(where, instance, resource_type, old, new)
         self.notifications(where, bucket, new)
+        lifecycle.rules_from_the_template(where.account, bucket.name, new)
         return bucket
 
     @staticmethod
