@@ -135,9 +135,11 @@ def test_a_request_is_judged_on_the_queue_it_reaches(aws, clients):
 
 
 def test_an_objects_content_never_steers_a_decision(aws, clients):
+    # A PutObject that tags the object (x-amz-tagging) also needs s3:PutObjectTagging (S3 API reference,
+    # PutObject, "Permissions": a request that carries tags also needs s3:PutObjectTagging).
     clients("s3").create_bucket(Bucket="tagged-writes")
     put_if_blue = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::tagged-writes/*",
+        "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": "arn:aws:s3:::tagged-writes/*",
         "Condition": {"StringEquals": {"aws:RequestTag/team": "blue"}}}]}
     s3 = session_of(aws, clients, "tagged", put_if_blue)("s3")
     with pytest.raises(ClientError, match="not authorized"):
