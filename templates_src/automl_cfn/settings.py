@@ -587,7 +587,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_pipeline(settings)
     _check_container_user(settings)
     _check_endpoint(settings)
-    _check_deployment_time(settings)
+    _check_rollout_time(settings)
     if settings.organization_id and not ORGANIZATION_ID_RE.fullmatch(settings.organization_id):
         raise SettingsError(f"organization_id: {_shown(settings.organization_id)} is not an AWS Organizations ID; "
                             "allowed: empty, or o- and 10 to 32 lowercase letters and digits")
@@ -827,10 +827,10 @@ def _check_endpoint(s: Settings) -> None:
                             "path characters only")
 
 
-def _check_deployment_time(s: Settings) -> None:
+def _check_rollout_time(s: Settings) -> None:
     """CloudFormation refuses a canary or linear deployment whose bakes add up to over 33 hours (the
-    reckoning and its sources: deployment_time.py); refused here, before anything is deployed."""
-    from .deployment_time import DEPLOYMENT_LIMIT_MINUTES, bakes, formula, longest_bake, smallest_linear_step
+    reckoning and its sources: rollout_time.py); refused here, before anything is deployed."""
+    from .rollout_time import DEPLOYMENT_LIMIT_MINUTES, bakes, formula, longest_bake, smallest_linear_step
 
     strategy, step = s.deployment_strategy, s.linear_step_percent
     total = bakes(strategy, step) * s.deployment_bake_minutes

@@ -1,6 +1,6 @@
 """A canary or linear rollout whose bakes CloudFormation would reckon at over 33 hours is refused by
 `automl-cfn deploy` before any request: one line, exit 2, nothing on the endpoint.  The largest rollout the
-settings accept deploys, the service carrying it (deployment_time.py names the limit's sources)."""
+settings accept deploys, the service carrying it (rollout_time.py names the limit's sources)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Canary and linear deployments of the prediction service: CloudFormation rejects one whose bakes add up to
-over 33 hours, so the settings refuse it first (deployment_time.py names the sources)."""
+over 33 hours, so the settings refuse it first (rollout_time.py names the sources)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from automl_cfn import deployment_time, providers
+from automl_cfn import rollout_time, providers
 from automl_cfn.settings import SETTING_FIELDS, SettingsError, validate
 
 from .test_endpoint import WIRED
@@ -44,26 +44,26 @@ def test_the_limit_and_the_ranges_are_the_provider_schemas():
     for definition, formula in ((canary, "BakeTimeInMinutes + CanaryBakeTimeInMinutes"), (linear, linear_formula)):
         hours = re.search(r"rejects deployments when the calculated deployment time exceeds (\d+) hours",
                           definition["description"])
-        assert hours and int(hours.group(1)) * 60 == deployment_time.DEPLOYMENT_LIMIT_MINUTES
+        assert hours and int(hours.group(1)) * 60 == rollout_time.DEPLOYMENT_LIMIT_MINUTES
         assert formula in definition["description"]
     bakes = (schema["DeploymentConfiguration"]["properties"]["BakeTimeInMinutes"],
              canary["properties"]["CanaryBakeTimeInMinutes"], linear["properties"]["StepBakeTimeInMinutes"])
-    assert {b["maximum"] for b in bakes} == {deployment_time.BAKE_MAX_MINUTES}
+    assert {b["maximum"] for b in bakes} == {rollout_time.BAKE_MAX_MINUTES}
     bake = SETTING_FIELDS["deployment_bake_minutes"].metadata
-    assert (bake["min"], bake["max"]) == (max(b["minimum"] for b in bakes), deployment_time.BAKE_MAX_MINUTES)
+    assert (bake["min"], bake["max"]) == (max(b["minimum"] for b in bakes), rollout_time.BAKE_MAX_MINUTES)
     for setting, prop in (("canary_percent", canary["properties"]["CanaryPercent"]),
                           ("linear_step_percent", linear["properties"]["StepPercent"])):
         meta = SETTING_FIELDS[setting].metadata
         assert prop["minimum"] <= meta["min"] and meta["max"] <= prop["maximum"], setting
     step = linear["properties"]["StepPercent"]
-    assert (deployment_time.LINEAR_STEP_PERCENTS[0], deployment_time.LINEAR_STEP_PERCENTS[-1]) == (
+    assert (rollout_time.LINEAR_STEP_PERCENTS[0], rollout_time.LINEAR_STEP_PERCENTS[-1]) == (
         step["minimum"], step["maximum"])
 
 
 @pytest.mark.parametrize("step, steps", [(11, 9), (50, 1), (100, 0), (3, 33), (20, 4), (33, 3), (34, 2)])
 def test_linear_steps_as_cloudformation_counts_them(step, steps):
     """The schema's own examples (11 -> 9, 50 -> 1) and the edges."""
-    assert deployment_time.linear_steps(step) == steps
+    assert rollout_time.linear_steps(step) == steps
 
 
 # (strategy, linear_step_percent, bake, the reckoning in minutes, the largest bake allowed, the other way out)
@@ -106,7 +106,7 @@ def test_the_largest_accepted_deployment_renders_within_the_limit(stack, strateg
     more is refused (or over the field's own maximum of 1440)."""
     values = {**SHIFTING, "deployment_strategy": strategy, "linear_step_percent": step}
     validate({**values, "deployment_bake_minutes": largest})
-    assert deployment_time.longest_bake(strategy, step) == largest
+    assert rollout_time.longest_bake(strategy, step) == largest
     deployment = stack("compute", wired=WIRED, image_tag="v1", load_balancer="internal", deployment_strategy=strategy,
                        linear_step_percent=step, deployment_bake_minutes=largest
                        ).resources()["PredictionService"]["Properties"]["DeploymentConfiguration"]
@@ -116,18 +116,19 @@ def test_the_largest_accepted_deployment_renders_within_the_limit(stack, strateg
         validate({**values, "deployment_bake_minutes": largest + 1})
 
 
-@pytest.mark.parametrize("step", deployment_time.LINEAR_STEP_PERCENTS)
+@pytest.mark.parametrize("step", rollout_time.LINEAR_STEP_PERCENTS)
 def test_every_linear_step_accepts_exactly_what_cloudformation_does(stack, step):
     """Per step percent, the largest accepted bake rendered is within the limit and one more minute is not."""
-    largest = deployment_time.longest_bake("linear", step)
+    largest = rollout_time.longest_bake("linear", step)
     rendered = {"BakeTimeInMinutes": largest, "LinearConfiguration": {"StepPercent": step,
                                                                       "StepBakeTimeInMinutes": largest}}
     assert cloudformation_reckoning(rendered) <= 33 * 60
     one_more = {"BakeTimeInMinutes": largest + 1, "LinearConfiguration": {"StepPercent": step,
                                                                           "StepBakeTimeInMinutes": largest + 1}}
-    assert largest == deployment_time.BAKE_MAX_MINUTES or cloudformation_reckoning(one_more) > 33 * 60
+    assert largest == rollout_time.BAKE_MAX_MINUTES or cloudformation_reckoning(one_more) > 33 * 60
 
 
 def test_rolling_bakes_nothing_so_any_bake_is_accepted():
     """A rolling deployment gets no bake time (stacks/compute.py), so nothing adds up."""
     validate({"environment": "dev", "deployment_strategy": "rolling", "deployment_bake_minutes": 1440})
+

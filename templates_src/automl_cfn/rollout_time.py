@@ -1,4 +1,8 @@
-"""How long CloudFormation reckons a deployment of the prediction service bakes, and the limit it holds it to.
+"""How long CloudFormation reckons a rollout of the prediction service bakes, and the limit it holds it to.
+
+A rollout here is an ECS service deployment (AWS's word, kept in the names
+below), not `automl-cfn deploy` (deploy/, whose own clock is the rollback
+triggers' monitoring time).
 
 The service gets one bake time (`deployment_bake_minutes`) for every bake ECS
 offers: the deployment's BakeTimeInMinutes after the last traffic shift, and the
@@ -6,8 +10,9 @@ canary's or each linear step's bake before the next shift (stacks/compute.py).
 
 Sources, both in cfn-lint's provider schema for AWS::ECS::Service
 (DeploymentConfiguration, CanaryConfiguration, LinearConfiguration) and on the
-CloudFormation pages aws-properties-ecs-service-canaryconfiguration.html and
-aws-properties-ecs-service-linearconfiguration.html:
+CloudFormation template reference pages
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-canaryconfiguration.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-linearconfiguration.html:
 
 - "CFN operations time out after 36 hours ... CFN rejects deployments when the
   calculated deployment time exceeds 33 hours based on your template
