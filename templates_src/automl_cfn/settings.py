@@ -587,6 +587,7 @@ def validate(values: Mapping[str, Any]) -> Settings:
     _check_pipeline(settings)
     _check_container_user(settings)
     _check_endpoint(settings)
+    _check_rollout_time(settings)
     if settings.organization_id and not ORGANIZATION_ID_RE.fullmatch(settings.organization_id):
         raise SettingsError(f"organization_id: {_shown(settings.organization_id)} is not an AWS Organizations ID; "
                             "allowed: empty, or o- and 10 to 32 lowercase letters and digits")
@@ -824,6 +825,27 @@ def _check_endpoint(s: Settings) -> None:
     if not HEALTH_PATH_RE.fullmatch(s.health_check_path):
         raise SettingsError(f"health_check_path: {_shown(s.health_check_path)} must start with / and hold URL "
                             "path characters only")
+
+
+def _check_rollout_time(s: Settings) -> None:
+    """CloudFormation refuses a canary or linear deployment whose bakes add up to over 33 hours (the
+    reckoning and its sources: rollout_time.py); refused here, before anything is deployed."""
+    from .rollout_time import DEPLOYMENT_LIMIT_MINUTES, bakes, formula, longest_bake, smallest_linear_step
+
+    strategy, step = s.deployment_strategy, s.linear_step_percent
+    total = bakes(strategy, step) * s.deployment_bake_minutes
+    if total <= DEPLOYMENT_LIMIT_MINUTES:
+        return
+    given = f"deployment_strategy: {strategy}" + (f", linear_step_percent: {step}" if strategy == "linear" else "")
+    allowed = f"deployment_bake_minutes up to {longest_bake(strategy, step)}"
+    if strategy == "linear":
+        wider = smallest_linear_step(s.deployment_bake_minutes)
+        allowed += f" (with linear_step_percent: {step}), or linear_step_percent: {wider}" + (
+            " or more" if wider < 100 else "")
+    raise SettingsError(
+        f"deployment_bake_minutes: {s.deployment_bake_minutes} with {given} makes a deployment CloudFormation "
+        f"reckons at {total} minutes ({formula(strategy, step)}), over the {DEPLOYMENT_LIMIT_MINUTES} (33 hours) it "
+        f"accepts; allowed: {allowed}")
 
 
 def _check_container_user(s: Settings) -> None:
