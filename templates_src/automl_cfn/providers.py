@@ -41,10 +41,13 @@ PROPERTIES = "/properties/"
 BOTOCORE_NAME_LIMITS = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2", "CreateLoadBalancer", "Name"),
     "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2", "CreateTargetGroup", "Name"),
+    "AWS::CloudWatch::Dashboard": ("cloudwatch", "PutDashboard", "DashboardName"),   # "The maximum length is 255"
+    "AWS::IAM::ManagedPolicy": ("iam", "CreatePolicy", "PolicyName"),
 }
 # The handlers a deploy invokes: create, read (import, drift), update and delete; not list.
 HANDLERS = ("create", "read", "update", "delete")
-LIMIT_IN_WORDS = re.compile(r"(?:maximum of|up to) (\d+) (?:characters|letters)", re.IGNORECASE)
+LIMIT_IN_WORDS = re.compile(r"(?:(?:maximum of|up to) (\d+) (?:characters|letters)|maximum length is (\d+))",
+                            re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ def botocore_name_limit(resource_type: str) -> int | None:
     if shape.metadata.get("max"):
         return int(shape.metadata["max"])
     found = LIMIT_IN_WORDS.search(re.sub(r"<[^>]+>", "", shape.documentation or ""))
-    return int(found.group(1)) if found else None
+    return int(found.group(1) or found.group(2)) if found else None
 
 
 def template_types(documents: Iterable[dict]) -> set[str]:

@@ -166,6 +166,52 @@ def test_strict_refuses_names_that_exist(strict, lenient, kind):
         assert accepted, "plain moto takes it over silently"
 
 
+def in_region(clients, region: str):
+    """The same endpoint and account, another region."""
+    import boto3
+
+    def client(name):
+        return boto3.client(name, endpoint_url=clients.aws.url, region_name=region, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    client.aws = clients.aws
+    return client
+
+
+DASHBOARD = {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+    "DashboardName": "shared", "DashboardBody": json.dumps({"widgets": []})}}
+
+
+def test_strict_dashboard_names_are_account_wide(strict, lenient):
+    """A dashboard belongs to the account, not to a region: every region reads it, and a stack in another
+    region cannot create one of its name (CloudFormation's handler fails where PutDashboard would replace it)."""
+    assert create(strict, "s", {"Board": DASHBOARD})["StackStatus"] == "CREATE_COMPLETE"
+    elsewhere = in_region(strict, "eu-west-1")
+    assert [d["DashboardName"] for d in elsewhere("cloudwatch").list_dashboards()["DashboardEntries"]] == ["shared"]
+    assert elsewhere("cloudwatch").get_dashboard(DashboardName="shared")["DashboardArn"] == \
+        "arn:aws:cloudwatch::123456789012:dashboard/shared"
+    assert create(elsewhere, "s", {"Board": DASHBOARD})["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Resource of type 'AWS::CloudWatch::Dashboard' with identifier 'shared' already exists." in \
+        reasons(elsewhere, "s")
+    # The first stack's dashboard is untouched, and a delete anywhere deletes it everywhere.
+    assert strict("cloudwatch").get_dashboard(DashboardName="shared")["DashboardBody"] == json.dumps({"widgets": []})
+    elsewhere("cloudwatch").delete_dashboards(DashboardNames=["shared"])
+    assert strict("cloudwatch").list_dashboards()["DashboardEntries"] == []
+    # Plain moto keeps a dashboard per region: the second region's stack makes its own.
+    assert create(lenient, "s", {"Board": DASHBOARD})["StackStatus"] == "CREATE_COMPLETE"
+    other = in_region(lenient, "eu-west-1")
+    assert other("cloudwatch").list_dashboards()["DashboardEntries"] == []
+    assert create(other, "s", {"Board": DASHBOARD})["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_strict_role_names_are_account_wide(strict):
+    """IAM is global: a role a stack in one region made stops a stack in another region naming it."""
+    role = NAMED["role"][0]
+    assert create(strict, "s", {"Named": role})["StackStatus"] == "CREATE_COMPLETE"
+    elsewhere = in_region(strict, "eu-west-1")
+    assert create(elsewhere, "s", {"Named": role})["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Resource of type 'AWS::IAM::Role' with identifier 'taken' already exists." in reasons(elsewhere, "s")
+
+
 def test_strict_reserves_a_deleted_secret_name_until_its_recovery_window_ends(strict, lenient):
     body = NAMED["secret"][0]
     for clients in (strict, lenient):

@@ -53,8 +53,12 @@ def test_a_name_taken_outside_the_environment(aws, cli, clients):
     code, found = checks(cli)
     assert code == 3
     by_status = {c["status"]: c for c in found["existing"]}
-    assert "IAM role automl-dev-predict-task-role-us-east-1 exists and belongs to no stack" in by_status["fail"]["detail"]
-    assert by_status["fail"]["fix"].startswith("aws iam delete-role --role-name automl-dev-predict-task-role-us-east-1")
+    # IAM names are account-wide and the owner was looked up in this region only: the fix says so.
+    assert by_status["fail"]["detail"] == ("IAM role automl-dev-predict-task-role-us-east-1 exists and no stack in "
+                                           "us-east-1 holds it; IAM role names are account-wide, so a stack in "
+                                           "another region may")
+    assert by_status["fail"]["fix"].startswith("if no stack in any region holds it: aws iam delete-role --role-name "
+                                               "automl-dev-predict-task-role-us-east-1")
     # A retained bucket is what the deploy adopts: a warning that says so.
     assert "S3 bucket automl-dev-data-123456789012-us-east-1 exists" in by_status["warn"]["detail"]
     assert "adopts it" in by_status["warn"]["fix"]

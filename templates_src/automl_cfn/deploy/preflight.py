@@ -26,7 +26,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from .. import regional, ui
+from .. import name_scopes, regional, ui
 from ..errors import RefusedError
 from ..model import SERVICES
 from ..settings import PROJECT_BOUNDARY
@@ -327,6 +327,12 @@ def existing_check(ctx: Context) -> list[Check]:
         elif fix is None:
             checks.append(Check("existing", WARN, f"{label} {name.value} exists and no stack holds it (retained by an earlier deploy, or being migrated)",
                                 "nothing: the deploy uses it by ARN"))
+        elif name_scopes.account_wide(name.type):
+            # Found account-wide, looked up in this region only: a stack in another region may hold it.
+            checks.append(Check("existing", FAIL, f"{label} {name.value} exists and no stack in {ctx.region} holds "
+                                f"it; {label} names are account-wide, so a stack in another region may",
+                                "if no stack in any region holds it: " + fix.format(name=name.value, id=physical_id) +
+                                "; else choose another project_name or environment"))
         else:
             checks.append(Check("existing", FAIL, f"{label} {name.value} exists and belongs to no stack",
                                 fix.format(name=name.value, id=physical_id) +

@@ -45,7 +45,7 @@ def build() -> StackTemplate:
         st.add(alarm, condition="HasLoadBalancer")
     st.add(model_quality_alarm(st, topic), condition="HasModelQualityGate")
     dashboard = st.add(cloudwatch.Dashboard(
-        "Dashboard", DashboardName=names.name("pipeline"), DashboardBody=dashboard_body(),
+        "Dashboard", DashboardName=names.dashboard_name(), DashboardBody=dashboard_body(),
     ))
     st.output("AlarmTopicArn", Ref(topic), "SNS topic that alarms notify")
     st.output("DashboardName", Ref(dashboard), "CloudWatch dashboard name")

@@ -73,9 +73,19 @@ def state_machine_arn() -> Sub:
     return arn("states", f"stateMachine:{PREFIX}-pipeline")
 
 
+def account_wide_name(suffix: str) -> Sub:
+    """`automl-dev-<suffix>-<region>`, for a type whose names are unique in the account, not in a region
+    (name_scopes.py): the same environment in another region of the account gets its own."""
+    return Sub(f"{PREFIX}-{suffix}-${{AWS::Region}}")
+
+
 def role_name(purpose: str) -> Sub:
-    """IAM names are account-wide: the region keeps two regions' stacks apart."""
-    return Sub(f"{PREFIX}-{purpose}-role-${{AWS::Region}}")
+    return account_wide_name(f"{purpose}-role")
+
+
+def dashboard_name() -> Sub:
+    """All dashboards of an account are global, not region-specific."""
+    return account_wide_name("pipeline")
 
 
 def bucket_name(purpose: str) -> Sub:

@@ -403,6 +403,17 @@ class AlarmHandler(NamedHandler):
         return self.backend(where).alarms.get(identifier)
 
 
+class DashboardHandler(MotoHandler):
+    """AWS::CloudWatch::Dashboard through moto's model, found by name among the account's dashboards (they are
+    account-wide: rules.dashboards_are_account_wide), so a stack that names one another stack holds, in any
+    region, fails "already exists" where PutDashboard would have replaced it."""
+
+    def find(self, where, identifier):
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        return cloudwatch_backends[where.account][where.region].dashboards.get(identifier)
+
+
 class ScheduleHandler(NamedHandler):
     """AWS::Scheduler::Schedule in moto's Scheduler backend (moto's CloudFormation does not model it), so
     `automl-cfn pipeline schedule` reads what the stack made.  moto does not fire schedules."""
@@ -578,6 +589,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::S3::BucketPolicy": BucketPolicyHandler(),
     "AWS::Pipes::Pipe": PipeHandler(),
     "AWS::CloudWatch::Alarm": AlarmHandler(),
+    "AWS::CloudWatch::Dashboard": DashboardHandler(),
     "AWS::Scheduler::Schedule": ScheduleHandler(),
     "AWS::Config::ConfigurationRecorder": RecorderHandler(),
     "AWS::Config::DeliveryChannel": DeliveryChannelHandler(),

@@ -197,8 +197,31 @@ def key_policy_lockout_safety_check() -> None:
     responses.KmsResponse.put_key_policy = guarded(responses.KmsResponse.put_key_policy, existing_key)
 
 
+# Where a partition keeps what is global in it (an account's dashboards, here).
+HOME_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def dashboards_are_account_wide() -> None:
+    """Dashboards: "All dashboards in your account are global, not region-specific" (PutDashboard,
+    docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html, and
+    AWS::CloudWatch::Dashboard): a dashboard put in one region is read, listed, replaced and deleted from
+    every other, and a stack in another region that creates one of the same name fails "already exists"
+    (resources.DashboardHandler.find; name_scopes.py).  moto keeps dashboards per region.
+    Test: test_strict_dashboard_names_are_account_wide."""
+    from moto.cloudwatch import models
+    from moto.utilities.utils import get_partition
+
+    def account_dashboards(self) -> dict:
+        home = HOME_REGIONS.get(get_partition(self.region_name), self.region_name)
+        return models.cloudwatch_backends[self.account_id][home].__dict__.setdefault("account_dashboards", {})
+
+    # moto's __init__ assigns an empty dict per region: the account's one table stands in for it.
+    models.CloudWatchBackend.dashboards = property(account_dashboards, lambda self, value: None)
+
+
 SERVICE_RULES = (load_balancer_needs_two_zones, one_listener_per_port, target_group_on_one_load_balancer,
-                 other_accounts_read_only_what_the_bucket_policy_grants, key_policy_lockout_safety_check)
+                 other_accounts_read_only_what_the_bucket_policy_grants, key_policy_lockout_safety_check,
+                 dashboards_are_account_wide)
 
 
 def install() -> None:
