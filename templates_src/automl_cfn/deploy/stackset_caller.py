@@ -46,7 +46,8 @@ class Caller:
             + (f" of {self.organization}" if self.organization else "")
             + f"; the management account{f' ({self.management})' if self.management else ''} registers it: aws "
               f"organizations register-delegated-administrator --account-id {self.account} --service-principal "
-              f"{SERVICE_PRINCIPAL}")
+              f"{SERVICE_PRINCIPAL} (AWS gives the same answer when these credentials lack "
+              "organizations:ListDelegatedAdministrators: stacksets-orgs-delegated-admin.html)")
 
 
 class StackSetsClient:
