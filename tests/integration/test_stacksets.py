@@ -6,8 +6,10 @@ import json
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from .conftest import credentials_in
+from .conftest import act_as, credentials_in
 
 REGIONS = ("us-east-1", "eu-west-1")
 ADMIN = "123456789012"
@@ -56,6 +58,11 @@ def targets(project, text: str):
     path = project / "targets.yaml"
     path.write_text(text)
     return str(path)
+
+
+STACKSETS_ADMIN = "member.org.stacksets.cloudformation.amazonaws.com"
+SERVICE_MANAGED = dict(PermissionModel="SERVICE_MANAGED", TemplateBody='{"Resources": {"Topic": {"Type": '
+                       '"AWS::SNS::Topic"}}}', AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": True})
 
 
 def stacks_in(aws, account: str, region: str) -> dict[str, str]:
@@ -228,3 +235,146 @@ def test_self_managed_targets_need_the_administration_role_before_anything_is_ma
     assert code == 3   # refused: nothing created, nothing uploaded
     assert "need the role AWSCloudFormationStackSetAdministrationRole in this account" in err
     assert "Creating the artifacts bucket" not in err and aws.requests() - before <= 3
+
+
+# -- a delegated administrator (CallAs) ------------------------------------------------------
+
+def run_as(monkeypatch, aws, account: str) -> None:
+    """The commands that follow run as the administrator role of `account`."""
+    act_as(monkeypatch, {key.upper(): value for key, value in credentials_in(aws, account).items()})
+
+
+def refused(call) -> str:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return f"{raised.value.response['Error']['Code']}: {raised.value.response['Error']['Message']}"
+
+
+def test_a_member_account_deploys_service_managed_only_as_a_registered_delegated_admin(aws, run, project, organisation,
+                                                                                      clients, monkeypatch):
+    one, two, three = organisation["members"]
+    member = as_account(aws, one, "cloudformation")
+    # As SELF (no CallAs) a member account may not run a service-managed stack set: AWS's answer.
+    assert refused(lambda: member.create_stack_set(StackSetName="probe", **SERVICE_MANAGED)) == (
+        "ValidationError: You must be the management account or delegated admin account of an organization before "
+        "operating a SERVICE_MANAGED stack set")
+    clients("organizations").register_delegated_administrator(AccountId=one, ServicePrincipal=STACKSETS_ADMIN)
+    run_as(monkeypatch, aws, one)
+    path = targets(project, f"organizational_units: [{organisation['unit']}]\nregions: [us-east-1]\n")
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    assert f"called as DELEGATED_ADMIN from account {one}; the stack set lives in the management account {ADMIN}" in out
+    # The stack set is the management account's (where AWS keeps service-managed ones), not the member's.
+    found = clients("cloudformation").describe_stack_set(StackSetName="automl-dev")["StackSet"]
+    assert found["StackSetARN"].startswith(f"arn:aws:cloudformation:us-east-1:{ADMIN}:stackset/automl-dev:")
+    assert refused(lambda: member.describe_stack_set(StackSetName="automl-dev")).startswith("StackSetNotFoundException")
+    for account in (one, two, three):
+        assert any(n.startswith("StackSet-automl-dev-") for n in stacks_in(aws, account, "us-east-1")), account
+    # Every later call finds it only with CallAs: status, drift and destroy, from the member account.
+    code, out, err = run("stackset", "status", "--env", "dev", "--format", "json")
+    assert code == 0, err + out
+    assert json.loads(out)["call_as"] == "DELEGATED_ADMIN" and len(json.loads(out)["instances"]) == 3
+    code, out, err = run("stackset", "drift", "--env", "dev")
+    assert code == 0 and "IN_SYNC" in out, err + out
+    code, out, err = run("stackset", "destroy", "--env", "dev", "--yes")
+    assert code == 0, err + out
+    assert refused(lambda: clients("cloudformation").describe_stack_set(StackSetName="automl-dev")).startswith(
+        "StackSetNotFoundException")
+
+
+def test_call_as_delegated_admin_needs_the_registration(aws, run, project, organisation, clients, monkeypatch):
+    one, two, _ = organisation["members"]
+    request = dict(StackSetName="probe", CallAs="DELEGATED_ADMIN", **SERVICE_MANAGED)
+    # Neither a member that is not registered nor the management account itself may call as DELEGATED_ADMIN.
+    for cloudformation in (as_account(aws, two, "cloudformation"), clients("cloudformation")):
+        assert refused(lambda: cloudformation.create_stack_set(**request)) == (
+            "ValidationError: Account used is not a delegated administrator")
+    organizations = clients("organizations")
+    organizations.register_delegated_administrator(AccountId=one, ServicePrincipal=STACKSETS_ADMIN)
+    as_account(aws, one, "cloudformation").create_stack_set(**request)
+    organizations.deregister_delegated_administrator(AccountId=one, ServicePrincipal=STACKSETS_ADMIN)
+    assert refused(lambda: as_account(aws, one, "cloudformation").describe_stack_set(
+        StackSetName="probe", CallAs="DELEGATED_ADMIN")) == "ValidationError: Account used is not a delegated administrator"
+    # The command says so before it makes anything in the member account (no artifacts bucket, no upload).
+    run_as(monkeypatch, aws, two)
+    path = targets(project, f"organizational_units: [{organisation['unit']}]\nregions: [us-east-1]\n")
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 3 and f"account {two} is not registered as a StackSets delegated administrator" in err
+    assert f"register-delegated-administrator --account-id {two}" in err and "Traceback" not in err
+    assert "Creating the artifacts bucket" not in err and as_account(aws, two, "s3").list_buckets()["Buckets"] == []
+    # A file that says SELF from a member account contradicts the organisation: refused, nothing made.
+    path = targets(project, f"organizational_units: [{organisation['unit']}]\nregions: [us-east-1]\ncall_as: SELF\n")
+    code, _, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 2 and f"call_as: SELF, but account {two} is a member of {organisation['org']}" in err
+
+
+def test_call_as_delegated_admin_is_for_service_managed_stack_sets_only(aws, organisation, clients):
+    one = organisation["members"][0]
+    clients("organizations").register_delegated_administrator(AccountId=one, ServicePrincipal=STACKSETS_ADMIN)
+    delegated = as_account(aws, one, "cloudformation")
+    body = SERVICE_MANAGED["TemplateBody"]
+    assert refused(lambda: delegated.create_stack_set(StackSetName="own", TemplateBody=body, CallAs="DELEGATED_ADMIN",
+                                                      PermissionModel="SELF_MANAGED")).startswith(
+        "ValidationError: CallAs DELEGATED_ADMIN is valid only for stack sets with the SERVICE_MANAGED permission model")
+    # The management account's self-managed stack sets are its own; its service-managed ones the delegate's too.
+    management = clients("cloudformation")
+    management.create_stack_set(StackSetName="own", TemplateBody=body)
+    management.create_stack_set(StackSetName="shared", **SERVICE_MANAGED)
+    assert refused(lambda: delegated.describe_stack_set(StackSetName="own", CallAs="DELEGATED_ADMIN")).startswith(
+        "StackSetNotFoundException")
+    assert delegated.describe_stack_set(StackSetName="shared", CallAs="DELEGATED_ADMIN")["StackSet"][
+        "PermissionModel"] == "SERVICE_MANAGED"
+    assert [s["StackSetName"] for s in delegated.list_stack_sets(CallAs="DELEGATED_ADMIN")["Summaries"]] == ["shared"]
+
+
+def test_call_as_takes_self_or_delegated_admin_only(aws, organisation):
+    unchecked = boto3.client("cloudformation", endpoint_url=aws.url, region_name="us-east-1",
+                             aws_access_key_id="testing", aws_secret_access_key="testing",
+                             config=Config(parameter_validation=False))
+    assert refused(lambda: unchecked.create_stack_set(StackSetName="probe", CallAs="ROOT", **SERVICE_MANAGED)) == (
+        "ValidationError: 1 validation error detected: Value 'ROOT' at 'callAs' failed to satisfy constraint: Member "
+        "must satisfy enum value set: [SELF, DELEGATED_ADMIN]")
+
+
+# -- what a rollout says and the order it takes ----------------------------------------------
+
+def operations_in_order(clients, name: str = "automl-dev") -> list[list[tuple[str, str]]]:
+    """Each operation's (account, region) results, oldest operation first."""
+    cfn = clients("cloudformation")
+    operations = reversed(cfn.list_stack_set_operations(StackSetName=name)["Summaries"])
+    return [[(r["Account"], r["Region"]) for r in cfn.list_stack_set_operation_results(
+        StackSetName=name, OperationId=o["OperationId"])["Summaries"]] for o in operations]
+
+
+def test_the_summary_counts_every_instance_of_every_override_group(aws, run, project, organisation):
+    path = targets(project, f"organizational_units: [{organisation['unit']}]\nregions: [us-east-1, eu-west-1]\n"
+                            "overrides:\n  eu-west-1: {log_retention_days: 30}\n")
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    made = {(account, region) for account in organisation["members"] for region in REGIONS
+            if any(n.startswith("StackSet-automl-dev-") for n in stacks_in(aws, account, region))}
+    assert len(made) == 6   # three accounts of the OU, two regions, two override groups
+    assert "automl-dev: rolled out to 6 instances (6 created, 0 updated)" in out
+
+
+def test_region_order_holds_across_override_groups(aws, run, project, organisation, clients):
+    one, two, _ = organisation["members"]   # both have the execution role
+    path = targets(project, f'accounts: ["{one}", "{two}"]\nregions: [us-east-1, eu-west-1]\n'
+                            f'overrides:\n  "{two}": {{log_retention_days: 30}}\n'
+                            "preferences: {region_order: [eu-west-1]}\n")
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    taken = [region for operation in operations_in_order(clients) for _, region in operation]
+    # Every eu-west-1 instance, of either override group, before any us-east-1 one.
+    assert taken == ["eu-west-1", "eu-west-1", "us-east-1", "us-east-1"], operations_in_order(clients)
+    assert "rolled out to 4 instances (4 created, 0 updated)" in out
+
+
+def test_a_repeated_region_in_region_order_is_refused(aws, run, project, organisation, clients):
+    before = aws.requests()
+    path = targets(project, f'accounts: ["{organisation["members"][0]}"]\nregions: [us-east-1, eu-west-1]\n'
+                            "preferences: {region_order: [eu-west-1, us-east-1, eu-west-1]}\n")
+    code, out, err = run("stackset", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 2 and "preferences: region_order: lists eu-west-1 twice" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert aws.requests() == before and clients("cloudformation").list_stack_sets()["Summaries"] == []

@@ -27,12 +27,6 @@ def results(*rows) -> dict:
 
 def test_instances_show_as_they_finish_and_a_failure_stops(capsys):
     cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-
-    class Target:
-        pass
-
-    target = Target()
-    target.cfn = cfn
     ui.reset_consoles()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stack_set_operation", operation("RUNNING"), ARGS)
@@ -45,7 +39,7 @@ def test_instances_show_as_they_finish_and_a_failure_stops(capsys):
         stub.add_response("list_stack_set_operation_results", results(
             ("111111111111", "us-east-1", "SUCCEEDED", ""), ("222222222222", "us-east-1", "FAILED", "no role"),
             ("333333333333", "us-east-1", "CANCELLED", "tolerance")), ARGS)
-        ok = stackset.follow(target, "automl-prod", "op-1", "create", stackset.Options(poll=0))
+        ok, _ = stackset.follow(cfn, "automl-prod", "op-1", "create", stackset.Options(poll=0))
     err = capsys.readouterr().err
     assert not ok
     lines = err.splitlines()

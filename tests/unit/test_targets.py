@@ -46,6 +46,14 @@ def test_overrides_apply_per_region_then_per_account(tmp_path, dev):
     assert targets.operation_preferences()["RegionConcurrencyType"] == "PARALLEL"
 
 
+def test_call_as_is_read_and_left_to_detection_when_absent(tmp_path, dev):
+    units = "organizational_units: [ou-ab12-cdef3456]\nregions: [us-east-1]\n"
+    assert load_targets(write(tmp_path, units + "call_as: DELEGATED_ADMIN\n"), dev).call_as == "DELEGATED_ADMIN"
+    assert load_targets(write(tmp_path, units + "call_as: SELF\n"), dev).call_as == "SELF"
+    assert load_targets(write(tmp_path, units), dev).call_as == ""
+    assert load_targets(write(tmp_path, f'accounts: ["{A}"]\nregions: [us-east-1]\ncall_as: SELF\n'), dev).call_as == "SELF"
+
+
 @pytest.mark.parametrize("text, message", [
     ("regions: [us-east-1]\n", "give either accounts: (12-digit IDs, self-managed) or organizational_units:"),
     (f'accounts: ["{A}"]\norganizational_units: [ou-ab12-cdef3456]\nregions: [us-east-1]\n', "not both or neither"),
@@ -68,6 +76,14 @@ def test_overrides_apply_per_region_then_per_account(tmp_path, dev):
      "max_concurrent_accounts (5) may be at most failure_tolerance + 1 (1) in strict mode"),
     (f'accounts: ["{A}"]\nregions: [us-east-1]\npreferences: {{region_order: [eu-west-1]}}\n',
      "region_order may list only the regions under regions:"),
+    (f'accounts: ["{A}"]\nregions: [us-east-1, eu-west-1]\npreferences: {{region_order: [eu-west-1, eu-west-1]}}\n',
+     "preferences: region_order: lists eu-west-1 twice"),
+    ("organizational_units: [ou-ab12-cdef3456]\nregions: [us-east-1]\ncall_as: delegated_admin\n",
+     "call_as: 'delegated_admin' is not allowed; allowed: DELEGATED_ADMIN, SELF"),
+    ("organizational_units: [ou-ab12-cdef3456]\nregions: [us-east-1]\ncall_as: [SELF]\n",
+     "call_as: \"['SELF']\" is not allowed; allowed: DELEGATED_ADMIN, SELF"),
+    (f'accounts: ["{A}"]\nregions: [us-east-1]\ncall_as: DELEGATED_ADMIN\n',
+     "call_as: DELEGATED_ADMIN goes with organizational_units: (service-managed)"),
     (f'accounts: ["{A}"]\nregions: [us-east-1]\npreferences: {{failure_tolerance: "1"}}\n',
      "failure_tolerance: expected int"),
     (f'accounts: ["{A}"]\nregions: [us-east-1]\npreferences: {{retries: 3}}\n', "unknown key 'retries'"),

@@ -120,11 +120,10 @@ def roll_out(target: Target, targets, options: Options) -> int:
     every target unless its overrides say `create_recorder: false` (an account that already records)."""
     from . import stackset
 
-    if not targets.service_managed:
-        stackset.require_administration_role(target)
+    sets = stackset.begin(target, targets)   # who calls (CallAs), checked before anything is made
     parameters = {"CreateRecorder": "true", "RulesAs": options.rules_as}
     rollout = stackset.Rollout(STACK_NAME, {"TemplateBody": template(target)}, parameters,
-                               [{"Key": "ManagedBy", "Value": "automl-cfn"}], "automl-cfn account baseline")
+                               [{"Key": "ManagedBy", "Value": "automl-cfn"}], "automl-cfn account baseline", sets=sets)
 
     def overrides(account: str, region: str) -> dict[str, str]:
         create = targets.changes_for(account, region).get("create_recorder", True)

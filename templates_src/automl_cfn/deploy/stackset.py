@@ -4,7 +4,9 @@ deploy: the templates (generated/, or a release) are hosted in this account's ar
 the organisation may read (organization_id) -> the stack set `<project>-<env>` is created or updated
 with the environment's parameters -> new instances are added, grouped by their overrides -> each
 operation runs as the targets file's preferences say (one region first, one account at a time, no
-failure tolerated by default) and is followed until it ends; a failed operation stops the rollout.
+failure tolerated by default; region_order holds across operations: stackset_plan.py) and is followed until it
+ends; a failed operation stops the rollout.  A service-managed stack set is called as the management account
+(SELF) or as a delegated administrator (DELEGATED_ADMIN) on every request (stackset_caller.py).
 
 What StackSets cannot do that `deploy` does is said on every run (LIMITS).
 """
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 from .. import ui
 from ..errors import EXIT_OK, RefusedError, UserError
 from ..parameters import parameter_values
-from . import artifacts, retention
+from . import artifacts, retention, stackset_plan
 from .aws import error_code
 from .plan import CAPABILITIES
+from .stackset_caller import StackSetsClient, caller_for, describe, find
 from .target import Target
 from .targets import Targets
 
@@ -44,18 +47,9 @@ def set_name(target: Target) -> str:
     return f"{target.settings.project_name}-{target.settings.environment}"
 
 
-def describe(cfn, name: str) -> dict | None:
-    try:
-        return cfn.describe_stack_set(StackSetName=name)["StackSet"]
-    except Exception as exc:
-        if error_code(exc) == "StackSetNotFoundException":
-            return None
-        raise
-
-
-def instances(cfn, name: str) -> list[dict]:
+def instances(sets: StackSetsClient, name: str) -> list[dict]:
     found = []
-    for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name):
+    for page in sets.get_paginator("list_stack_instances").paginate(StackSetName=name):
         found += page["Summaries"]
     return found
 
@@ -74,6 +68,17 @@ class Rollout:
     existing: dict | None = None
     current: dict[tuple[str, str], dict] = field(default_factory=dict)   # (account or OU, region) -> summary
     wanted: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)   # -> parameter overrides
+    sets: StackSetsClient | None = None           # the client as the caller (CallAs), from begin()
+
+
+def begin(target: Target, targets: Targets) -> StackSetsClient:
+    """Who calls, checked before anything is created or uploaded: self-managed needs the administration role
+    here; service-managed the management account (SELF) or a registered delegated administrator
+    (DELEGATED_ADMIN, which AWS confirms on the first call)."""
+    sets = StackSetsClient(target.cfn, caller_for(target, targets))
+    if not targets.service_managed:
+        require_administration_role(target)
+    return sets
 
 
 def prepare(target: Target, targets: Targets) -> Rollout:
@@ -82,15 +87,15 @@ def prepare(target: Target, targets: Targets) -> Rollout:
     if not settings.organization_id:
         raise UserError("stackset needs organization_id in the settings: the instances read their nested templates "
                         "from this account's artifacts bucket, which only the organisation's accounts may read")
-    if not targets.service_managed:
-        require_administration_role(target)   # before anything is created or uploaded
+    sets = begin(target, targets)
+    existing = describe(sets, set_name(target))   # a delegated administrator not registered stops here
     bucket = target.artifacts_bucket
     files = {name: body for name, body in target.files.items() if name != artifacts.ARTIFACTS_TEMPLATE}
     hosted = artifacts.upload(target.aws, bucket, settings.project_name, files)
     parameters = {**target.parameters(), "ExistingVpcCidr": "", "TemplatesBucket": bucket,
                   "TemplatesPrefix": hosted.prefix, "TemplatesRegion": target.aws.region}
     rollout = Rollout(set_name(target), {"TemplateURL": hosted.url("root", target.aws.region)}, parameters,
-                      target.tags(), f"automl-cfn {settings.environment} (StackSets)")
+                      target.tags(), f"automl-cfn {settings.environment} (StackSets)", existing, sets=sets)
 
     def overrides(account: str, region: str) -> dict[str, str]:
         values = parameter_values(targets.settings_for(settings, account, region))
@@ -102,11 +107,13 @@ def prepare(target: Target, targets: Targets) -> Rollout:
 def with_instances(target: Target, targets: Targets, rollout: Rollout, overrides) -> Rollout:
     """The rollout with the stack set's current instances (and their overrides), and the wanted ones:
     `overrides(account, region)` gives each its parameter overrides (account is empty for an OU)."""
-    cfn, name = target.cfn, rollout.name
-    rollout.existing = describe(cfn, name)
-    for summary in instances(cfn, name) if rollout.existing else []:
+    if rollout.sets is None:
+        rollout.sets = begin(target, targets)
+    sets, name = rollout.sets, rollout.name
+    rollout.existing = describe(sets, name)
+    for summary in instances(sets, name) if rollout.existing else []:
         key = summary.get("OrganizationalUnitId") if targets.service_managed else summary["Account"]
-        detail = cfn.describe_stack_instance(StackSetName=name, StackInstanceAccount=summary["Account"],
+        detail = sets.describe_stack_instance(StackSetName=name, StackInstanceAccount=summary["Account"],
                                              StackInstanceRegion=summary["Region"])["StackInstance"]
         summary["_overrides"] = {p["ParameterKey"]: p.get("ParameterValue", "")
                                  for p in detail.get("ParameterOverrides") or []}
@@ -152,8 +159,11 @@ def review(target: Target, rollout: Rollout, output: str) -> list[list[str]]:
                      (summary or {}).get("Status", "")])
     leftover = [[w, r, "left as it is (not in the targets file)", "-", s.get("Status", "")]
                 for (w, r), s in sorted(rollout.current.items()) if (w, r) not in rollout.wanted]
+    caller = rollout.sets.caller if rollout.sets else None
     if output == "json":
         print(json.dumps({"stack_set": rollout.name, "account": target.account, "region": target.aws.region,
+                          "call_as": caller.call_as if caller and caller.call_as else None,
+                          "management_account": caller.management if caller and caller.call_as else None,
                           "new": rollout.existing is None, "changed_parameters": changed,
                           "instances": [dict(zip(("target", "region", "action", "overrides", "status"), row))
                                         for row in rows + leftover], "limits": LIMITS}, indent=2))
@@ -161,6 +171,8 @@ def review(target: Target, rollout: Rollout, output: str) -> list[list[str]]:
     state = "new stack set" if rollout.existing is None else (
         f"parameters changing: {', '.join(changed)}" if changed else "set parameters unchanged")
     ui.out().print(f"Stack set {rollout.name} in account {target.account}, region {target.aws.region} ({state})")
+    if caller and caller.explain():
+        ui.out().print(f"  {caller.explain()}")
     ui.table(["Target", "Region", "Action", "Overrides", "Status"], rows + leftover)
     ui.info(f"Note: {LIMITS}")
     return rows
@@ -186,11 +198,11 @@ def roll_out(target: Target, targets: Targets, rollout: Rollout, options: Option
     if all(row[2] == "unchanged" for row in rows) and rollout.existing is not None:
         ui.out().print(f"No changes: {rollout.name} and its instances are up to date.")
         return EXIT_OK
-    if not ui.confirm(f"Roll {rollout.name} out to {len(rows)} instances?", options.yes,
+    where = "OU" if targets.service_managed else "account"
+    if not ui.confirm(f"Roll {rollout.name} out to {len(rows)} {where} x region targets?", options.yes,
                       "pass --yes to roll out without a prompt"):
         raise RefusedError("nothing was rolled out")
-    cfn = target.cfn
-    preferences = targets.operation_preferences()
+    sets = rollout.sets
     common = dict(**rollout.template, Capabilities=CAPABILITIES,
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in rollout.parameters.items()],
                   Tags=rollout.tags, Description=rollout.description)
@@ -203,42 +215,52 @@ def roll_out(target: Target, targets: Targets, rollout: Rollout, options: Option
             request.update(PermissionModel="SELF_MANAGED",
                            AdministrationRoleARN=f"arn:aws:iam::{target.account}:role/{ADMINISTRATION_ROLE}",
                            ExecutionRoleName=EXECUTION_ROLE)
-        cfn.create_stack_set(**request)
-    actions = dict(zip(sorted(rollout.wanted), (row[2] for row in rows)))
-    set_changed = rollout.existing is not None and any(row[2] == "update" for row in rows) and bool(
-        changed_parameters(rollout))
-    # Instances whose overrides change, or that a failed operation left behind, are updated one by one
-    # first (with their overrides); then a change of the set itself goes to every instance.  An override
-    # dropped from the targets file is set back to the set's value (StackSets keeps overrides an update does
-    # not mention).
+        sets.create_stack_set(**request)
+    preferences = targets.operation_preferences()
+    outcomes: list[tuple[str, list[dict]]] = []
+    for step in stackset_plan.plan(work(rollout, dict(zip(sorted(rollout.wanted), (row[2] for row in rows)))),
+                                   preferences["RegionOrder"], preferences["RegionConcurrencyType"] == "PARALLEL"):
+        request = dict(StackSetName=rollout.name, Regions=list(step.regions),
+                       OperationPreferences={**preferences, "RegionOrder": list(step.regions)},
+                       **placement(targets, list(step.where)))
+        if step.kind == stackset_plan.UPDATE_SET:
+            started = sets.update_stack_set(**request, **common)
+        else:
+            request["ParameterOverrides"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in step.overrides]
+            call = sets.create_stack_instances if step.kind == stackset_plan.CREATE_INSTANCES else \
+                sets.update_stack_instances
+            started = call(**request)
+        ok, results = follow(sets, rollout.name, started["OperationId"], step.kind, options)
+        outcomes.append((step.kind, results))
+        if not ok:
+            created, updated = stackset_plan.instances_made(outcomes)
+            ui.info(f"{rollout.name}: {created + updated} instances rolled out before it stopped "
+                    f"({created} created, {updated} updated)")
+            return 1
+    created, updated = stackset_plan.instances_made(outcomes)
+    ui.out().print(f"{rollout.name}: rolled out to {created + updated} instances ({created} created, {updated} "
+                   "updated)")
+    keep_template_sets(target, rollout.parameters)
+    return EXIT_OK
+
+
+def work(rollout: Rollout, actions: dict[tuple[str, str], str]) -> dict[str, dict]:
+    """Per kind of operation, the instances it reaches and their overrides.  Instances whose overrides change,
+    or that a failed operation left behind, are updated with their overrides; an override dropped from the
+    targets file is set back to the set's value (StackSets keeps overrides an update does not mention).  A
+    change of the set itself goes to every instance the targets file names."""
     redo = [key for key, action in actions.items() if action == "update overrides" or (
         action == "update" and (overrides_changed(rollout.current[key], rollout.wanted[key])
                                 or rollout.current[key].get("Status") != "CURRENT"))]
-    effective = {key: {**{k: rollout.parameters.get(k, "") for k in rollout.current[key].get("_overrides", {})},
-                       **rollout.wanted[key]} for key in redo}
-    for overrides, keys in grouped(redo, effective):
-        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
-                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
-        request.update(placement(targets, sorted({w for w, _ in keys})))
-        if not follow(target, rollout.name, cfn.update_stack_instances(**request)["OperationId"], "update", options):
-            return 1
-    if set_changed:
-        existing_targets = [key for key in rollout.current if key in rollout.wanted]
-        request = dict(StackSetName=rollout.name, OperationPreferences=preferences, **common,
-                       Regions=sorted({r for _, r in existing_targets}))
-        request.update(placement(targets, sorted({w for w, _ in existing_targets})))
-        if not follow(target, rollout.name, cfn.update_stack_set(**request)["OperationId"], "update", options):
-            return 1
-    new = [key for key, action in actions.items() if action == "create"]
-    for overrides, keys in grouped(new, rollout.wanted):
-        request = dict(StackSetName=rollout.name, Regions=sorted({r for _, r in keys}), OperationPreferences=preferences,
-                       ParameterOverrides=[{"ParameterKey": k, "ParameterValue": v} for k, v in overrides])
-        request.update(placement(targets, sorted({w for w, _ in keys})))
-        if not follow(target, rollout.name, cfn.create_stack_instances(**request)["OperationId"], "create", options):
-            return 1
-    ui.out().print(f"{rollout.name}: rolled out to {len(rows)} instances")
-    keep_template_sets(target, rollout.parameters)
-    return EXIT_OK
+    set_changed = rollout.existing is not None and any(a == "update" for a in actions.values()) and bool(
+        changed_parameters(rollout))
+    return {
+        stackset_plan.UPDATE_INSTANCES: {key: {**{k: rollout.parameters.get(k, "")
+                                                  for k in rollout.current[key].get("_overrides", {})},
+                                               **rollout.wanted[key]} for key in redo},
+        stackset_plan.UPDATE_SET: {key: {} for key in rollout.current if key in rollout.wanted} if set_changed else {},
+        stackset_plan.CREATE_INSTANCES: {key: rollout.wanted[key] for key, a in actions.items() if a == "create"},
+    }
 
 
 def placement(targets: Targets, where: list[str]) -> dict:
@@ -247,31 +269,13 @@ def placement(targets: Targets, where: list[str]) -> dict:
     return {"Accounts": where}
 
 
-def grouped(keys: list[tuple[str, str]], wanted: dict) -> list[tuple[tuple, list[tuple[str, str]]]]:
-    """Instances with the same overrides go in one operation (one CreateStackInstances each)."""
-    groups: dict[tuple, list[tuple[str, str]]] = {}
-    for key in keys:
-        groups.setdefault(tuple(sorted(wanted[key].items())), []).append(key)
-    # An operation covers every account x region given: split until each group is such a rectangle.
-    result = []
-    for overrides, members in groups.items():
-        by_region: dict[str, list[str]] = {}
-        for where, region in members:
-            by_region.setdefault(region, []).append(where)
-        by_accounts: dict[tuple, list[str]] = {}
-        for region, wheres in by_region.items():
-            by_accounts.setdefault(tuple(sorted(wheres)), []).append(region)
-        result += [(overrides, [(w, r) for w in wheres for r in regions]) for wheres, regions in by_accounts.items()]
-    return result
-
-
-def follow(target: Target, name: str, operation_id: str, what: str, options: Options) -> bool:
-    """Wait for the operation, showing progress; print each instance's result.  True when it succeeded."""
-    cfn = target.cfn
+def follow(sets: StackSetsClient, name: str, operation_id: str, what: str,
+           options: Options) -> tuple[bool, list[dict]]:
+    """Wait for the operation, showing progress; print each instance's result.  (succeeded, the results)."""
     started, shown = time.monotonic(), set()
     while True:
-        operation = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]
-        results = operation_results(cfn, name, operation_id)
+        operation = sets.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+        results = operation_results(sets, name, operation_id)
         if operation["Status"] not in RUNNING:
             break
         # Live: each instance as it finishes, then the operation's state.
@@ -290,41 +294,45 @@ def follow(target: Target, name: str, operation_id: str, what: str, options: Opt
         ui.info(f"{name}: the {what} stopped ({operation.get('StatusReason') or operation['Status']}); "
                 f"{len(failed)} failed, {sum(r['Status'] == 'CANCELLED' for r in results)} cancelled. "
                 "Nothing after it was started; see 'automl-cfn stackset status'.")
-        return False
-    return True
+        return False, results
+    return True, results
 
 
 # -- status, drift, destroy ----------------------------------------------------------------
 
-def operation_results(cfn, name: str, operation_id: str) -> list[dict]:
+def operation_results(sets: StackSetsClient, name: str, operation_id: str) -> list[dict]:
     results = []
-    for page in cfn.get_paginator("list_stack_set_operation_results").paginate(StackSetName=name,
-                                                                            OperationId=operation_id):
+    for page in sets.get_paginator("list_stack_set_operation_results").paginate(StackSetName=name,
+                                                                             OperationId=operation_id):
         results += page["Summaries"]
     return results
 
 
 def status(target: Target, options: Options, watch: bool = False) -> int:
-    cfn, name = target.cfn, set_name(target)
-    found = describe(cfn, name)
+    name = set_name(target)
+    sets, found = find(target, name)
     if found is None:
         raise UserError(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}; "
                         "create it with 'automl-cfn stackset deploy'")
-    operations = cfn.list_stack_set_operations(StackSetName=name)["Summaries"]
+    operations = sets.list_stack_set_operations(StackSetName=name)["Summaries"]
     running = [o for o in operations if o["Status"] in RUNNING]
     if watch and running:
-        follow(target, name, running[0]["OperationId"], running[0]["Action"].lower(), options)
-        operations = cfn.list_stack_set_operations(StackSetName=name)["Summaries"]
-    listed = instances(cfn, name)
+        follow(sets, name, running[0]["OperationId"], running[0]["Action"].lower(), options)
+        operations = sets.list_stack_set_operations(StackSetName=name)["Summaries"]
+    listed = instances(sets, name)
+    caller = sets.caller
     if options.output == "json":
         print(json.dumps({"stack_set": name, "account": target.account, "region": target.aws.region,
-                          "permission_model": found.get("PermissionModel"), "instances": listed,
-                          "last_operation": operations[0] if operations else None}, indent=2, default=str))
+                          "permission_model": found.get("PermissionModel"), "call_as": caller.call_as or None,
+                          "instances": listed, "last_operation": operations[0] if operations else None},
+                         indent=2, default=str))
     else:
         last = operations[0] if operations else None
         ui.out().print(f"Stack set {name} ({found.get('PermissionModel')}) in account {target.account}, region "
                        f"{target.aws.region}; last operation: "
                        + (f"{last['Action']} {last['Status']}" if last else "none"))
+        if caller.explain():
+            ui.out().print(f"  {caller.explain()}")
         ui.table(["Account", "Region", "Status", "Detail", "Drift", "Reason"],
                  [[i["Account"], i["Region"], i["Status"], i.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
                    i.get("DriftStatus", ""), i.get("StatusReason") or ""] for i in listed])
@@ -332,12 +340,13 @@ def status(target: Target, options: Options, watch: bool = False) -> int:
 
 
 def drift(target: Target, options: Options) -> int:
-    cfn, name = target.cfn, set_name(target)
-    if describe(cfn, name) is None:
+    name = set_name(target)
+    sets, found = find(target, name)
+    if found is None:
         raise UserError(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}")
-    operation = cfn.detect_stack_set_drift(StackSetName=name)["OperationId"]
-    follow(target, name, operation, "drift detection", options)
-    listed = instances(cfn, name)
+    operation = sets.detect_stack_set_drift(StackSetName=name)["OperationId"]
+    follow(sets, name, operation, "drift detection", options)
+    listed = instances(sets, name)
     ui.table(["Account", "Region", "Drift"], [[i["Account"], i["Region"], i.get("DriftStatus", "")] for i in listed])
     return EXIT_OK if all(i.get("DriftStatus") == "IN_SYNC" for i in listed) else 1
 
@@ -345,13 +354,13 @@ def drift(target: Target, options: Options) -> int:
 def destroy(target: Target, options: Options) -> int:
     """Delete every instance (their stacks go; buckets, repositories, logs, keys and secrets stay, as
     their DeletionPolicy says), then the stack set."""
-    cfn, name = target.cfn, set_name(target)
-    found = describe(cfn, name)
+    name = set_name(target)
+    sets, found = find(target, name)
     if found is None:
         ui.out().print(f"stack set {name} does not exist in account {target.account}, region {target.aws.region}: "
                        "nothing to destroy")
         return EXIT_OK
-    listed = instances(cfn, name)
+    listed = instances(sets, name)
     if not ui.confirm(f"Delete {len(listed)} instances of {name} and the stack set (data is retained in each "
                       "account)?", options.yes, "pass --yes to destroy without a prompt"):
         raise RefusedError(f"{name} was not deleted")
@@ -365,9 +374,10 @@ def destroy(target: Target, options: Options) -> int:
                 {i["OrganizationalUnitId"] for i in listed if i.get("OrganizationalUnitId")})}
         else:
             request["Accounts"] = sorted({i["Account"] for i in listed})
-        if not follow(target, name, cfn.delete_stack_instances(**request)["OperationId"], "delete", options):
+        ok, _ = follow(sets, name, sets.delete_stack_instances(**request)["OperationId"], "delete", options)
+        if not ok:
             return 1
-    cfn.delete_stack_set(StackSetName=name)
+    sets.delete_stack_set(StackSetName=name)
     keep_template_sets(target, retention.parameters_of(found))
     ui.out().print(f"{name}: instances and stack set deleted; each account keeps its data (buckets, repositories, "
                    "log groups, keys, secrets)")

@@ -3,6 +3,8 @@
     accounts: ["111111111111", "222222222222"]     # self-managed permissions, or:
     organizational_units: [ou-ab12-cdef3456]       # service-managed, new accounts deployed automatically
     regions: [us-east-1, eu-west-1]
+    call_as: DELEGATED_ADMIN                       # optional, service-managed only: SELF from the management
+                                                   # account, DELEGATED_ADMIN from a registered member (detected)
     overrides:                                     # optional: settings per account or per region
       "222222222222": {az_count: 3}
       eu-west-1: {nat_gateways: single}
@@ -29,7 +31,8 @@ from ..settings import REGION_RE, Settings, SettingsError, read_yaml_mapping, wi
 
 ACCOUNT = re.compile(r"\d{12}")
 OU = re.compile(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}")
-KEYS = ("accounts", "organizational_units", "regions", "overrides", "preferences")
+KEYS = ("accounts", "organizational_units", "regions", "call_as", "overrides", "preferences")
+CALL_AS = ("DELEGATED_ADMIN", "SELF")   # botocore's CallAs
 PREFERENCES = {"region_order": list, "region_concurrency": str, "max_concurrent_accounts": int,
                "failure_tolerance": int, "concurrency_mode": str}
 # What an override may not change: it names the stacks, or is fixed for the environment's life.
@@ -43,6 +46,7 @@ class Targets:
     regions: tuple[str, ...]
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # account or region -> settings
     preferences: dict[str, Any] = field(default_factory=dict)
+    call_as: str = ""     # SELF or DELEGATED_ADMIN as the file says; "" to detect (deploy/stackset_caller.py)
 
     @property
     def service_managed(self) -> bool:
@@ -102,9 +106,22 @@ def load_targets(path: Path, settings: Settings, extra: dict[str, type] | None =
     for name, values in (("accounts", accounts), ("organizational_units", units), ("regions", regions)):
         if len(set(values)) != len(values):
             raise UserError(f"{shown}: {name}: lists {sorted(v for v in values if values.count(v) > 1)[0]} twice")
+    call_as = _call_as(data.get("call_as"), bool(units), shown)
     overrides = _overrides(data.get("overrides"), accounts, regions, settings, shown, extra or {})
     preferences = _preferences(data.get("preferences"), regions, shown)
-    return Targets(tuple(accounts), tuple(units), tuple(regions), overrides, preferences)
+    return Targets(tuple(accounts), tuple(units), tuple(regions), overrides, preferences, call_as)
+
+
+def _call_as(value, service_managed: bool, shown: str) -> str:
+    """How StackSets are called: CallAs goes with service-managed stack sets only (API_CreateStackSet)."""
+    if value is None:
+        return ""
+    if value not in CALL_AS:
+        raise UserError(f"{shown}: call_as: {str(value)[:40]!r} is not allowed; allowed: {', '.join(CALL_AS)}")
+    if value == "DELEGATED_ADMIN" and not service_managed:
+        raise UserError(f"{shown}: call_as: DELEGATED_ADMIN goes with organizational_units: (service-managed); "
+                        "self-managed stack sets (accounts:) are called as SELF")
+    return value
 
 
 def _strings(data: dict, key: str, shown: str) -> list[str]:
@@ -158,6 +175,10 @@ def _preferences(value, regions: list[str], shown: str) -> dict[str, Any]:
     order = value.get("region_order", [])
     if any(r not in regions for r in order):
         raise UserError(f"{shown}: preferences: region_order may list only the regions under regions:")
+    repeated = [r for r in order if order.count(r) > 1]
+    if repeated:
+        raise UserError(f"{shown}: preferences: region_order: lists {repeated[0]} twice; each region once, in the "
+                        "order the rollout takes them")
     if value.get("region_concurrency", "sequential") not in ("sequential", "parallel"):
         raise UserError(f"{shown}: preferences: region_concurrency: allowed: sequential, parallel")
     if value.get("concurrency_mode", "strict") not in ("strict", "soft"):

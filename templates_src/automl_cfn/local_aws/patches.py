@@ -406,6 +406,19 @@ def awsvpc_tasks_default_to_the_vpcs_security_group() -> None:
     EC2ContainerServiceBackend.run_task = run_task
 
 
+def stacksets_take_delegated_administrators() -> None:
+    """RegisterDelegatedAdministrator refused CloudFormation StackSets' service principal ("You specified an
+    unrecognized service principal"): moto's list of services that take a delegated administrator lacks it.
+    StackSets takes up to five, registered for member.org.stacksets.cloudformation.amazonaws.com
+    (stacksets-orgs-delegated-admin.html; orgs_integrated-services-list.html).
+    Test: test_a_member_account_deploys_service_managed_only_as_a_registered_delegated_admin."""
+    from moto.organizations.models import FakeDelegatedAdministrator
+
+    principal = "member.org.stacksets.cloudformation.amazonaws.com"
+    if principal not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(principal)
+
+
 def read_template(body: str, read_yaml) -> dict:
     """A template body's document: JSON by the json module, anything else by `read_yaml` (moto's)."""
     if body.lstrip().startswith("{"):
@@ -438,7 +451,7 @@ CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_u
 SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, elbv2_attributes_from_cloudformation,
             elbv2_deletion_protection, policy_conditions_select_statements, unimplemented_actions_answer_aws_errors,
             json_templates_read_as_json, awsvpc_tasks_have_a_private_dns_name, metric_windows_as_cloudwatch_documents,
-            awsvpc_tasks_default_to_the_vpcs_security_group)
+            awsvpc_tasks_default_to_the_vpcs_security_group, stacksets_take_delegated_administrators)
 
 
 def apply(strict: bool) -> None:

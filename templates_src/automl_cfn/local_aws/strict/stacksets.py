@@ -90,28 +90,23 @@ def reset() -> None:
     SETS.clear()
 
 
-def sets_of(backend: Backend) -> dict[str, StackSet]:
-    return SETS.setdefault((backend.account, backend.region), {})
-
-
-def stack_set(backend: Backend, name: str) -> StackSet:
-    found = sets_of(backend).get(name)
-    if found is None or found.status == "DELETED":
-        raise CfnError("StackSetNotFoundException", f"StackSet {name} not found")
-    return found
+def sets_of(account: str, region: str) -> dict[str, StackSet]:
+    """The stack sets that live in this account and region (a service-managed one in the management account,
+    whoever made it: stacksets_callers.py)."""
+    return SETS.setdefault((account, region), {})
 
 
 # -- organisations ------------------------------------------------------------------
 
 def organization_accounts(admin: str, ou_ids: list[str]) -> list[tuple[str, str]]:
     """(account, OU) for every account under these OUs (nested OUs included), seen from the management
-    account `admin`; a service-managed stack set is the management account's to run."""
+    account `admin`, where a service-managed stack set lives."""
     from moto.organizations.models import organizations_backends
 
     organizations = organizations_backends[admin]["aws"]
-    if organizations.org is None or organizations.org.master_account_id != admin:
-        raise validation("StackSets with SERVICE_MANAGED permission model can only be used from the organization's "
-                         "management account (or a delegated administrator)")
+    if organizations.org is None or organizations.org.master_account_id != admin:   # the organisation went
+        raise validation("You must be the management account or delegated admin account of an organization before "
+                         "operating a SERVICE_MANAGED stack set")
     children: dict[str, list[str]] = {}
     for ou in organizations.ou:
         children.setdefault(getattr(ou, "parent_id", "") or "", []).append(ou.id)

@@ -1,4 +1,5 @@
-"""The StackSets actions of the CloudFormation API in strict mode (the model is stacksets.py)."""
+"""The StackSets actions of the CloudFormation API in strict mode (the model is stacksets.py; who may call, and
+where a stack set lives, stacksets_callers.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from moto.core.responses import ActionResult, EmptyResult
 
 from . import engine, stacksets
+from . import stacksets_callers as callers
 from .api import BACKENDS, action, parameters_of, tags_of
 from .engine import Backend, CfnError
 from .stacksets import Instance, StackSet
@@ -17,6 +19,17 @@ def backend_at(account: str, region: str) -> Backend:
     if (account, region) not in BACKENDS:
         BACKENDS[(account, region)] = Backend(account, region)
     return BACKENDS[(account, region)]
+
+
+def stack_set_of(self, backend: Backend) -> StackSet:
+    """The stack set the request names, where its caller reaches it (the management account's, called as
+    DELEGATED_ADMIN)."""
+    call_as, account, region = callers.store_of(self, backend)
+    name = self._get_param("StackSetName")
+    found = stacksets.sets_of(account, region).get(name)
+    if found is None or found.status == "DELETED" or not callers.visible(call_as, found.permission_model):
+        raise callers.not_found(name)
+    return found
 
 
 def preferences_of(self) -> dict:
@@ -51,22 +64,26 @@ def create_stack_set(self, backend: Backend) -> ActionResult:
     if not re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]{0,127}", name or ""):
         raise engine.validation(f"1 validation error detected: Value '{name}' at 'stackSetName' failed to satisfy "
                                 "constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*")
-    existing = stacksets.sets_of(backend).get(name)
+    model = self._get_param("PermissionModel") or "SELF_MANAGED"
+    callers.refuse_delegated_admin_for_self_managed(callers.call_as_of(self), model)
+    call_as, account, region = callers.store_of(self, backend)
+    if model == "SERVICE_MANAGED" and call_as == callers.SELF:
+        callers.refuse_service_managed_outside_management(backend.account)
+    existing = stacksets.sets_of(account, region).get(name)
     if existing is not None and existing.status != "DELETED":
         raise CfnError("NameAlreadyExistsException", f"StackSet {name} already exists")
-    template, body = template_of(self, backend)
+    template, body = template_of(self, backend)   # read as the caller
     engine.check_capabilities(template, self._get_param("Capabilities", []) or [], backend)
-    model = self._get_param("PermissionModel") or "SELF_MANAGED"
     created = StackSet(
-        name=name, set_id=f"{name}:{uuid.uuid4()}", account=backend.account, region=backend.region,
+        name=name, set_id=f"{name}:{uuid.uuid4()}", account=account, region=region,
         template=template, body=body, parameters=parameters_of(self, None),
         capabilities=self._get_param("Capabilities", []) or [], tags=tags_of(self), permission_model=model,
         auto_deployment=self._get_params().get("AutoDeployment") or {},
         admin_role=self._get_param("AdministrationRoleARN")
-        or f"arn:aws:iam::{backend.account}:role/{stacksets.ADMINISTRATION_ROLE}",
+        or f"arn:aws:iam::{account}:role/{stacksets.ADMINISTRATION_ROLE}",
         execution_role=self._get_param("ExecutionRoleName") or stacksets.EXECUTION_ROLE,
         description=self._get_param("Description") or "")
-    stacksets.sets_of(backend)[name] = created
+    stacksets.sets_of(account, region)[name] = created
     return ActionResult({"StackSetId": created.set_id})
 
 
@@ -84,7 +101,7 @@ def template_of(self, backend: Backend) -> tuple[dict, str]:
 
 @action
 def update_stack_set(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     if self._get_param("TemplateBody") or self._get_param("TemplateURL"):
         found.template, found.body = template_of(self, backend)
     elif not self._get_bool_param("UsePreviousTemplate", False):
@@ -115,7 +132,7 @@ def deployed(found: StackSet, operation, targets: list[tuple[str, str]]) -> Acti
 
 @action
 def create_stack_instances(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     targets = targets_of(self, found)
     overrides = {p["ParameterKey"]: p.get("ParameterValue", "") for p in self._get_param("ParameterOverrides", []) or []}
     operation = stacksets.new_operation(found, "CREATE", preferences_of(self), self._get_param("OperationId", ""))
@@ -127,7 +144,7 @@ def create_stack_instances(self, backend: Backend) -> ActionResult:
 
 @action
 def update_stack_instances(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     targets = targets_of(self, found)
     missing = [(a, r) for a, r, _ in targets if (a, r) not in found.instances]
     if missing:
@@ -141,7 +158,7 @@ def update_stack_instances(self, backend: Backend) -> ActionResult:
 
 @action
 def delete_stack_instances(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     retain = self._get_bool_param("RetainStacks", None)
     if retain is None:
         raise engine.validation("RetainStacks must be specified")
@@ -160,7 +177,7 @@ def delete_stack_instances(self, backend: Backend) -> ActionResult:
 
 @action
 def delete_stack_set(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     if found.instances:
         raise CfnError("StackSetNotEmptyException", "StackSet is not empty")
     found.status = "DELETED"
@@ -169,7 +186,7 @@ def delete_stack_set(self, backend: Backend) -> ActionResult:
 
 @action
 def describe_stack_set(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     document = {
         "StackSetName": found.name, "StackSetId": found.set_id, "Description": found.description,
         "Status": found.status, "TemplateBody": found.body,
@@ -189,9 +206,11 @@ def describe_stack_set(self, backend: Backend) -> ActionResult:
 
 @action
 def list_stack_sets(self, backend: Backend) -> ActionResult:
+    call_as, account, region = callers.store_of(self, backend)
     return ActionResult({"Summaries": [{"StackSetName": s.name, "StackSetId": s.set_id, "Status": s.status,
                                         "PermissionModel": s.permission_model}
-                                       for s in stacksets.sets_of(backend).values()]})
+                                       for s in stacksets.sets_of(account, region).values()
+                                       if callers.visible(call_as, s.permission_model)]})
 
 
 def instance_document(found: StackSet, instance: Instance) -> dict:
@@ -205,7 +224,7 @@ def instance_document(found: StackSet, instance: Instance) -> dict:
 
 @action
 def list_stack_instances(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     summaries = []
     for instance in found.instances.values():
         document = instance_document(found, instance)
@@ -216,7 +235,7 @@ def list_stack_instances(self, backend: Backend) -> ActionResult:
 
 @action
 def describe_stack_instance(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     key = (self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion"))
     if key not in found.instances:
         raise CfnError("StackInstanceNotFoundException", f"Stack instance {key[0]} {key[1]} not found")
@@ -232,7 +251,7 @@ def operation_of(found: StackSet, operation_id: str) -> stacksets.Operation:
 
 @action
 def describe_stack_set_operation(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     operation = operation_of(found, self._get_param("OperationId"))
     return ActionResult({"StackSetOperation": {
         "OperationId": operation.operation_id, "StackSetId": found.set_id, "Action": operation.action,
@@ -244,7 +263,7 @@ def describe_stack_set_operation(self, backend: Backend) -> ActionResult:
 
 @action
 def list_stack_set_operations(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     return ActionResult({"Summaries": [{"OperationId": o.operation_id, "Action": o.action, "Status": o.status,
                                         "StatusReason": o.reason or None, "CreationTimestamp": o.created,
                                         "EndTimestamp": o.ended} for o in reversed(found.operations)]})
@@ -252,13 +271,13 @@ def list_stack_set_operations(self, backend: Backend) -> ActionResult:
 
 @action
 def list_stack_set_operation_results(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     return ActionResult({"Summaries": operation_of(found, self._get_param("OperationId")).results})
 
 
 @action
 def stop_stack_set_operation(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     operation = operation_of(found, self._get_param("OperationId"))
     if operation.status != "RUNNING":
         raise CfnError("InvalidOperationException", f"Operation {operation.operation_id} is not running")
@@ -267,7 +286,7 @@ def stop_stack_set_operation(self, backend: Backend) -> ActionResult:
 
 @action
 def detect_stack_set_drift(self, backend: Backend) -> ActionResult:
-    found = stacksets.stack_set(backend, self._get_param("StackSetName"))
+    found = stack_set_of(self, backend)
     operation = stacksets.new_operation(found, "DETECT_DRIFT", preferences_of(self),
                                         self._get_param("OperationId", ""))
     stacksets.carry_out(found, operation, list(found.instances), lambda instance: (True, ""))
