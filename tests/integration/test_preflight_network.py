@@ -124,6 +124,24 @@ def test_nat_alone_reaches_everything(aws, cli, clients):
     assert "; monitoring through NAT gateway nat-" in passed["detail"]
 
 
+@pytest.mark.parametrize("target", ["transit gateway", "virtual private gateway"])
+def test_a_default_route_into_the_owners_network_is_a_way_out(aws, cli, clients, target):
+    """A landing zone sends egress through its network account (a transit gateway) or its own site (a VPN):
+    what lies beyond is not this account's to see, so the route counts as a way out."""
+    vpc = shape(clients, interfaces=(), s3_gateway=False)
+    ec2 = clients("ec2")
+    if target == "transit gateway":
+        gateway = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+        ec2.create_route(RouteTableId=vpc["table"], DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=gateway)
+    else:
+        gateway = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+        ec2.attach_vpn_gateway(VpcId=vpc["vpc"], VpnGatewayId=gateway)
+        ec2.create_route(RouteTableId=vpc["table"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    code, checks = network_checks(cli, vpc)
+    assert [c["status"] for c in checks] == ["pass"], checks
+    assert f"ecr.dkr through {target} {gateway}" in checks[0]["detail"]
+
+
 def test_endpoints_without_the_s3_gateway_endpoint(aws, cli, clients):
     """Interface endpoints for every API but no S3 gateway endpoint: the image layers (and the data bucket)
     are out of reach, and only S3 is named."""

@@ -7,8 +7,9 @@ route to the internet", or reach ECR through interface endpoints (Amazon ECS tas
 Fargate, docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html).  So each service
 the settings make the tasks call (NEEDS_BY_FEATURE) is reached from a private subnet in one of these ways:
 
-  NAT        a default route (0.0.0.0/0) through a NAT gateway, or through a transit gateway, NAT instance
-             or firewall endpoint the VPC's owner runs egress behind: the services' public endpoints.  A
+  NAT        a default route (0.0.0.0/0) through a NAT gateway, or through a transit gateway, virtual private
+             gateway, NAT instance or firewall endpoint the VPC's owner runs egress behind (what lies beyond
+             them is not this account's to see): the services' public endpoints.  A
              default route to an internet gateway is no way out for a task without a public IP.
   interface  an available interface endpoint of the service with private DNS: the service's usual host
              name then resolves to the endpoint inside the VPC (CreateVpcEndpoint's PrivateDnsEnabled, which
@@ -265,6 +266,8 @@ def default_route(table: dict | None) -> tuple[str, str]:
     gateway = str(route.get("GatewayId", ""))
     if gateway.startswith("vpce-"):   # a Gateway Load Balancer endpoint: the firewall the owner sends egress through
         return f"firewall endpoint {_s(gateway)}", ""
+    if gateway.startswith("vgw-"):    # a VPN to the owner's own network, which egresses for it (as a transit gateway)
+        return f"virtual private gateway {_s(gateway)}", ""
     if gateway.startswith("igw-"):
         return "", f"its default route goes to internet gateway {_s(gateway)}, which tasks without a public IP cannot use"
     return "", f"its default route goes to {_s(gateway or 'an unknown target')}"
