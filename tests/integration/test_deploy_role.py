@@ -15,11 +15,11 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 OIDC = "https://token.actions.githubusercontent.com"
 
 
-def deploy_role_stack(clients, cli, env: str = "dev") -> dict[str, str]:
-    """The verb's template, deployed as an administrator would: its outputs."""
+def deploy_role_stack(clients, cli, env: str = "dev", *settings: str) -> dict[str, str]:
+    """The verb's template (for these --var settings), deployed as an administrator would: its outputs."""
     provider = clients("iam").create_open_id_connect_provider(Url=OIDC, ClientIDList=["sts.amazonaws.com"],
                                                               ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
-    code, out, err = cli("deploy-role", "--env", env, "--format", "template")
+    code, out, err = cli("deploy-role", "--env", env, "--format", "template", *settings)
     assert code == 0, err
     cfn = clients("cloudformation")
     name = f"automl-{env}-ci"

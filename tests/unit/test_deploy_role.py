@@ -295,6 +295,33 @@ def test_what_aws_names_by_id_is_held_to_the_projects_tags(deploy):
     assert not allowed(deploy, "elasticloadbalancing:DeleteLoadBalancer", balancer)
 
 
+def test_preflight_reads_the_existing_vpc_and_any_prefix_list_it_admits_from(project_root, documents, chosen):
+    """A landing zone's VPC carries none of the project's tags, and the prefix lists its endpoints' groups admit
+    from may be AWS's (account `aws`) or shared by a network account: preflight reads them all the same, that
+    VPC only, and only with existing_vpc_id."""
+    mine = "vpc-0123456789abcdef0"
+    settings = with_overrides(load_settings(env="dev", root=project_root), existing_vpc_id=mine,
+                              existing_private_subnet_ids="subnet-0123456789abcdef0,subnet-0123456789abcdef1")
+    deploy = deploy_role.documents_of(deploy_role.policies(project_root, settings, documents, account=ACCOUNT).deploy)
+    diff = deploy_role.documents_of(deploy_role.policies(project_root, settings, documents, account=ACCOUNT).diff)
+    vpc = f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/{mine}"
+    for role in (deploy, diff):
+        assert allowed(role, "ec2:DescribeVpcAttribute", vpc)
+        assert not allowed(role, "ec2:DescribeVpcAttribute", vpc.replace(mine, "vpc-0fedcba9876543210"))
+        assert not allowed(role, "ec2:ModifyVpcAttribute", vpc) and not allowed(role, "ec2:DeleteVpc", vpc)
+        for owner in ("aws", ACCOUNT, "210987654321"):
+            assert allowed(role, "ec2:GetManagedPrefixListEntries",
+                           f"arn:aws:ec2:us-east-1:{owner}:prefix-list/pl-0123456789abcdef0"), owner
+        assert not allowed(role, "ec2:ModifyManagedPrefixList",
+                           f"arn:aws:ec2:us-east-1:{ACCOUNT}:prefix-list/pl-0123456789abcdef0")
+    # Without existing_vpc_id: neither read (the tags hold DescribeVpcAttribute to the project's own VPC).
+    without = deploy_role.documents_of(chosen.deploy)
+    assert not allowed(without, "ec2:DescribeVpcAttribute", vpc)
+    assert allowed(without, "ec2:DescribeVpcAttribute", vpc, tagged("ResourceTag"))
+    assert not allowed(without, "ec2:GetManagedPrefixListEntries",
+                       "arn:aws:ec2:us-east-1:aws:prefix-list/pl-0123456789abcdef0")
+
+
 def test_conditions_are_written_only_on_actions_that_take_them(chosen):
     for statement in chosen.deploy + chosen.diff:
         for operator, tests in statement.get("Condition", {}).items():

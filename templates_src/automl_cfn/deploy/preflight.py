@@ -10,6 +10,8 @@ Offline, from the templates and settings alone:
   mappings      every Fn::FindInMap covers this region
 Live, with credentials:
   zones         the region has az_count zones, and each zone the network takes offers Fargate
+  existing-vpc  existing_vpc_id's subnets, and from its private ones a way to each service the tasks
+                call: NAT, or endpoints with private DNS that admit the tasks (preflight_network.py)
   existing      named resources that exist already and belong to no stack of this environment
   quotas        VPCs, Elastic IPs, NAT gateways per zone, Fargate vCPUs (Service Quotas)
   certificate   exists, is ISSUED, and is in the region
@@ -31,18 +33,10 @@ from ..errors import RefusedError
 from ..model import SERVICES
 from ..settings import PROJECT_BOUNDARY
 from .aws import error_code, error_message
+from .check import FAIL, PASS, SKIP, WARN, Check
+from .preflight_network import FARGATE_ZONE_IDS, existing_vpc_check
 from .retained import KINDS, lookup, owner
 from .target import Target
-
-PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
-
-# Zones that offer Fargate, where a region's do not all: "Supported Regions for Amazon ECS on
-# AWS Fargate", docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate-Regions.html
-# (Linux containers).  Zone IDs, the same in every account; zone names map to them per account.
-FARGATE_ZONE_IDS = {
-    "us-west-1": {"usw1-az1", "usw1-az3"},
-    "ap-northeast-1": {"apne1-az1", "apne1-az2", "apne1-az4"},
-}
 
 # Service Quotas, found by name (codes differ per service; names are what the console shows).
 VPCS = ("vpc", "VPCs per Region")
@@ -51,14 +45,6 @@ NAT_PER_ZONE = ("vpc", "NAT gateways per Availability Zone")
 FARGATE_ON_DEMAND = ("fargate", "Fargate On-Demand vCPU resource count")
 FARGATE_SPOT = ("fargate", "Fargate Spot vCPU resource count")
 DEPLOYMENT_SURGE = 2      # the prediction service's MaximumPercent (200): old and new tasks run together
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
 
 
 @dataclass
@@ -171,70 +157,6 @@ def zones_check(ctx: Context) -> list[Check]:
                       f"{', '.join(sorted(offered))})", "lower az_count, or deploy to another region")]
     shown = ", ".join(f"{z['ZoneName']} ({z.get('ZoneId', '?')})" for z in chosen)
     return [Check("zones", PASS, f"{wanted} of {len(zones)} zones, all offering Fargate: {shown}")]
-
-
-# What the tasks must reach from a private subnet without NAT: the interface endpoints they need.
-NEEDED_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "sts")
-
-
-def existing_vpc_check(ctx: Context) -> list[Check]:
-    """The subnets are the VPC's, one per zone, in zones that offer Fargate, and the private ones reach
-    AWS: a default route through a NAT gateway, or interface endpoints for what the tasks call."""
-    from ..settings import subnet_ids
-
-    s = ctx.settings
-    if not s.existing_vpc_id or not ctx.touches("ExistingVpcId", "ExistingPrivateSubnetIds",
-                                                "ExistingPublicSubnetIds"):
-        return []
-    ec2 = ctx.target.aws.client("ec2")
-    private, public = subnet_ids(s.existing_private_subnet_ids), subnet_ids(s.existing_public_subnet_ids)
-    try:
-        found = {n["SubnetId"]: n for n in ec2.describe_subnets(SubnetIds=sorted(set(private + public)))["Subnets"]}
-    except Exception as exc:
-        if error_code(exc) not in ("InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"):
-            raise
-        return [Check("existing-vpc", FAIL, f"a subnet of existing_private_subnet_ids or existing_public_subnet_ids "
-                      f"does not exist in {ctx.region} ({error_message(exc)})", "check the subnet IDs")]
-    checks = []
-    for kind, ids in (("private", private), ("public", public)):
-        outside = [i for i in ids if found[i]["VpcId"] != s.existing_vpc_id]
-        if outside:
-            checks.append(Check("existing-vpc", FAIL, f"{kind} subnet {outside[0]} is in {found[outside[0]]['VpcId']}, "
-                                f"not in {s.existing_vpc_id}", f"use subnets of {s.existing_vpc_id}"))
-        zones = [found[i]["AvailabilityZone"] for i in ids]
-        if len(set(zones)) != len(zones):
-            twice = next(z for z in zones if zones.count(z) > 1)
-            checks.append(Check("existing-vpc", FAIL, f"two {kind} subnets are in {twice}",
-                                "give one subnet in each of az_count availability zones"))
-        offered = FARGATE_ZONE_IDS.get(ctx.region)
-        without = [i for i in ids if offered is not None and found[i].get("AvailabilityZoneId") not in offered]
-        if kind == "private" and without:
-            checks.append(Check("existing-vpc", FAIL, f"subnet {without[0]} is in a zone without Fargate",
-                                "use subnets in zones that offer Fargate"))
-    if not checks:
-        checks += _private_egress(ec2, s.existing_vpc_id, private)
-    return checks or [Check("existing-vpc", PASS, f"{len(private)} private subnet(s) of {s.existing_vpc_id} in "
-                            f"{len(private)} zones, each reaching AWS")]
-
-
-def _private_egress(ec2, vpc_id: str, subnets: list[str]) -> list[Check]:
-    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
-    main = next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
-    endpoints = {e["ServiceName"].split(".", 3)[-1]   # com.amazonaws.REGION.ecr.api -> ecr.api
-                 for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
-                 if e.get("VpcEndpointType") == "Interface"}
-    missing = [n for n in NEEDED_ENDPOINTS if n not in endpoints]
-    for subnet in subnets:
-        table = next((t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))), main)
-        routes = (table or {}).get("Routes", [])
-        if any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and (r.get("NatGatewayId") or r.get("TransitGatewayId"))
-               for r in routes):
-            continue
-        if missing:
-            return [Check("existing-vpc", FAIL, f"private subnet {subnet} has no default route through a NAT or transit "
-                          f"gateway, and the VPC lacks interface endpoints for {', '.join(missing)}: the tasks could "
-                          "not pull images or write logs", "add a NAT route or those endpoints to the VPC")]
-    return []
 
 
 def _find_role(aws, name):
@@ -597,7 +519,8 @@ def enforce(checks: list[Check]) -> None:
     if failed:
         first = failed[0]
         more = f" (and {len(failed) - 1} more: run 'automl-cfn preflight')" if len(failed) > 1 else ""
-        raise RefusedError(f"preflight {first.name}: {first.detail}; fix: {first.fix}{more}")
+        # One line, whatever AWS's data in the detail holds (control characters become spaces).
+        raise RefusedError(ui.printable(f"preflight {first.name}: {first.detail}; fix: {first.fix}{more}"))
 
 
 def changed_parameters(stack: dict | None, values: dict[str, str]) -> set[str] | None:

@@ -7,7 +7,8 @@ Three policies, all derived from the templates and the Service Authorization Ref
   CloudFormation calls each resource type's handlers with the caller's credentials, so the role needs
   what the handlers need: the provider schemas list it (needs.py keeps an action of another service
   only where the resource's properties refer to that service).  To them come the tool's own calls
-  (change sets, the artifacts bucket, preflight's reads, stack sets).  Every action is scoped to the
+  (change sets, the artifacts bucket, preflight's reads, stack sets); with existing_vpc_id, preflight
+  reads that VPC's attributes and the prefix lists its endpoints admit from (network_statements).  Every action is scoped to the
   environment (scoping.py): by ARN where the project names the resource, by its Project and Environment
   tags where AWS names it; "*" only for actions that take no resource ARN.
 - **diff** (`<project>-<env>-ci-diff`), trusted by pull requests only: the deploy role's List and Read
@@ -65,7 +66,7 @@ TOOL_ACTIONS = (
     "sts:GetCallerIdentity",
     # preflight
     "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeAddresses", "ec2:DescribeNatGateways",
-    "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints", "ec2:DescribeSecurityGroups",
     "servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas",
     "acm:DescribeCertificate", "kms:DescribeKey", "iam:GetPolicy", "iam:GetRole", "ecs:DescribeClusters",
     "sns:GetTopicAttributes", "states:DescribeStateMachine", "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard",
@@ -82,6 +83,11 @@ TOOL_ACTIONS = (
 # What the tool does in the artifacts bucket (artifacts_statements).
 ARTIFACTS_ACTIONS = ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging",
                      "s3:PutObjectTagging")
+# preflight's reads of the network existing_vpc_id names, which the project neither created nor tagged (so
+# the tag-held grants do not reach it): the VPC's DNS attributes, on that VPC only; and the entries of the
+# prefix lists its endpoints' security groups admit from, which may be AWS-managed (account `aws`) or shared by
+# a landing zone's network account (RAM), so in any account.  Both read only (deploy/preflight_network.py).
+NETWORK_READS = ("ec2:DescribeVpcAttribute", "ec2:GetManagedPrefixListEntries")
 # What `diff` writes: a change set is computed, shown and deleted, never executed.
 DIFF_WRITES = ("cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet")
 # Read actions that return data rather than describe infrastructure: not the pull-request role's.
@@ -116,7 +122,7 @@ def scope_of(settings: Settings, needs: Needs, partition: str = "aws", account: 
         value = getattr(settings, setting)
         if value.startswith("arn:"):
             given.append((key, value))
-    return Scope(settings.project_name, settings.environment, partition, account,
+    return Scope(settings.project_name, settings.environment, partition, account, network=settings.existing_vpc_id,
                  log_groups=tuple(sorted(needs.names.get("AWS::Logs::LogGroup", set()))),
                  adopted=dict(settings.adopted_names or {}), given=tuple(given))
 
@@ -141,7 +147,18 @@ def deploy_statements(needs: Needs, scope: Scope) -> list[dict]:
     result = iam_statements(on_roles, needs, scope)
     result += statements(actions - on_roles, scope)
     result += artifacts_statements(scope, diff=False)
-    return result + deny_statements(scope)
+    return result + network_statements(scope) + deny_statements(scope)
+
+
+def network_statements(scope: Scope) -> list[dict]:
+    """With an existing VPC, preflight reads what of it the tags do not reach (NETWORK_READS)."""
+    if not scope.network:
+        return []
+    vpc, any_prefix_list = NETWORK_READS
+    return [{"Sid": "PreflightReadsTheExistingVpc", "Effect": "Allow", "Action": [vpc],
+             "Resource": [scope.arn("ec2", f"vpc/{scope.network}")]},
+            {"Sid": "PreflightReadsThePrefixListsItsEndpointsAdmit", "Effect": "Allow", "Action": [any_prefix_list],
+             "Resource": [f"arn:{scope.partition}:ec2:*:*:prefix-list/*"]}]
 
 
 def iam_statements(on_roles: set[str], needs: Needs, scope: Scope) -> list[dict]:
@@ -284,7 +301,7 @@ def wanted_in_reference(project: Path) -> set[str]:
 
     documents = synth.read_generated_documents(project / "generated")
     wanted = {a for t in providers.template_types(documents.values()) for a in providers.get(t).permissions}
-    wanted |= set(TOOL_ACTIONS) | set(DATA_READS) | set(ARTIFACTS_ACTIONS)
+    wanted |= set(TOOL_ACTIONS) | set(NETWORK_READS) | set(DATA_READS) | set(ARTIFACTS_ACTIONS)
     for document in documents.values():
         for body in document.get("Resources", {}).values():
             if body["Type"] != "AWS::IAM::Role":

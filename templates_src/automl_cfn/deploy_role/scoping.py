@@ -55,6 +55,7 @@ class Scope:
     log_groups: tuple[str, ...] = ()                   # exact names (they do not start with the prefix)
     adopted: dict = field(default_factory=dict, hash=False)   # settings.adopted_names
     given: tuple[tuple[str, str], ...] = ()            # (service:type, ARN) the settings name from outside
+    network: str = ""                                  # existing_vpc_id: a VPC preflight reads, not the project's
 
     @property
     def prefix(self) -> str:

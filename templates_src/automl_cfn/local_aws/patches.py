@@ -338,7 +338,10 @@ def unimplemented_actions_answer_aws_errors() -> None:
 def awsvpc_tasks_have_a_private_dns_name() -> None:
     """A task in awsvpc network mode (every Fargate task) failed to start with HTTP 500: moto's Task reads its
     network interface's private_dns_name, which moto's NetworkInterface does not have.  EC2 names it
-    ip-<address with dashes>.<region>.compute.internal (vpc-dns-hostnames.html).
+    ip-<address with dashes>.<region>.compute.internal (vpc-dns-hostnames.html).  moto assigns the name itself
+    where the VPC has DNS hostnames on (an interface endpoint's network interfaces there): the property takes
+    that assignment and keeps deriving the name from the address, else CreateVpcEndpoint failed with HTTP 500
+    in such a VPC (test_a_complete_vpc_passes_and_names_each_way).
     Test: test_run_takes_everything_from_the_outputs."""
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 
@@ -347,8 +350,11 @@ def awsvpc_tasks_have_a_private_dns_name() -> None:
         region = getattr(self.ec2_backend, "region_name", "us-east-1")
         return f"ip-{address}.ec2.internal" if region == "us-east-1" else f"ip-{address}.{region}.compute.internal"
 
+    def assigned(self, value: str) -> None:
+        """moto's own assignment: the name follows from the address either way."""
+
     if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = property(private_dns_name)
+        NetworkInterface.private_dns_name = property(private_dns_name, assigned)
 
 
 def metric_windows_as_cloudwatch_documents() -> None:

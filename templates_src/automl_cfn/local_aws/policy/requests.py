@@ -551,6 +551,33 @@ def sts(response, action: str, account: str, region: str, hint: str) -> list[Ask
     return [Ask(action, role)] if role else None
 
 
+# EC2 reads that act on the one resource the request names (the Service Authorization Reference gives each a
+# required resource type): action -> (parameter, resource type).
+EC2_NAMED = {"ec2:DescribeVpcAttribute": ("VpcId", "vpc"), "ec2:GetManagedPrefixListEntries": ("PrefixListId",
+                                                                                                "prefix-list")}
+
+
+def ec2(response, action: str, account: str, region: str, hint: str) -> list[Ask] | None:
+    """The resource an EC2 read names, by its ARN.  A prefix list is its owner's: an AWS-managed one's ARN names
+    the account `aws` (arn:aws:ec2:REGION:aws:prefix-list/pl-..., working-with-aws-managed-prefix-lists.html),
+    a shared one its owner's (RAM), so a policy held to the caller's account does not reach them.  Reading one
+    needs no grant of its owner (AWS's lists are everyone's; a share is RAM's, not a resource policy): the
+    caller's own policies decide."""
+    named = EC2_NAMED.get(action)
+    value = param(response, named[0]) if named else None
+    if not value:
+        return None
+    owner = account
+    if named[1] == "prefix-list":
+        from moto.ec2.models import ec2_backends
+
+        found = ec2_backends[account][region].managed_prefix_lists.get(value)
+        owner = getattr(found, "owner_id", account) if found is not None else account
+        owner = "aws" if owner == "AWS" else owner
+    return [Ask(action, arn("ec2", region, owner, f"{named[1]}/{value}"))]
+
+
 RESOLVERS = {"s3": s3, "sqs": sqs, "sns": sns, "kms": kms, "secretsmanager": secretsmanager, "logs": logs,
              "states": states, "ecs": ecs, "events": events, "scheduler": scheduler, "pipes": pipes,
-             "cloudformation": cloudformation, "iam": iam, "ecr": ecr, "cloudwatch": cloudwatch, "sts": sts}
+             "cloudformation": cloudformation, "iam": iam, "ecr": ecr, "cloudwatch": cloudwatch, "sts": sts,
+             "ec2": ec2}

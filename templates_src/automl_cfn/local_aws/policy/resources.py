@@ -212,6 +212,8 @@ def _kms_tags(region, account, rest, arn):
 def _ec2_tags(region, account, rest, arn):
     from moto.ec2.models import ec2_backends
 
+    if not account.isdigit():
+        return {}   # an AWS-managed prefix list (account `aws`): no account's backend holds its tags
     return dict(ec2_backends[account][region].tags.get(rest.split("/", 1)[1], {}))
 
 
