@@ -332,7 +332,7 @@ def cmd_destroy(args) -> int:
         raise UserError("--purge-confirm only goes with --purge-data")
     return destroy(target(args), DestroyOptions(
         yes=args.yes, purge_data=args.purge_data, purge_confirm=args.purge_confirm,
-        backup=Path(args.backup) if args.backup else None, force_unlock=args.force_unlock,
+        backup=Path(args.backup) if args.backup else None, force_unlock=args.force_unlock, unprotect=args.unprotect,
     ))
 
 
@@ -678,6 +678,9 @@ def build_parser(only: str | None = None) -> Parser:
                    help="also delete every object version, the repositories and the log groups (asks again)")
     p.add_argument("--purge-confirm", metavar="STACK_NAME",
                    help="the second confirmation of --purge-data where there is no terminal")
+    p.add_argument("--unprotect", action="store_true",
+                   help="first turn off the stack's termination protection and the load balancer's deletion "
+                        "protection (termination_protection: true sets both)")
     add_lock_option(p)
 
     p = stack_verb(verbs, "build", "docker build the images (and push them to ECR)", cmd_build)

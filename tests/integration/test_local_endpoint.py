@@ -553,18 +553,27 @@ def test_load_balancer_attributes_and_deletion_protection(strict):
     arn = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
     attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
     assert attributes["deletion_protection.enabled"] == "true"
-    with pytest.raises(ClientError, match="deletion protection is enabled"):
+    with pytest.raises(ClientError) as refused:
         elb.delete_load_balancer(LoadBalancerArn=arn)
+    assert refused.value.response["Error"]["Code"] == "OperationNotPermitted"
+    assert refused.value.response["Error"]["Message"] == (
+        f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled")
+    assert elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]     # still there
     cfn.update_stack(StackName="p", TemplateBody=body("false"))   # an update changes the attribute
     assert {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}[
         "deletion_protection.enabled"] == "false"
     cfn.update_stack(StackName="p", TemplateBody=body("true"))
     cfn.delete_stack(StackName="p")
     assert cfn.describe_stacks(StackName="p")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    [failed] = [e for e in cfn.describe_stack_events(StackName="p")["StackEvents"]
+                if e["LogicalResourceId"] == "Lb" and e["ResourceStatus"] == "DELETE_FAILED"]
+    assert "deletion protection is enabled" in failed["ResourceStatusReason"]
+    assert "OperationNotPermitted" in failed["ResourceStatusReason"]
     elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
         {"Key": "deletion_protection.enabled", "Value": "false"}])
     cfn.delete_stack(StackName="p")
     assert elb.describe_load_balancers()["LoadBalancers"] == []
+    elb.delete_load_balancer(LoadBalancerArn=arn)        # gone already: DeleteLoadBalancer succeeds
 
 
 def test_unimplemented_action_is_an_aws_error(strict):

@@ -13,6 +13,12 @@ again, also once the stack is gone.  The secret goes without a recovery
 window, so the name is free for the next deploy; KMS keys cannot go at once
 and are scheduled for deletion.  The report says what was deleted, what was
 already gone and what failed; a failure is exit code 1.
+
+Termination protection on the stack and deletion protection on the load
+balancer (`termination_protection: true`) would stop the delete, the second
+half way, so destroy refuses before anything changes and names each one;
+`--unprotect` turns them off after the same confirmation, then deletes
+(protection.py).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from pathlib import Path
 from .. import ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, AwsError, RefusedError, UserError
 from ..parameters import parameter_values
-from . import artifacts, lock
+from . import artifacts, lock, protection
 from .apply import latest_event_time
 from .aws import error_code, error_message
 from .cfn import describe
@@ -40,6 +46,7 @@ class DestroyOptions:
     purge_confirm: str | None = None
     backup: Path | None = None
     force_unlock: bool = False
+    unprotect: bool = False
     poll: float = 2.0
 
 
@@ -48,11 +55,10 @@ def destroy(target: Target, options: DestroyOptions) -> int:
     if stack is None and not options.purge_data:
         raise AwsError(f"{target.name} is not deployed in {target.aws.region}; 'automl-cfn destroy "
                        f"{target.env_flag} --purge-data' deletes what an earlier deploy retained".replace("  ", " "))
-    if stack and stack.get("EnableTerminationProtection"):
-        raise RefusedError(
-            f"{target.name} has termination protection on; turn it off first with 'aws cloudformation "
-            f"update-termination-protection --no-enable-termination-protection --stack-name {target.name}' "
-            "(or set termination_protection: false and deploy)")
+    if stack and not options.unprotect:
+        found = protection.find(target.aws, stack)
+        if found:
+            raise RefusedError(protection.refusal(found, target.env_flag))
     if options.purge_data and not ui.is_tty(sys.stdin) and options.purge_confirm != target.name:
         raise RefusedError(f"--purge-data deletes every object, image, log and secret {target.name} retained; with "
                            f"no terminal to confirm on, add --purge-confirm {target.name}")
@@ -75,7 +81,9 @@ def artifacts_bucket(target: Target) -> str | None:
 def _destroy(target: Target, options: DestroyOptions, stack: dict | None) -> int:
     if stack is not None:
         keep_note = "" if options.purge_data else " (its data is kept: buckets, repositories, logs, key, secret)"
-        if not ui.confirm(f"Delete {target.name} and its nested stacks{keep_note}?", options.yes,
+        protected = protection.find(target.aws, stack) if options.unprotect else protection.Protections(target.name)
+        first = f"Turn off {protected.describe()}, then delete" if protected else "Delete"
+        if not ui.confirm(f"{first} {target.name} and its nested stacks{keep_note}?", options.yes,
                           "pass --yes to destroy without a prompt"):
             raise RefusedError(f"{target.name} was not deleted")
         if options.backup:
@@ -83,7 +91,13 @@ def _destroy(target: Target, options: DestroyOptions, stack: dict | None) -> int
             if data_bucket:
                 count, size = backup_bucket(target.aws.client("s3"), data_bucket, options.backup)
                 ui.info(f"Backed up {count} objects ({size:,} bytes) from s3://{data_bucket} to {options.backup}")
-        code = delete_stacks(target, stack, options)
+        protection.turn_off(target.aws, protected)
+        try:
+            code = delete_stacks(target, stack, options)
+        except AwsError as exc:
+            if protected:
+                raise AwsError(f"{exc}. {protection.still_off(protected)}") from None
+            raise
         if code != EXIT_OK:
             return code
     else:

@@ -24,7 +24,7 @@ from ..errors import AwsError, RefusedError, UserError
 from ..intrinsics import TemplateError
 from ..model import title
 from ..parameters import as_cli_parameters
-from . import adopt, artifacts, retention, review as reviews, rollback
+from . import adopt, artifacts, protection, retention, review as reviews, rollback
 from .aws import DENIED, error_code
 from .cfn import NoChanges, wait_for_change_set
 from .retained import retained_in
@@ -276,7 +276,7 @@ def refuse_unsafe(target: Target, change_set: ChangeSet, options: DeployOptions)
 
 
 # Resources the deployed stack protects from deletion while termination_protection is on.
-DELETION_PROTECTED = {"AWS::ElasticLoadBalancingV2::LoadBalancer"}
+DELETION_PROTECTED = frozenset(protection.KINDS)
 
 
 def refuse_deleting_protected(target: Target, change_set: ChangeSet) -> None:

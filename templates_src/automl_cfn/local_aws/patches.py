@@ -245,8 +245,15 @@ def elbv2_attributes_from_cloudformation() -> None:
 
 
 def elbv2_deletion_protection() -> None:
-    """moto deleted a load balancer whose deletion_protection.enabled is true; AWS refuses
-    with OperationNotPermitted.  Test: test_load_balancer_attributes_and_deletion_protection."""
+    """moto deleted a load balancer whose deletion_protection.enabled is true.  AWS refuses
+    DeleteLoadBalancer with OperationNotPermitted (botocore's elbv2 model lists it for the
+    operation), "Load balancer '<ARN>' cannot be deleted because deletion protection is enabled",
+    and so fails a CloudFormation delete of the stack that holds it, which ends DELETE_FAILED
+    (elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#deletion-protection;
+    the AWSSupportRemediator-EnableElbDeletionProtection runbook: "This restriction also applies to
+    CloudFormation stack deletions").  A load balancer already gone is deleted without an error
+    (DeleteLoadBalancer: "If the load balancer does not exist ... the call succeeds").
+    Test: test_load_balancer_attributes_and_deletion_protection."""
     from moto.elbv2 import exceptions, models as elb_models
 
     original_delete = elb_models.ELBv2Backend.delete_load_balancer
