@@ -64,7 +64,7 @@ def key(value: object, what: str = "instance key") -> Key:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise AddressError(f"{what} {_brief(value)} is a {type(value).__name__}, expected a count index or a "
+        raise AddressError(f"{what} {_brief(value)} is {kind(value)}, expected a count index or a "
                            "for_each key string")
     if isinstance(value, int) and value < 0:
         raise AddressError(f"{what} {value} is negative; a count index is 0 or more")
@@ -117,7 +117,7 @@ def parse(text: str) -> Address:
 def parse_module(text: str) -> tuple[tuple[str, Key], ...]:
     """A module instance path ("" at the root): module.NAME[KEY].module.NAME ..."""
     if not isinstance(text, str):
-        raise AddressError(f"module path {_brief(text)} is a {type(text).__name__}, expected module.NAME...")
+        raise AddressError(f"module path {_brief(text)} is {kind(text)}, expected module.NAME...")
     if text == "":
         return ()
     reader = _Reader(text + ".")
@@ -129,7 +129,7 @@ def parse_module(text: str) -> tuple[tuple[str, Key], ...]:
 class _Reader:
     def __init__(self, text: str):
         if not isinstance(text, str):
-            raise AddressError(f"{_brief(text)} is a {type(text).__name__}, expected an address")
+            raise AddressError(f"{_brief(text)} is {kind(text)}, expected an address")
         self.text, self.at = text, 0
 
     def fail(self, expected: str):
@@ -213,6 +213,12 @@ class _Reader:
         self.at = len(text)
         self.fail('the closing \'"\'')
         raise AssertionError   # fail raises
+
+
+def kind(value: object) -> str:
+    """What a JSON value is, in words: "a string", "an object"."""
+    return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "a boolean", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
 
 
 def _brief(value: object, limit: int = 60) -> str:

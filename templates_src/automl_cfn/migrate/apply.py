@@ -91,10 +91,15 @@ def run(request: Request, make_target: Callable, deploy: Callable) -> int:
         return code
 
     problems = verify(target, adopted, before)
-    out_dir.mkdir(parents=True, exist_ok=True)
     (removed, removed_text), (state_rm, state_rm_text) = writes.removed, writes.state_rm
-    files.replace(removed, removed_text.encode("utf-8"), "Terraform side of the cut-over")
-    files.replace(state_rm, state_rm_text.encode("utf-8"), "Terraform side of the cut-over", mode=0o755)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files.replace(removed, removed_text.encode("utf-8"), "Terraform side of the cut-over")
+        files.replace(state_rm, state_rm_text.encode("utf-8"), "Terraform side of the cut-over", mode=0o755)
+    except OSError as exc:   # checked before the deploy; this is the directory changing since
+        raise UserError(f"the deploy finished, but the Terraform side could not be written to "
+                        f"{ui.printable(out_dir)} ({exc.strerror}); run the migration again (it redoes nothing "
+                        "done)") from None
     if problems:
         for line in problems:
             ui.info(f"warning: {line}")
@@ -149,7 +154,8 @@ def refuse_other_place(target, state: State, state_path: Path) -> None:
     regions, region = state.where("region"), target.aws.region
     if regions and set(regions) != {region}:
         other = sorted(set(regions) - {region})[0]
-        raise RefusedError(f"{where}: the Terraform state's resources are in region {other} ({shown(regions[other])}"
+        raise RefusedError(f"{where}: the Terraform state's resources are in region {shown(other)} ("
+                           f"{shown(regions[other])}"
                            f" names it) but the deploy goes to {region}; migrate into the region they live in "
                            "(aws_region, or --region)")
     accounts, account = state.where("account"), target.account

@@ -32,10 +32,12 @@ def removed_blocks(rows: list[Row]) -> str:
     lines = ["# Written by 'automl-cfn migrate apply': CloudFormation now owns these; Terraform forgets them",
              "# without destroying anything (Terraform 1.7 or later; older: automl-cfn-state-rm.sh).", ""]
     for address in adopted:
-        lines += ["removed {", f"  from = {_checked(address, keys=False)}", "", "  lifecycle {", "    destroy = false", "  }", "}", ""]
+        lines += ["removed {", f"  from = {_checked(address, keys=False)}", "", "  lifecycle {", "    destroy = false",
+                  "  }", "}", ""]
     for address in partial:
-        lines += [f"# {_checked(address, keys=False)}: only some of its instances were adopted, and a removed block would cover them",
-                  "# all; run the matching 'terraform state rm' lines in automl-cfn-state-rm.sh instead.", ""]
+        lines += [f"# {_checked(address, keys=False)}: only some of its instances were adopted, and a removed block "
+                  "would cover them", "# all; run the matching 'terraform state rm' lines in automl-cfn-state-rm.sh "
+                  "instead.", ""]
     return "\n".join(lines)
 
 

@@ -131,7 +131,7 @@ def _check_block(block: str, opening: int, shown: str) -> None:
     try:
         data = yaml.safe_load(block)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)   # where it starts
         raise RefusedError(f"{shown}:{opening + 1 + (mark.line if mark else 0)}: the automl-cfn migrate block is "
                            f"not YAML the migration wrote; {FIX}") from None
     lines = block.split("\n")

@@ -99,7 +99,7 @@ class Instance:
         elif value is None or value == "":
             found = "null" if value is None else "an empty string"
         else:
-            found = f"a {_kind(value)}, {_brief(value)},"
+            found = f"{addresses.kind(value)} ({_brief(value)})"
         return StateError(f"{self.source}: {self.address}: attribute {attribute} is {found}, expected {expected}: "
                           "is the state edited or corrupted? ('terraform show -json' writes it anew)")
 
@@ -204,8 +204,8 @@ def _from_state_file(document: dict, source: str) -> State:
                          f"{where} ({type_}.{name})")
             sensitive = item.get("sensitive_attributes") or []
             if not isinstance(sensitive, list):
-                raise StateError(f"{source}: {at}: sensitive_attributes is a {_kind(sensitive)}, expected a list: "
-                                 "is the state edited or corrupted?")
+                raise StateError(f"{source}: {at}: sensitive_attributes is {addresses.kind(sensitive)}, expected a "
+                                 "list: is the state edited or corrupted?")
             instances.append(Instance.at(at, _attributes(item, "attributes", at, source),
                                          {_dotted(p) for p in sensitive}, source))
     return State("state file", terraform, instances)
@@ -234,7 +234,7 @@ def _attributes(item: dict, key: str, at: addresses.Address, source: str) -> dic
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise StateError(f"{source}: {at}: {key} is a {_kind(value)}, expected an object of attributes: is the "
+        raise StateError(f"{source}: {at}: {key} is {addresses.kind(value)}, expected an object of attributes: is the "
                          "state edited or corrupted?")
     return value
 
@@ -250,7 +250,7 @@ def _from_show_json(document: dict, source: str) -> State:
 
     def walk(module: Any, path: str) -> None:
         if not isinstance(module, dict):
-            raise StateError(f"{source}: module {shown(path) or '(root)'} is a {_kind(module)}, expected an "
+            raise StateError(f"{source}: module {shown(path) or '(root)'} is {addresses.kind(module)}, expected an "
                              "object: is the output truncated?")
         steps = _parsed(lambda: addresses.parse_module(path), f"{source}: a module")
         for resource in _listed(module, "resources", f"{source}: {shown(path) or 'the root module'}"):
@@ -285,7 +285,7 @@ def _from_show_json(document: dict, source: str) -> State:
 def _listed(module: dict, key: str, where: str) -> list:
     items = module.get(key) or []
     if not isinstance(items, list):
-        raise StateError(f"{where}: {key} is a {_kind(items)}, expected a list: is the output truncated?")
+        raise StateError(f"{where}: {key} is {addresses.kind(items)}, expected a list: is the output truncated?")
     return items
 
 
@@ -310,11 +310,6 @@ def _sensitive_paths(node: Any, prefix: str = ""):
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _sensitive_paths(value, f"{prefix}.{i}" if prefix else str(i))
-
-
-def _kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", int: "number", float: "number", bool: "boolean",
-            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _brief(value: Any) -> str:
