@@ -26,6 +26,12 @@ from .plan import Row, plan, settings_for
 from .tfstate import State, StateError, read_state, shown
 
 EXIT_VERIFY_FAILED = 1
+
+
+class AfterDeployError(UserError):
+    """The deploy went through but a later step did not: neither bad input (2) nor a refusal (3)."""
+
+    exit_code = EXIT_VERIFY_FAILED
 SETTINGS_FILE = "settings file"
 
 
@@ -97,9 +103,9 @@ def run(request: Request, make_target: Callable, deploy: Callable) -> int:
         files.replace(removed, removed_text.encode("utf-8"), "Terraform side of the cut-over")
         files.replace(state_rm, state_rm_text.encode("utf-8"), "Terraform side of the cut-over", mode=0o755)
     except OSError as exc:   # checked before the deploy; this is the directory changing since
-        raise UserError(f"the deploy finished, but the Terraform side could not be written to "
-                        f"{ui.printable(out_dir)} ({exc.strerror}); run the migration again (it redoes nothing "
-                        "done)") from None
+        raise AfterDeployError(f"the deploy finished, but the Terraform side could not be written to "
+                               f"{ui.printable(out_dir)} ({exc.strerror}); run the migration again (it redoes "
+                               "nothing done)") from None
     if problems:
         for line in problems:
             ui.info(f"warning: {line}")
@@ -154,10 +160,9 @@ def refuse_other_place(target, state: State, state_path: Path) -> None:
     regions, region = state.where("region"), target.aws.region
     if regions and set(regions) != {region}:
         other = sorted(set(regions) - {region})[0]
-        raise RefusedError(f"{where}: the Terraform state's resources are in region {shown(other)} ("
-                           f"{shown(regions[other])}"
-                           f" names it) but the deploy goes to {region}; migrate into the region they live in "
-                           "(aws_region, or --region)")
+        raise RefusedError(f"{where}: the Terraform state's resources are in region {shown(other)} "
+                           f"({shown(regions[other])} names it) but the deploy goes to {region}; migrate into the "
+                           "region they live in (aws_region, or --region)")
     accounts, account = state.where("account"), target.account
     if not accounts:
         raise RefusedError(f"{where}: no ARN in it names an account, so it cannot be checked against account "

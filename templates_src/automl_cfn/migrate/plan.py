@@ -85,7 +85,8 @@ def plan(state: State, documents: Mapping[str, dict], values: Mapping[str, str],
     regions = state.regions
     if regions and regions != {region}:
         raise UserError(f"the Terraform state is in {shown(', '.join(sorted(regions)))} but the settings' "
-                        f"aws_region is {region}; migrate into the region the resources live in (set aws_region, or --region)")
+                        f"aws_region is {region}; migrate into the region the resources live in (set aws_region, or "
+                        "--region)")
     ours = {name: stack.resources() for name, stack in nested_stacks(documents, values, region).items()}
     bucket = _data_bucket(state, data_bucket)
     rows = []
