@@ -447,20 +447,23 @@ def cmd_migrate(args) -> int:
     if args.step == "check":
         still = [row.address for row in rows if row.action == ADOPT]
         for address in still:
-            print(f"still managed by Terraform: {address}")
-        print(f"{len(still)} adopted resource(s) still in {args.tfstate}" if still else
-              f"none of the adopted resources is in {args.tfstate}: 'terraform destroy' may remove the rest")
+            print(f"still managed by Terraform: {ui.printable(address)}")
+        print(f"{len(still)} adopted resource(s) still in {ui.printable(args.tfstate)}" if still else
+              f"none of the adopted resources is in {ui.printable(args.tfstate)}: 'terraform destroy' may remove "
+              "the rest")
         return 1 if still else 0
     if args.format == "json":
         print(json.dumps({"terraform_version": state.terraform_version, "source": state.source,
+                          "accounts": sorted(state.accounts),
                           "rows": [{"address": r.address, "stack": r.stack, "logical_id": r.logical_id,
                                     "action": r.action, "differences": r.differences} for r in rows],
                           "settings": settings_for(rows)}, indent=2))
         return 0
     ui.table(["Terraform address", "Stack", "Logical ID", "Action", "Differs (Terraform -> automl-cfn)"],
              [[r.address, r.stack, r.logical_id, r.action, "; ".join(r.differences)] for r in rows],
-             title=f"migrate plan: {args.tfstate} ({state.source}, Terraform {state.terraform_version}) -> "
-                   f"{settings.stack_name} in {settings.aws_region}")
+             title=f"migrate plan: {args.tfstate} ({state.source}, Terraform {state.terraform_version}, account "
+                   f"{', '.join(sorted(state.accounts)) or 'unknown'}) -> {settings.stack_name} in "
+                   f"{settings.aws_region}")
     counts = {action: sum(r.action == action for r in rows) for action in ("adopt", "replace", "unknown")}
     print(", ".join(f"{n} {action}" for action, n in counts.items()))
     wanted = settings_for(rows)

@@ -181,3 +181,149 @@ def test_a_bad_state_stops_apply_before_any_request(aws, project, tmp_path, caps
     assert migrate(project, state) == 2
     assert "not JSON (line 1)" in capsys.readouterr().err
     assert aws.requests() == 0
+
+
+# -- issue 27: nothing is changed unless all of it can be done, in the right account, and written safely ----------
+
+def written_state(tmp_path, arns, region, change=None):
+    document = state_document(arns, region)
+    if change:
+        change(document)
+    state = tmp_path / "terraform" / "terraform.tfstate"
+    state.parent.mkdir(exist_ok=True)
+    state.write_text(json.dumps(document))
+    return state
+
+
+def nothing_changed(clients, project, settings_before: bytes, out_dir) -> None:
+    assert (project / "config" / "dev.yaml").read_bytes() == settings_before
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+    assert not (out_dir / "automl-cfn-removed.tf").exists() and not (out_dir / "automl-cfn-state-rm.sh").exists()
+
+
+def test_a_state_from_another_account_is_refused_naming_both(aws, clients, project, tmp_path, capsys):
+    """Same-named resources in the account the credentials reach are not the state's: nothing is adopted."""
+    arns = terraform_made(clients)
+    ours = clients("sts").get_caller_identity()["Account"]
+    other = "210987654321" if ours != "210987654321" else "123456789012"
+    def elsewhere(document):
+        # Without the secret (whose ARN the account check would miss by chance): the bucket, repositories and
+        # log groups are found by name in the account the credentials reach, and were adopted there.
+        moved = json.loads(json.dumps(document).replace(f":{ours}:", f":{other}:"))
+        document["resources"] = [r for r in moved["resources"] if not r["type"].startswith("aws_secretsmanager")]
+
+    state = written_state(tmp_path, arns, aws.region, elsewhere)
+    before = (project / "config" / "dev.yaml").read_bytes()
+    assert migrate(project, state) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"in account {other}" in err[-1] and f"the credentials reach account {ours}" in err[-1], err[-1]
+    nothing_changed(clients, project, before, state.parent)
+
+
+def test_a_state_from_another_region_is_refused_naming_both(aws, clients, project, tmp_path, capsys):
+    arns = terraform_made(clients)
+    state = written_state(tmp_path, arns, aws.region)
+    before = (project / "config" / "dev.yaml").read_bytes()
+    other = "eu-west-1" if aws.region != "eu-west-1" else "us-west-2"
+    assert migrate(project, state, "--region", other) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"in region {aws.region}" in err[-1] and f"the deploy goes to {other}" in err[-1], err[-1]
+    nothing_changed(clients, project, before, state.parent)
+
+
+def test_an_output_directory_that_cannot_be_written_stops_apply_before_any_request(aws, clients, project, tmp_path,
+                                                                                    capsys):
+    arns = terraform_made(clients)
+    state = written_state(tmp_path, arns, aws.region)
+    before, requests = (project / "config" / "dev.yaml").read_bytes(), aws.requests()
+    assert migrate(project, state, "--out", "/dev/null/sub") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["automl-cfn: error: --out /dev/null/sub: is not a directory (/dev/null is not a directory); pass "
+                   "the directory the Terraform side goes in"]
+    assert aws.requests() == requests
+    nothing_changed(clients, project, before, state.parent)
+
+
+def test_an_output_file_that_is_a_link_is_refused_and_its_target_kept(aws, clients, project, tmp_path, capsys):
+    arns = terraform_made(clients)
+    state = written_state(tmp_path, arns, aws.region)
+    victim = tmp_path / "bashrc"
+    victim.write_text("# the user's shell profile\n")
+    (state.parent / "automl-cfn-state-rm.sh").symlink_to(victim)
+    before = (project / "config" / "dev.yaml").read_bytes()
+    assert migrate(project, state) == 3
+    assert "automl-cfn-state-rm.sh: the Terraform side of the cut-over is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "# the user's shell profile\n"
+    assert (project / "config" / "dev.yaml").read_bytes() == before
+    assert "automl-dev" not in stack_names(clients("cloudformation"))
+
+
+def test_a_settings_file_with_an_unclosed_block_is_refused_and_kept_whole(aws, clients, project, tmp_path, capsys):
+    """The first version dropped everything after an opening marker without a closing one."""
+    from automl_cfn.migrate.settings_file import BEGIN
+
+    arns = terraform_made(clients)
+    state = written_state(tmp_path, arns, aws.region)
+    settings = project / "config" / "dev.yaml"
+    lines = settings.read_text().count("\n")
+    settings.write_text(settings.read_text() + f"\n{BEGIN}\nadopted_names:\n  data_bucket: {BUCKET}\n\n"
+                        "# added later, by hand\nexpected_task_hours: 20\n")
+    before = settings.read_bytes()
+    assert migrate(project, state) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"automl-cfn: error: {settings}:{lines + 2}: an automl-cfn migrate block opens here and "
+                              "never closes"), err[-1]
+    nothing_changed(clients, project, before, state.parent)
+
+
+def test_a_crlf_settings_file_keeps_crlf_and_hostile_keys_arrive_intact(aws, clients, project, tmp_path, capsys):
+    """for_each keys from the state (quotes, a newline and a resource block, escape sequences, command
+    substitution, rich markup) reach the messages escaped and the state rm script as Terraform's addresses; the
+    settings file keeps its CRLF line endings."""
+    keys = {"optimize": 'x"]\nresource "terraform_data" "pwn" {\n  provisioner "local-exec" {\n    command = '
+                        '"touch pwned"\n  }\n}\n#', "train": "\x1b[31mred\x1b[0m\x1b]0;title\x07",
+            "predict": "$(touch pwned) `touch pwned` '; touch pwned; '", "pipeline": "[/x][bold]b[/bold]"}
+
+    def hostile(document):
+        repos = next(r for r in document["resources"] if r["type"] == "aws_ecr_repository")
+        for instance in repos["instances"]:
+            instance["index_key"] = keys[instance["index_key"]]
+            instance["attributes"]["encryption_configuration"] = [{"encryption_type": "KMS\x1b[2J"}]
+
+    arns = terraform_made(clients)
+    state = written_state(tmp_path, arns, aws.region, hostile)
+    settings = project / "config" / "dev.yaml"
+    settings.write_bytes(settings.read_bytes().replace(b"\n", b"\r\n"))
+    assert migrate(project, state) == 0
+    captured = capsys.readouterr()
+    for line in (captured.out + captured.err).splitlines():
+        assert line.replace("\t", " ").isprintable(), repr(line)
+    assert "warning: module.registry.aws_ecr_repository.repos[" in captured.err   # the drift, escaped
+
+    written = settings.read_bytes()
+    assert written.count(b"\r\n") == written.count(b"\n") and b"adopted_names:\r\n" in written
+    assert migrate(project, state) == 0 and settings.read_bytes() == written    # again: unchanged
+    capsys.readouterr()
+
+    script = state.parent / "automl-cfn-state-rm.sh"
+    stub = tmp_path / "bin" / "terraform"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done >> "$RECORD"\n'
+                    'printf \'\\0\' >> "$RECORD"\n')
+    stub.chmod(0o755)
+    record = tmp_path / "record"
+    record.write_bytes(b"")
+    import os
+    import subprocess
+
+    subprocess.run(["sh", str(script)], cwd=state.parent, check=True, stdin=subprocess.DEVNULL,
+                   env={**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "RECORD": str(record)})
+    from automl_cfn.migrate import address
+
+    calls = [call.split("\0") for call in record.read_bytes().decode().split("\0\0")[:-1]]
+    removed_keys = {address.parse(argv[2]).key for argv in calls if "aws_ecr_repository" in argv[2]}
+    assert removed_keys == set(keys.values())
+    assert all(argv[:2] == ["state", "rm"] and len(argv) == 3 for argv in calls)
+    assert not (state.parent / "pwned").exists() and not (tmp_path / "pwned").exists()
+    removed = (state.parent / "automl-cfn-removed.tf").read_text()
+    assert "from = module.registry.aws_ecr_repository.repos\n" in removed and "terraform_data" not in removed

@@ -160,6 +160,70 @@ def test_odd_states_fail_with_one_line(project_root, tmp_path, capsys, make, fra
     assert len(err) == 1 and fragment in err[0], err
 
 
+def attributes_of(type_, name, index=0):
+    def change(update):
+        def apply(document):
+            resource = next(r for r in document["resources"] if r["type"] == type_ and r["name"] == name)
+            update(resource["instances"][index])
+        return apply
+    return change
+
+
+WRONG_TYPES = [
+    # (change to the state, the address named, what the message says)
+    (attributes_of("aws_s3_bucket", "data")(lambda i: i.update(attributes=[{"bucket": "x"}])),
+     "aws_s3_bucket.data", "attributes is a list, expected an object"),
+    (attributes_of("aws_s3_bucket", "data")(lambda i: i["attributes"].update(bucket=42)),
+     "aws_s3_bucket.data", "attribute bucket is a number (42), expected a string"),
+    (attributes_of("aws_s3_bucket", "data")(lambda i: i["attributes"].update(bucket=None)),
+     "aws_s3_bucket.data", "attribute bucket is null, expected a string"),
+    (attributes_of("aws_ecr_repository", "repos", 1)(lambda i: i["attributes"].update(name=["automl-train"])),
+     'module.registry.aws_ecr_repository.repos["train"]', "attribute name is a list"),
+    (attributes_of("aws_cloudwatch_log_group", "ecs")(lambda i: i["attributes"].pop("name")),
+     "aws_cloudwatch_log_group.ecs[0]", "attribute name is missing"),
+    (attributes_of("aws_secretsmanager_secret", "api_key")(lambda i: i["attributes"].update(arn={"a": 1})),
+     "aws_secretsmanager_secret.api_key", "attribute arn is an object"),
+    (attributes_of("aws_sqs_queue", "side_project")(lambda i: i["attributes"].update(arn="not-an-arn")),
+     "aws_sqs_queue.side_project", "attribute arn is a string (not-an-arn), expected an ARN"),
+    (attributes_of("aws_ecs_cluster", "main")(lambda i: i["attributes"].update(region=["us-west-2"])),
+     "aws_ecs_cluster.main", "attribute region is a list"),
+    (attributes_of("aws_s3_bucket_lifecycle_configuration", "data")(lambda i: i["attributes"].update(rule="x")),
+     "aws_s3_bucket_lifecycle_configuration.data", "attribute rule is a string (x), expected a list of rules"),
+    (attributes_of("aws_s3_bucket_lifecycle_configuration", "data")(
+        lambda i: i["attributes"].update(rule=[{"id": 7}])),
+     "aws_s3_bucket_lifecycle_configuration.data", "attribute rule is a list"),
+    (attributes_of("aws_s3_bucket_versioning", "data")(
+        lambda i: i["attributes"].update(versioning_configuration=[{"status": ["Enabled"]}])), None, None),
+    (attributes_of("aws_secretsmanager_secret_version", "api_key")(
+        lambda i: i.update(sensitive_attributes={"secret_string": True})),
+     "aws_secretsmanager_secret_version.api_key", "sensitive_attributes is an object, expected a list"),
+    (attributes_of("aws_ecr_repository", "repos", 1)(lambda i: i.update(index_key=True)),
+     "aws_ecr_repository.repos", "instance key True is a boolean"),
+    (attributes_of("aws_ecr_repository", "repos", 1)(lambda i: i.update(index_key=1.5)),
+     "aws_ecr_repository.repos", "instance key 1.5 is a number"),
+    (attributes_of("aws_ecr_repository", "repos", 1)(lambda i: i.update(index_key={"k": "v"})),
+     "aws_ecr_repository.repos", "is an object"),
+    (attributes_of("aws_cloudwatch_log_group", "ecs")(lambda i: i.update(index_key=-1)),
+     "aws_cloudwatch_log_group.ecs", "instance key -1 is negative"),
+    (lambda d: next(r for r in d["resources"] if r["type"] == "aws_vpc").update(module=7),
+     "aws_vpc.main", "module path 7 is a number"),
+]
+
+
+@pytest.mark.parametrize("change, address, words", WRONG_TYPES,
+                         ids=[w or "a wrong type only compared" for _, _, w in WRONG_TYPES])
+def test_wrong_typed_state_values_are_one_line_naming_the_resource_and_attribute(project_root, tmp_path, capsys,
+                                                                                 change, address, words):
+    path = state_with(tmp_path, change)
+    code = main(["migrate", "plan", "--tfstate", path, "--env", "prod", "--project-dir", str(project_root)])
+    err = capsys.readouterr().err.strip().splitlines()
+    if words is None:   # a value only compared: shown as Terraform's, no error
+        assert code == 0, err
+        return
+    assert code == 2 and len(err) == 1, err
+    assert address in err[0] and words in err[0] and "edited or corrupted" in err[0], err[0]
+
+
 def test_a_state_in_another_region_is_refused(project_root, capsys):
     assert main(["migrate", "plan", "--tfstate", STATE, "--env", "dev", "--project-dir", str(project_root)]) == 2
     err = capsys.readouterr().err

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import UserError
 from ..model import LOG_SOURCES, REPOSITORIES, title
-from .tfstate import Instance, State
+from .tfstate import Instance, State, shown
 
 ADOPT, REPLACE, UNKNOWN = "adopt", "replace", "unknown"
 
@@ -84,8 +84,9 @@ def plan(state: State, documents: Mapping[str, dict], values: Mapping[str, str],
 
     regions = state.regions
     if regions and regions != {region}:
-        raise UserError(f"the Terraform state is in {', '.join(sorted(regions))} but the settings' aws_region is "
-                        f"{region}; migrate into the region the resources live in (set aws_region, or --region)")
+        raise UserError(f"the Terraform state is in {shown(', '.join(sorted(regions)))} but the settings' "
+                        f"aws_region is {region}; migrate into the region the resources live in (set aws_region, or "
+                        "--region)")
     ours = {name: stack.resources() for name, stack in nested_stacks(documents, values, region).items()}
     bucket = _data_bucket(state, data_bucket)
     rows = []
@@ -106,22 +107,23 @@ def plan(state: State, documents: Mapping[str, dict], values: Mapping[str, str],
 def _data_bucket(state: State, chosen: str | None) -> Instance | None:
     buckets = [i for i in state.instances if i.type == "aws_s3_bucket"]
     if chosen:
-        found = [b for b in buckets if chosen in (b.address, b.attributes.get("bucket"))]
+        found = [b for b in buckets if chosen in (b.address, b.optional_text("bucket", "the bucket's name"))]
         if not found:
-            raise UserError(f"--data-bucket {chosen}: no aws_s3_bucket with that address or name in the state; "
-                            f"buckets: {', '.join(b.address for b in buckets) or 'none'}")
+            raise UserError(f"--data-bucket {shown(chosen)}: no aws_s3_bucket with that address or name in the "
+                            f"state; buckets: {shown(', '.join(b.address for b in buckets) or 'none', 400)}")
         return found[0]
-    candidates = [b for b in buckets if "log" not in f"{b.address} {b.attributes.get('bucket', '')}".lower()]
+    candidates = [b for b in buckets
+                  if "log" not in f"{b.address} {b.optional_text('bucket', 'the bucket name')}".lower()]
     if len(candidates) > 1:
-        raise UserError(f"{candidates[0].address} and {candidates[1].address} both look like the data bucket; "
-                        "name the one to adopt with --data-bucket ADDRESS (the others are left alone)")
+        raise UserError(f"{shown(candidates[0].address)} and {shown(candidates[1].address)} both look like the data "
+                        "bucket; name the one to adopt with --data-bucket ADDRESS (the others are left alone)")
     return candidates[0] if candidates else None
 
 
 def _adopted(instance: Instance, bucket: Instance | None, ours: dict) -> Row | None:
     if instance.type == "aws_secretsmanager_secret":
         # Kept where it is and used by ARN (api_key_secret): CloudFormation imports a secret only by that ARN.
-        arn = str(instance.attributes.get("arn", ""))
+        arn = instance.text("arn", "the secret's ARN, which api_key_secret takes")
         return Row(instance.address, "security", "ApiKeySecret (by ARN)", ADOPT, name=arn, kind=("api_key_secret", None))
     if instance.type not in ADOPTED_TYPES:
         return None
@@ -129,11 +131,10 @@ def _adopted(instance: Instance, bucket: Instance | None, ours: dict) -> Row | N
     if instance.type == "aws_s3_bucket":
         if instance is not bucket:
             return None
-        name, kind = instance.attributes.get("bucket", ""), ("data_bucket", None)
+        name, kind = instance.text("bucket", "the bucket's name, which the data bucket keeps"), ("data_bucket", None)
         logical_id = pattern
     else:
-        attribute = "name"
-        name = instance.attributes.get(attribute, "")
+        name = instance.text("name", "the name it keeps")
         choices = REPOSITORIES if instance.type == "aws_ecr_repository" else LOG_SOURCES
         key = _pick(choices, instance, name)
         if key is None:
@@ -165,7 +166,7 @@ def _part(instance: Instance, adopted: dict[str, Row], ours: dict) -> Row | None
     reference = PARTS.get(instance.type)
     if not reference:
         return None
-    owner = adopted.get(str(instance.attributes.get(reference, "")))
+    owner = adopted.get(instance.optional_text(reference, "the name of the resource it configures"))
     if owner is None:
         return None
     return _compared(Row(instance.address, owner.stack, owner.logical_id, ADOPT, name=owner.name), instance, ours)
@@ -176,7 +177,8 @@ def _replaced(instance: Instance, ours: dict) -> Row | None:
         return None
     stack, cfn_type = REPLACED_TYPES[instance.type]
     candidates = sorted(k for k, v in ours.get(stack, {}).items() if v["Type"] == cfn_type)
-    words = f"{instance.address} {instance.attributes.get('name', '')}".lower()
+    name = instance.attributes.get("name")   # only a hint here: a name of another type is not one
+    words = f"{instance.address} {name if isinstance(name, str) else ''}".lower()
     zone = str(instance.index + 1) if isinstance(instance.index, int) else None   # count.index 0 is our zone 1
     score = {c: sum(h in words and h in c.lower() for h in HINTS) + (zone is not None and c.endswith(zone))
              for c in candidates}
@@ -200,8 +202,8 @@ def _differs(label: str, recorded: Any, wanted: Any, instance: Instance, path: s
     type/property, marked when the provider schema says a change replaces the resource."""
     if recorded is None or str(recorded).lower() == str(wanted).lower():
         return []
-    shown = "(sensitive)" if instance.is_sensitive(path) else recorded
-    line = f"{label}: {shown} -> {wanted}"
+    recorded = "(sensitive)" if instance.is_sensitive(path) else shown(recorded, 80)
+    line = f"{label}: {recorded} -> {wanted}"
     if create_only:
         from .. import providers
 
@@ -213,7 +215,8 @@ def _differs(label: str, recorded: Any, wanted: Any, instance: Instance, path: s
 
 def _versioning(instance: Instance, properties: dict) -> list[str]:
     recorded = instance.value("versioning_configuration.0.status") or instance.value("versioning.0.enabled")
-    recorded = {True: "Enabled", False: "Suspended"}.get(recorded, recorded)
+    if isinstance(recorded, bool):   # provider 3: versioning.0.enabled
+        recorded = "Enabled" if recorded else "Suspended"
     wanted = (properties.get("VersioningConfiguration") or {}).get("Status", "Suspended")
     return _differs("versioning", recorded, wanted, instance, "versioning_configuration")
 
@@ -228,7 +231,11 @@ def _encryption(instance: Instance, properties: dict) -> list[str]:
 
 
 def _lifecycle(instance: Instance, properties: dict) -> list[str]:
-    recorded = sorted(r.get("id", "?") for r in instance.value("rule") or [] if isinstance(r, dict))
+    rules = instance.value("rule") or []
+    if not isinstance(rules, list) or not all(isinstance(r, dict) and isinstance(r.get("id", ""), str)
+                                              for r in rules):
+        raise instance.wrong("rule", rules, "a list of rules, each with a string id")
+    recorded = sorted(shown(r.get("id") or "?", 80) for r in rules)
     wanted = sorted(r.get("Id", "?") for r in (properties.get("LifecycleConfiguration") or {}).get("Rules", []))
     if recorded == wanted:
         return []
