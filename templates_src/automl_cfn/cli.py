@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EXIT_INTERRUPTED, EXIT_REFUSED, UserError
+from .errors import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, UserError
 
 PROG = "automl-cfn"
 
@@ -84,7 +84,7 @@ def target(args):
     from .deploy.aws import Aws, AwsOptions
     from .deploy.target import Target
 
-    aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
+    aws = Aws(AwsOptions.from_flags(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
     aws.check_region(f"config/{args.env}.yaml" if args.env else str(args.config))
     return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir),
@@ -477,8 +477,12 @@ def cmd_diagram(args) -> int:
     settings = load(args)
     text = diagram.render(generated_documents(args.project_dir), parameter_values(settings), settings, args.format)
     if args.out:
-        Path(args.out).write_bytes(text if isinstance(text, bytes) else text.encode())
-        print(f"wrote {args.out}")
+        try:
+            Path(args.out).write_bytes(text if isinstance(text, bytes) else text.encode())
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot write it ({exc.strerror or exc}); allowed: a file path in an "
+                            "existing directory") from None
+        print(f"wrote {one_line(args.out)}")
     else:
         sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
     return 0
@@ -812,21 +816,42 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(parser, argv)
         return args.handler(args)
     except UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return fail(str(exc), exc.exit_code)
     except BrokenPipeError:
         return quiet_broken_pipe()   # `automl-cfn status | head -1`: the reader has what it wanted
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted{resume_hint(args)}", file=sys.stderr)
+        print(f"{PROG}: interrupted{one_line(resume_hint(args))}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # an AWS failure not handled closer to it: one line, exit 1
-        if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer", "urllib3")):
-            raise
-        from .deploy.aws import explain
+    except Exception as exc:
+        if type(exc).__module__.startswith(("botocore", "boto3", "s3transfer", "urllib3")):
+            from .deploy.aws import explain   # an AWS failure not handled closer to it: one line, exit 1
 
-        error = explain(exc)
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return error.exit_code
+            error = explain(exc)
+            return fail(str(error), error.exit_code)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # a local path no check named (a directory, a name too long): still one line
+            return fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
+        raise
+
+
+LONGEST_ERROR = 1000
+
+
+def fail(message: str, code: int) -> int:
+    """The one line of a failure: what the user, a file or AWS gave is in it, shown as data (control
+    characters as escapes, non-UTF-8 bytes too, credentials masked: ui.printable), and a line one can read
+    whatever the input echoed (a 3000-character argument is cut in its middle)."""
+    line = one_line(message)
+    if len(line) > LONGEST_ERROR:
+        line = f"{line[:LONGEST_ERROR * 3 // 4]} ... {line[-LONGEST_ERROR // 4:]}"
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+    return code
+
+
+def one_line(text: str) -> str:
+    from .ui import printable
+
+    return printable(text)
 
 
 def parse(parser: Parser, argv: list[str] | None):

@@ -152,12 +152,14 @@ class Progress:
     def __init__(self, total: int, label: str):
         self.bar = None
         if ui.is_tty(sys.stderr) and total:
-            from rich.progress import (BarColumn, DownloadColumn, Progress as RichProgress, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (BarColumn, DownloadColumn, Progress as RichProgress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
 
-            self.bar = RichProgress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                                    TransferSpeedColumn(), TimeRemainingColumn(), console=ui.err(), transient=True)
-            self.task = self.bar.add_task(label, total=total)
+            # The description is data (a bucket and prefix), never markup.
+            self.bar = RichProgress(TextColumn("{task.description}", style="progress.description", markup=False),
+                                    BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                                    console=ui.err(), transient=True)
+            self.task = self.bar.add_task(ui.printable(label), total=total)
             self.bar.start()
 
     def subscriber(self):
@@ -223,7 +225,7 @@ def plan_upload(local: Source, remote: dict[str, Entry], delete: bool) -> Plan:
 def scan_source(source: Path, excludes: list[str], delete: bool = False, delete_skipped: bool = False) -> Source:
     """The files to sync; bad input (no directory, nothing in it, --delete over unread paths) stops here."""
     if not source.is_dir():
-        raise UserError(f"--source {source}: no such directory")
+        raise UserError(f"--source {source}: " + ("is not a directory" if source.exists() else "no such directory"))
     local = local_files(source, excludes)
     for relative, why in list(local.skipped.items())[:10]:
         ui.info(f"skipped {source / relative}: {why}")
