@@ -94,7 +94,9 @@ def local_files(root: Path, excludes: list[str]) -> Source:
             if excluded(relative, excludes):
                 continue
             info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
+            if not utf8(relative):   # a name in another encoding: its bytes cannot be an S3 key
+                source.skipped[relative] = "its name is not UTF-8, which an S3 key is (rename it)"
+            elif stat.S_ISLNK(info.st_mode):
                 source.skipped[relative] = "is a symbolic link (not followed)"
             elif not stat.S_ISREG(info.st_mode):
                 source.skipped[relative] = "is not a regular file"
@@ -103,6 +105,15 @@ def local_files(root: Path, excludes: list[str]) -> Source:
             else:
                 source.files[relative] = Entry(relative, info.st_size, path=path, mtime_ns=info.st_mtime_ns)
     return source
+
+
+def utf8(name: str) -> bool:
+    """False for a file name whose bytes were not UTF-8 (Python holds them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def changed_since_scan(entry: Entry) -> bool:
