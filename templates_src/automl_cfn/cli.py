@@ -330,6 +330,10 @@ def cmd_destroy(args) -> int:
 
     if args.purge_confirm and not args.purge_data:
         raise UserError("--purge-confirm only goes with --purge-data")
+    if args.backup:
+        from .ops.data import check_destination
+
+        check_destination(Path(args.backup), "--backup")
     return destroy(target(args), DestroyOptions(
         yes=args.yes, purge_data=args.purge_data, purge_confirm=args.purge_confirm,
         backup=Path(args.backup) if args.backup else None, force_unlock=args.force_unlock,
@@ -361,11 +365,12 @@ def cmd_upload(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from .ops.data import PREFIXES, download
+    from .ops.data import PREFIXES, check_destination, download
 
     if args.what not in PREFIXES:
         raise UserError(f"download {args.what!r}: choose one of {', '.join(PREFIXES)}")
-    download(deployed(args), args.what, Path(args.dest or f"data/{args.what}"), args.exclude)
+    dest = check_destination(Path(args.dest or f"data/{args.what}"), "--dest")   # bad input before any request
+    download(deployed(args), args.what, dest, args.exclude)
     return 0
 
 

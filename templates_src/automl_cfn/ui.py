@@ -102,6 +102,16 @@ def visible(text: str) -> str:
     return _shown(text, {"\n": "\n", "\t": "\t"})
 
 
+def is_utf8(text: str) -> bool:
+    """False for text holding a byte that was not UTF-8: Python keeps such a byte of an argument, a file name or
+    an environment variable as a lone surrogate, which AWS (JSON, XML, S3 keys) cannot take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _shown(text: str, kept: dict[str, str]) -> str:
     from .redact import redact
 

@@ -94,7 +94,7 @@ def local_files(root: Path, excludes: list[str]) -> Source:
             if excluded(relative, excludes):
                 continue
             info = path.lstat()
-            if not utf8(relative):   # a name in another encoding: its bytes cannot be an S3 key
+            if not ui.is_utf8(relative):   # a name in another encoding: its bytes cannot be an S3 key
                 source.skipped[relative] = "its name is not UTF-8, which an S3 key is (rename it)"
             elif stat.S_ISLNK(info.st_mode):
                 source.skipped[relative] = "is a symbolic link (not followed)"
@@ -105,15 +105,6 @@ def local_files(root: Path, excludes: list[str]) -> Source:
             else:
                 source.files[relative] = Entry(relative, info.st_size, path=path, mtime_ns=info.st_mtime_ns)
     return source
-
-
-def utf8(name: str) -> bool:
-    """False for a file name whose bytes were not UTF-8 (Python holds them as lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def changed_since_scan(entry: Entry) -> bool:
@@ -300,13 +291,19 @@ def upload_again_what_changed(s3, plan: Plan, start, bucket: str, prefix: str) -
 # download
 # ---------------------------------------------------------------------------
 
+def check_destination(dest: Path, flag: str) -> Path:
+    """A directory to write into, or a path where one can be made: checked before any request."""
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"{flag} {dest}: is a file; expected a directory to download into")
+    return dest
+
+
 def download(deployed: Deployed, what: str, dest: Path, excludes: list[str]) -> Plan:
     from ..keys import layout
 
     if what not in PREFIXES:
         raise UserError(f"download {what!r}: choose one of {', '.join(PREFIXES)}")
-    if dest.exists() and not dest.is_dir():
-        raise UserError(f"--dest {dest}: is a file; expected a directory to download into")
+    check_destination(dest, "--dest")
     prefix = PREFIXES[what]
     s3, bucket = deployed.client("s3"), deployed.bucket
     started = time.perf_counter()

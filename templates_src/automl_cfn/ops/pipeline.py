@@ -44,7 +44,7 @@ def parse_input(text: str | None) -> str:
     if size > MAX_INPUT_BYTES:
         raise UserError(f"--input is {size:,} bytes; allowed: at most {MAX_INPUT_BYTES:,} (256 KiB, Step Functions' "
                         "input limit): put large data in the bucket and pass its key")
-    if not _is_utf8(text):
+    if not ui.is_utf8(text):
         raise UserError("--input is not UTF-8 text (it holds bytes that are not); allowed: a JSON object in UTF-8")
     if _depth(text) > MAX_INPUT_DEPTH:
         raise UserError(f"--input nests objects and arrays more than {MAX_INPUT_DEPTH} deep; allowed: at most "
@@ -62,15 +62,6 @@ def parse_input(text: str | None) -> str:
         raise UserError(f"--input with the trigger this tool adds is over {MAX_INPUT_BYTES:,} bytes (256 KiB, Step "
                         "Functions' input limit): put large data in the bucket and pass its key")
     return body
-
-
-def _is_utf8(text: str) -> bool:
-    """False for the lone surrogates a non-UTF-8 byte of an argument becomes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _depth(text: str) -> int:
