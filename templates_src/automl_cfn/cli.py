@@ -102,6 +102,8 @@ def cmd_templates(args) -> int:
 
 def write_templates(args) -> int:
     root = Path(args.project_dir)
+    if not root.is_dir():   # a mistyped --project-dir would otherwise be created, generated/ and all
+        raise UserError(f"--project-dir {root}: no such directory")
     out = Path(args.out) if args.out else root / "generated"
     if not args.out:
         from . import cache   # the cache is generated/'s; --out writes elsewhere, uncached

@@ -238,6 +238,11 @@ def test_an_output_path_that_cannot_be_written_is_one_line(project_root, tmp_pat
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_templates_never_creates_a_mistyped_project_directory(tmp_path, capsys):
+    assert main(["templates", "--project-dir", str(tmp_path / "typo")]) == 2
+    assert "--project-dir" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+
+
 def test_a_local_path_error_no_check_names_is_still_one_line(project_root, tmp_path, capsys):
     long_name = str(tmp_path / ("t" * 300))
     assert main(["lint", long_name, "--project-dir", str(project_root)]) == 2
