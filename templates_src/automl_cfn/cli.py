@@ -351,6 +351,7 @@ def deployed(args):
 def cmd_build(args) -> int:
     from .ops.images import BuildOptions, build
 
+    check_image_tag(args.tag)
     build(deployed(args), BuildOptions(services=tuple(args.service or ()), tag=args.tag, push=args.push))
     return 0
 
@@ -495,12 +496,19 @@ def cmd_diagram(args) -> int:
     return 0
 
 
-def cmd_release(args) -> int:
-    from .ops.release import release
+def check_image_tag(tag: str | None) -> None:
+    """--tag of build and release: a tag ECR and docker take, checked before any request or docker run."""
     from .settings import IMAGE_TAG_RE
 
-    if not IMAGE_TAG_RE.fullmatch(args.tag):
-        raise UserError(f"--tag {args.tag!r} is not a valid image tag")
+    if tag is not None and not IMAGE_TAG_RE.fullmatch(tag):
+        raise UserError(f"--tag {tag[:140]!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
+                        "(not first), up to 128 characters")
+
+
+def cmd_release(args) -> int:
+    from .ops.release import release
+
+    check_image_tag(args.tag)
     return release(target(args), args.tag, deploy_options(args), poll=args.poll)
 
 

@@ -93,6 +93,7 @@ CASES = [
     ({}, ["run", "[bold]\x1b[31m"], 2, "unknown service '[bold]\\x1b[31m'"),
     ({}, ["pipeline", "history", "--limit", "99999999999999999999"], 2, "allowed: 1 to 1000"),
     ({}, ["release", "--tag", ""], 2, "--tag '' is not a valid image tag"),
+    ({}, ["build", "--tag", "../x;rm -rf"], 2, "--tag '../x;rm -rf' is not a valid image tag; allowed: letters"),
     # -- valid input against an empty account: AWS's answer, one line -------------------------------
     ({"AWS_ENDPOINT_URL": "ENDPOINT_WITH_USERINFO"}, ["status"], 1, "automl-dev is not deployed in us-east-1"),
     ({}, ["logs", "train", "--since", "3653d"], 1, "automl-dev is not deployed"),
