@@ -37,6 +37,9 @@ def _columns() -> int:
         return 80
 
 
+LONGEST_USAGE_ERROR = 600
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (and exit code 2)."""
 
@@ -45,6 +48,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if len(message) > LONGEST_USAGE_ERROR:   # argparse echoes a value whole: a 3000-character one is cut
+            message = f"{message[:LONGEST_USAGE_ERROR - 200]} ... {message[-150:]}"
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
@@ -849,17 +854,10 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-LONGEST_ERROR = 1000
-
-
 def fail(message: str, code: int) -> int:
     """The one line of a failure: what the user, a file or AWS gave is in it, shown as data (control
-    characters as escapes, non-UTF-8 bytes too, credentials masked: ui.printable), and a line one can read
-    whatever the input echoed (a 3000-character argument is cut in its middle)."""
-    line = one_line(message)
-    if len(line) > LONGEST_ERROR:
-        line = f"{line[:LONGEST_ERROR * 3 // 4]} ... {line[-LONGEST_ERROR // 4:]}"
-    print(f"{PROG}: error: {line}", file=sys.stderr)
+    characters as escapes, non-UTF-8 bytes too, credentials masked: ui.printable)."""
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
     return code
 
 

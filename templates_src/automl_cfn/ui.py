@@ -131,7 +131,7 @@ def _escape(character: str) -> str:
 
 def table(columns: list[str], rows: list[list], title: str | None = None) -> None:
     """A table on a TTY; tab-separated lines otherwise (easy to grep and cut).  A cell is data, shown as it is
-    (never read as rich markup, never a control character), unless it is `Styled`."""
+    (never read as rich markup, never a control character); a `Styled` one is painted in its style."""
     if is_tty(sys.stdout):
         from rich.table import Table
         from rich.text import Text
@@ -140,8 +140,8 @@ def table(columns: list[str], rows: list[list], title: str | None = None) -> Non
         for column in columns:
             t.add_column(column, overflow="fold")
         for row in rows:
-            t.add_row(*(Text(cell.text, style=cell.style) if isinstance(cell, Styled) else Text(printable(cell))
-                        for cell in row))
+            t.add_row(*(Text(printable(cell.text), style=cell.style) if isinstance(cell, Styled)
+                        else Text(printable(cell)) for cell in row))
         out().print(t)
     else:
         if title:

@@ -253,4 +253,6 @@ def test_a_local_path_error_no_check_names_is_still_one_line(project_root, tmp_p
 def test_an_echoed_argument_of_any_length_leaves_a_readable_line(capsys):
     assert main(["pipeline", "a" * 5000]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and len(err) < 1100 and " ... " in err
+    assert err.count("\n") == 1 and len(err) < 700 and " ... " in err and err.endswith("--help')\n")
+    assert main(["run", "b" * 5000, "--env", "dev"]) == 2
+    assert len(capsys.readouterr().err) < 200

@@ -28,7 +28,7 @@ from ..errors import UserError
 from ..settings import REGION_RE, Settings, SettingsError, read_yaml_mapping, with_overrides
 
 ACCOUNT = re.compile(r"\d{12}")
-A_ACCOUNT = "111111111111"   # an account ID in messages
+EXAMPLE_ACCOUNT = "111111111111"   # an account ID in messages
 OU = re.compile(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}")
 KEYS = ("accounts", "organizational_units", "regions", "overrides", "preferences")
 PREFERENCES = {"region_order": list, "region_concurrency": str, "max_concurrent_accounts": int,
@@ -128,7 +128,7 @@ def _overrides(value, accounts: list[str], regions: list[str], settings: Setting
     for key, changes in value.items():
         if not isinstance(key, str):   # YAML reads unquoted digits as a number (with a leading 0, in octal)
             raise UserError(f"{shown}: overrides: {str(key)[:40]} is not a string; a key is a listed account ID or "
-                            f"region: quote account IDs, such as \"{A_ACCOUNT}\" (YAML reads digits as a number)")
+                            f"region: quote account IDs, such as \"{EXAMPLE_ACCOUNT}\" (YAML reads digits as a number)")
         if key not in accounts and key not in regions:
             raise UserError(f"{shown}: overrides: {key[:40]!r} is neither a listed account nor a listed region")
         if not isinstance(changes, dict) or not changes:
