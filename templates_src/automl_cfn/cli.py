@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EXIT_INTERRUPTED, EXIT_REFUSED, UserError
+from .errors import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, UserError
 
 PROG = "automl-cfn"
 
@@ -37,6 +37,9 @@ def _columns() -> int:
         return 80
 
 
+LONGEST_USAGE_ERROR = 600
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (and exit code 2)."""
 
@@ -45,6 +48,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if len(message) > LONGEST_USAGE_ERROR:   # argparse echoes a value whole: a 3000-character one is cut
+            message = f"{message[:LONGEST_USAGE_ERROR - 200]} ... {message[-150:]}"
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
@@ -84,7 +89,7 @@ def target(args):
     from .deploy.aws import Aws, AwsOptions
     from .deploy.target import Target
 
-    aws = Aws(AwsOptions(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
+    aws = Aws(AwsOptions.from_flags(args.endpoint_url, args.profile, args.region), default_region=settings.aws_region)
     env_flag = f"--env {args.env}" if args.env else f"--config {args.config}"
     aws.check_region(f"config/{args.env}.yaml" if args.env else str(args.config))
     return Target(settings=settings, aws=aws, env_flag=env_flag, project_dir=Path(args.project_dir),
@@ -102,6 +107,8 @@ def cmd_templates(args) -> int:
 
 def write_templates(args) -> int:
     root = Path(args.project_dir)
+    if not root.is_dir():   # a mistyped --project-dir would otherwise be created, generated/ and all
+        raise UserError(f"--project-dir {root}: no such directory")
     out = Path(args.out) if args.out else root / "generated"
     if not args.out:
         from . import cache   # the cache is generated/'s; --out writes elsewhere, uncached
@@ -330,6 +337,10 @@ def cmd_destroy(args) -> int:
 
     if args.purge_confirm and not args.purge_data:
         raise UserError("--purge-confirm only goes with --purge-data")
+    if args.backup:
+        from .ops.data import check_destination
+
+        check_destination(Path(args.backup), "--backup")
     return destroy(target(args), DestroyOptions(
         yes=args.yes, purge_data=args.purge_data, purge_confirm=args.purge_confirm,
         backup=Path(args.backup) if args.backup else None, force_unlock=args.force_unlock, unprotect=args.unprotect,
@@ -345,6 +356,7 @@ def deployed(args):
 def cmd_build(args) -> int:
     from .ops.images import BuildOptions, build
 
+    check_image_tag(args.tag)
     build(deployed(args), BuildOptions(services=tuple(args.service or ()), tag=args.tag, push=args.push))
     return 0
 
@@ -361,11 +373,12 @@ def cmd_upload(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from .ops.data import PREFIXES, download
+    from .ops.data import PREFIXES, check_destination, download
 
     if args.what not in PREFIXES:
         raise UserError(f"download {args.what!r}: choose one of {', '.join(PREFIXES)}")
-    download(deployed(args), args.what, Path(args.dest or f"data/{args.what}"), args.exclude)
+    dest = check_destination(Path(args.dest or f"data/{args.what}"), "--dest")   # bad input before any request
+    download(deployed(args), args.what, dest, args.exclude)
     return 0
 
 
@@ -480,19 +493,30 @@ def cmd_diagram(args) -> int:
     settings = load(args)
     text = diagram.render(generated_documents(args.project_dir), parameter_values(settings), settings, args.format)
     if args.out:
-        Path(args.out).write_bytes(text if isinstance(text, bytes) else text.encode())
-        print(f"wrote {args.out}")
+        try:
+            Path(args.out).write_bytes(text if isinstance(text, bytes) else text.encode())
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot write it ({exc.strerror or exc}); allowed: a file path in an "
+                            "existing directory") from None
+        print(f"wrote {one_line(args.out)}")
     else:
         sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
     return 0
 
 
-def cmd_release(args) -> int:
-    from .ops.release import release
+def check_image_tag(tag: str | None) -> None:
+    """--tag of build and release: a tag ECR and docker take, checked before any request or docker run."""
     from .settings import IMAGE_TAG_RE
 
-    if not IMAGE_TAG_RE.fullmatch(args.tag):
-        raise UserError(f"--tag {args.tag!r} is not a valid image tag")
+    if tag is not None and not IMAGE_TAG_RE.fullmatch(tag):
+        raise UserError(f"--tag {tag[:140]!r} is not a valid image tag; allowed: letters, digits, '_', '.', '-' "
+                        "(not first), up to 128 characters")
+
+
+def cmd_release(args) -> int:
+    from .ops.release import release
+
+    check_image_tag(args.tag)
     return release(target(args), args.tag, deploy_options(args), poll=args.poll)
 
 
@@ -818,21 +842,35 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(parser, argv)
         return args.handler(args)
     except UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return fail(str(exc), exc.exit_code)
     except BrokenPipeError:
         return quiet_broken_pipe()   # `automl-cfn status | head -1`: the reader has what it wanted
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted{resume_hint(args)}", file=sys.stderr)
+        print(f"{PROG}: interrupted{one_line(resume_hint(args))}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # an AWS failure not handled closer to it: one line, exit 1
-        if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer", "urllib3")):
-            raise
-        from .deploy.aws import explain
+    except Exception as exc:
+        if type(exc).__module__.startswith(("botocore", "boto3", "s3transfer", "urllib3")):
+            from .deploy.aws import explain   # an AWS failure not handled closer to it: one line, exit 1
 
-        error = explain(exc)
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return error.exit_code
+            error = explain(exc)
+            return fail(str(error), error.exit_code)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # a local path no check named (a directory, a name too long): still one line
+            return fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
+        raise
+
+
+def fail(message: str, code: int) -> int:
+    """The one line of a failure: what the user, a file or AWS gave is in it, shown as data (control
+    characters as escapes, non-UTF-8 bytes too, credentials masked: ui.printable)."""
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+    return code
+
+
+def one_line(text: str) -> str:
+    from .ui import printable
+
+    return printable(text)
 
 
 def parse(parser: Parser, argv: list[str] | None):

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import UserError
+from .ui import visible
 
 
 def cfn_lint_command() -> list[str]:
@@ -119,10 +120,10 @@ def run(paths: list[Path], jobs: int | None = None, cwd: Path = Path("."), use_c
     for path in paths:
         result = results[str(path)]
         if result.get("error"):
-            sys.stderr.write(result["error"] + "\n")
+            sys.stderr.write(visible(result["error"]) + "\n")
             code |= 1
         for line in result["findings"]:
-            print(line)
+            print(visible(line))   # a template's path and cfn-lint's words, shown as text
             rule = line.split(":")[5] if line.count(":") >= 5 else "E"
             code |= LEVEL_BITS.get(rule[:1], 2)
     if code == 0:

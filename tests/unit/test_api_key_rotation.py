@@ -53,7 +53,7 @@ def test_without_a_rollout_state_the_running_tasks_decide():
 
 def test_a_failed_deployment_is_an_aws_failure_with_its_reason():
     ecs = Ecs([deployment("ecs-svc/2", rollout="FAILED", reason="tasks failed to start\x1b[31m")])
-    with pytest.raises(AwsError, match=r"deployment ecs-svc/2 FAILED: tasks failed to start \[31m$") as raised:
+    with pytest.raises(AwsError, match=r"deployment ecs-svc/2 FAILED: tasks failed to start\\x1b\[31m$") as raised:
         wait_stable(ecs, WHERE, "ecs-svc/2", poll=0)
     assert raised.value.exit_code == 1
 

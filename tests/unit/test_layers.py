@@ -24,7 +24,7 @@ FLOORS = {
     "stacks": 2,
     "settings": 1, "parameters": 1, "model": 1, "errors": 1, "ui": 1, "__init__": 1, "data": 1,
     "lazy_imports": 1, "digest": 1, "schedule": 1, "batch_gc": 1, "config_rules": 1, "rollout_time": 1,
-    "name_scopes": 1,
+    "name_scopes": 1, "redact": 1,
 }
 
 

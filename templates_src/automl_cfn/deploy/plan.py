@@ -237,14 +237,14 @@ def show_review(change_set: ChangeSet, options: DeployOptions) -> None:
     if options.output == "json":
         print(reviews.to_json(review))
     elif options.output == "markdown":
-        print(reviews.to_markdown(review, change_set.risks or None))
+        print(ui.visible(reviews.to_markdown(review, change_set.risks or None)))
     else:
         colour = ui.is_tty(sys.stdout)
         text = reviews.render_text(review, colour)
         if colour:
             ui.out().print(text, markup=True)
         else:
-            print(text)
+            print(ui.visible(text))   # AWS's words in it (a reason, a value) show their control characters
 
 
 # ---------------------------------------------------------------------------

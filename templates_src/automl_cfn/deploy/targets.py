@@ -30,6 +30,7 @@ from ..errors import UserError
 from ..settings import REGION_RE, Settings, SettingsError, read_yaml_mapping, with_overrides
 
 ACCOUNT = re.compile(r"\d{12}")
+EXAMPLE_ACCOUNT = "111111111111"   # an account ID in messages
 OU = re.compile(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}")
 KEYS = ("accounts", "organizational_units", "regions", "call_as", "overrides", "preferences")
 CALL_AS = ("DELEGATED_ADMIN", "SELF")   # botocore's CallAs
@@ -142,12 +143,17 @@ def _overrides(value, accounts: list[str], regions: list[str], settings: Setting
         raise UserError(f"{shown}: overrides: expected a mapping of account or region to settings")
     result = {}
     for key, changes in value.items():
-        key = str(key)
+        if not isinstance(key, str):   # YAML reads unquoted digits as a number (with a leading 0, in octal)
+            raise UserError(f"{shown}: overrides: {str(key)[:40]} is not a string; a key is a listed account ID or "
+                            f"region: quote account IDs, such as \"{EXAMPLE_ACCOUNT}\" (YAML reads digits as a number)")
         if key not in accounts and key not in regions:
             raise UserError(f"{shown}: overrides: {key[:40]!r} is neither a listed account nor a listed region")
         if not isinstance(changes, dict) or not changes:
             raise UserError(f"{shown}: overrides: {key}: expected a mapping of settings, such as az_count: 3")
         for name in changes:
+            if not isinstance(name, str):
+                raise UserError(f"{shown}: overrides: {key}: {str(name)[:40]} is not a setting name (a string, "
+                                "such as az_count)")
             if name in NOT_OVERRIDABLE:
                 raise UserError(f"{shown}: overrides: {key}: {name} cannot differ between instances (it names the "
                                 "stacks or is fixed for the environment's life)")

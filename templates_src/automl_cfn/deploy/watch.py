@@ -122,6 +122,8 @@ def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0
 
     status_line = None
     if colour:
+        from rich.text import Text
+
         status_line = console.status("waiting for CloudFormation ...")
         status_line.start()
     try:
@@ -134,7 +136,9 @@ def watch(cfn, stack_id: str, root_name: str, since: datetime, poll: float = 2.0
                 return status
             if status_line:
                 elapsed = int(time.monotonic() - started)
-                status_line.update(f"{status}: {done} resource events complete, {elapsed // 60}m{elapsed % 60:02d}s")
+                # a status line reads a str as markup: AWS's status is data
+                status_line.update(Text(ui.printable(f"{status}: {done} resource events complete, "
+                                                     f"{elapsed // 60}m{elapsed % 60:02d}s")))
             time.sleep(poll)
     finally:
         if status_line:

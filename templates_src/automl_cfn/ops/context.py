@@ -48,7 +48,7 @@ def check_service(name: str, allowed=SERVICES, what: str = "service") -> str:
 
         close = difflib.get_close_matches(name, allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UserError(f"unknown {what} {name!r}{hint}; allowed: {', '.join(allowed)}")
+        raise UserError(f"unknown {what} {name[:40]!r}{hint}; allowed: {', '.join(allowed)}")
     return name
 
 

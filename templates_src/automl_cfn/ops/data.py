@@ -94,7 +94,9 @@ def local_files(root: Path, excludes: list[str]) -> Source:
             if excluded(relative, excludes):
                 continue
             info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
+            if not ui.is_utf8(relative):   # a name in another encoding: its bytes cannot be an S3 key
+                source.skipped[relative] = "its name is not UTF-8, which an S3 key is (rename it)"
+            elif stat.S_ISLNK(info.st_mode):
                 source.skipped[relative] = "is a symbolic link (not followed)"
             elif not stat.S_ISREG(info.st_mode):
                 source.skipped[relative] = "is not a regular file"
@@ -152,12 +154,14 @@ class Progress:
     def __init__(self, total: int, label: str):
         self.bar = None
         if ui.is_tty(sys.stderr) and total:
-            from rich.progress import (BarColumn, DownloadColumn, Progress as RichProgress, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (BarColumn, DownloadColumn, Progress as RichProgress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
 
-            self.bar = RichProgress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                                    TransferSpeedColumn(), TimeRemainingColumn(), console=ui.err(), transient=True)
-            self.task = self.bar.add_task(label, total=total)
+            # The description is data (a bucket and prefix), never markup.
+            self.bar = RichProgress(TextColumn("{task.description}", style="progress.description", markup=False),
+                                    BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                                    console=ui.err(), transient=True)
+            self.task = self.bar.add_task(ui.printable(label), total=total)
             self.bar.start()
 
     def subscriber(self):
@@ -223,7 +227,7 @@ def plan_upload(local: Source, remote: dict[str, Entry], delete: bool) -> Plan:
 def scan_source(source: Path, excludes: list[str], delete: bool = False, delete_skipped: bool = False) -> Source:
     """The files to sync; bad input (no directory, nothing in it, --delete over unread paths) stops here."""
     if not source.is_dir():
-        raise UserError(f"--source {source}: no such directory")
+        raise UserError(f"--source {source}: " + ("is not a directory" if source.exists() else "no such directory"))
     local = local_files(source, excludes)
     for relative, why in list(local.skipped.items())[:10]:
         ui.info(f"skipped {source / relative}: {why}")
@@ -287,13 +291,19 @@ def upload_again_what_changed(s3, plan: Plan, start, bucket: str, prefix: str) -
 # download
 # ---------------------------------------------------------------------------
 
+def check_destination(dest: Path, flag: str) -> Path:
+    """A directory to write into, or a path where one can be made: checked before any request."""
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"{flag} {dest}: is a file; expected a directory to download into")
+    return dest
+
+
 def download(deployed: Deployed, what: str, dest: Path, excludes: list[str]) -> Plan:
     from ..keys import layout
 
     if what not in PREFIXES:
         raise UserError(f"download {what!r}: choose one of {', '.join(PREFIXES)}")
-    if dest.exists() and not dest.is_dir():
-        raise UserError(f"--dest {dest}: is a file; expected a directory to download into")
+    check_destination(dest, "--dest")
     prefix = PREFIXES[what]
     s3, bucket = deployed.client("s3"), deployed.bucket
     started = time.perf_counter()

@@ -9,23 +9,35 @@ from datetime import datetime, timedelta, timezone
 from .. import ui
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, UserError
 from ..model import LOG_SOURCES, title
+from ..settings import LOG_RETENTION_DAYS
 from .context import Deployed, check_service
 
-UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# No log group of ours keeps events longer than the longest retention CloudWatch Logs offers (the settings'
+# log_retention_days choices, from PutRetentionPolicy): a longer --since finds nothing more.
+LONGEST_DAYS = max(LOG_RETENTION_DAYS)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)   # FilterLogEvents' startTime: milliseconds, at least 0
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`10m`, `2h`, `1d`, `30s`, `1w`, or an ISO 8601 time."""
+    """`10m`, `2h`, `1d`, `30s`, `1w` (up to the longest retention), or an ISO 8601 time from 1970 on."""
     now = now or datetime.now(timezone.utc)
     match = re.fullmatch(r"(\d+)([smhdw])", text.strip())
     if match:
-        return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        digits, unit = match.groups()
+        if len(digits) > 12 or int(digits) * UNIT_SECONDS[unit] > LONGEST_DAYS * 86400:
+            raise UserError(f"--since {text[:40]!r} is too far back; allowed: up to {LONGEST_DAYS}d, the longest "
+                            "CloudWatch Logs retention")
+        return now - timedelta(seconds=int(digits) * UNIT_SECONDS[unit])
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"--since {text!r}: use a duration like 10m, 2h, 1d or an ISO time "
+        raise UserError(f"--since {text[:40]!r}: use a duration like 10m, 2h, 1d or an ISO time "
                         "like 2026-11-26T06:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment < EPOCH:
+        raise UserError(f"--since {text[:40]!r} is before 1970-01-01, where CloudWatch Logs' times begin")
+    return moment
 
 
 def fetch(logs, group: str, start_ms: int, seen: set[str]) -> list[dict]:

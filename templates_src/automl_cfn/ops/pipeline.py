@@ -30,17 +30,64 @@ def state_machine(deployed: Deployed) -> str:
     return arn
 
 
+# StartExecution's input: at most 262,144 bytes of UTF-8 (botocore's model, SensitiveData max).  The nesting
+# bound is this tool's: deep enough for any pipeline input, shallow enough to read without recursing out.
+MAX_INPUT_BYTES = 262_144
+MAX_INPUT_DEPTH = 100
+
+
 def parse_input(text: str | None) -> str:
     """The execution input: the user's JSON object, marked as a manual start (history tells triggers apart)."""
     if text is None:
         return json.dumps({"trigger": "manual"})
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INPUT_BYTES:
+        raise UserError(f"--input is {size:,} bytes; allowed: at most {MAX_INPUT_BYTES:,} (256 KiB, Step Functions' "
+                        "input limit): put large data in the bucket and pass its key")
+    if not ui.is_utf8(text):
+        raise UserError("--input is not UTF-8 text (it holds bytes that are not); allowed: a JSON object in UTF-8")
+    if _depth(text) > MAX_INPUT_DEPTH:
+        raise UserError(f"--input nests objects and arrays more than {MAX_INPUT_DEPTH} deep; allowed: at most "
+                        f"{MAX_INPUT_DEPTH}")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
-        raise UserError(f"--input is not JSON: {exc.msg} at character {exc.pos}") from None
+        raise UserError(f"--input is not JSON: {exc.msg} (character {exc.pos})") from None
+    except ValueError as exc:   # NaN, Infinity: Python reads them, JSON (and Step Functions) does not
+        raise UserError(f"--input is not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise UserError("--input must be a JSON object, e.g. '{\"run\": \"2026-11\"}'")
-    return json.dumps({"trigger": "manual", **value})
+    body = json.dumps({"trigger": "manual", **value})
+    if len(body.encode()) > MAX_INPUT_BYTES:
+        raise UserError(f"--input with the trigger this tool adds is over {MAX_INPUT_BYTES:,} bytes (256 KiB, Step "
+                        "Functions' input limit): put large data in the bucket and pass its key")
+    return body
+
+
+def _depth(text: str) -> int:
+    """How deep the JSON text nests arrays and objects (brackets in strings left out): one pass, no recursion."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def start(deployed: Deployed, payload: str | None, wait: bool, poll: float = 5.0) -> int:
