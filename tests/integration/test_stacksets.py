@@ -378,3 +378,15 @@ def test_a_repeated_region_in_region_order_is_refused(aws, run, project, organis
     assert code == 2 and "preferences: region_order: lists eu-west-1 twice" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert aws.requests() == before and clients("cloudformation").list_stack_sets()["Summaries"] == []
+
+
+def test_stack_set_listing_filters_by_status(clients):
+    cfn = clients("cloudformation")
+    body = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    for name in ("kept", "gone"):
+        cfn.create_stack_set(StackSetName=name, TemplateBody=body)
+    cfn.delete_stack_set(StackSetName="gone")
+    listed = {s["StackSetName"]: s["Status"] for s in cfn.list_stack_sets()["Summaries"]}
+    assert listed == {"kept": "ACTIVE", "gone": "DELETED"}
+    assert [s["StackSetName"] for s in cfn.list_stack_sets(Status="ACTIVE")["Summaries"]] == ["kept"]
+    assert [s["StackSetName"] for s in cfn.list_stack_sets(Status="DELETED")["Summaries"]] == ["gone"]

@@ -206,11 +206,15 @@ def describe_stack_set(self, backend: Backend) -> ActionResult:
 
 @action
 def list_stack_sets(self, backend: Backend) -> ActionResult:
+    """ListStackSets lists deleted stack sets too, unless Status (ACTIVE | DELETED) narrows the listing
+    (CloudFormation API reference, ListStackSets). Test: test_stack_set_listing_filters_by_status"""
     call_as, account, region = callers.store_of(self, backend)
+    status = self._get_param("Status")
     return ActionResult({"Summaries": [{"StackSetName": s.name, "StackSetId": s.set_id, "Status": s.status,
                                         "PermissionModel": s.permission_model}
                                        for s in stacksets.sets_of(account, region).values()
-                                       if callers.visible(call_as, s.permission_model)]})
+                                       if callers.visible(call_as, s.permission_model)
+                                       and status in (None, s.status)]})
 
 
 def instance_document(found: StackSet, instance: Instance) -> dict:
