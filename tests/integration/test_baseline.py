@@ -51,6 +51,12 @@ def history(s3, bucket: str, key: str) -> list[dict]:
     return json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))["configurationItems"]
 
 
+def history_status(config) -> dict:
+    """The one channel's configHistoryDeliveryInfo (DescribeDeliveryChannelStatus)."""
+    [status] = config.describe_delivery_channel_status()["DeliveryChannelsStatus"]
+    return status["configHistoryDeliveryInfo"]
+
+
 def types_in(keys: list[str]) -> set[str]:
     """The resource type of each history file (..._ConfigHistory_<type>_<start>_<end>_1.json.gz)."""
     return {key.split("_ConfigHistory_", 1)[1].rsplit("_", 3)[0] for key in keys}
@@ -128,8 +134,11 @@ def test_config_delivers_history_only_while_its_role_may_write(aws, cli, clients
     [status] = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
     assert status["recording"]   # CloudFormation starts the recorder once the channel exists
 
+    assert history_status(config) == {}   # nothing delivered yet
     delivered = aws.deliver_config_history()["delivered"]
     assert {"AWS::IAM::Role", "AWS::S3::Bucket"} <= types_in(delivered)
+    delivered_at = history_status(config)
+    assert delivered_at["lastStatus"] == "SUCCESS" and "lastErrorCode" not in delivered_at
     assert all(key.startswith(f"AWSLogs/{ACCOUNT}/Config/us-east-1/") for key in delivered)
     [roles] = [key for key in delivered if "_AWS::IAM::Role_" in key]
     assert role in {item["resourceName"] for item in history(s3, bucket, roles)}
@@ -145,6 +154,10 @@ def test_config_delivers_history_only_while_its_role_may_write(aws, cli, clients
     refused = aws.deliver_config_history()
     assert refused["delivered"] == [] and "is not authorized to perform: s3:PutObject" in refused["refused"]
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == before
+    failed = history_status(config)   # what the console and describe-delivery-channel-status show
+    assert (failed["lastStatus"], failed["lastErrorCode"]) == ("FAILURE", "AccessDenied")
+    assert "s3:PutObject" in failed["lastErrorMessage"]
+    assert failed["lastSuccessfulTime"] == delivered_at["lastSuccessfulTime"] <= failed["lastAttemptTime"]
     [channel] = config.describe_delivery_channels()["DeliveryChannels"]
     with pytest.raises(ClientError) as info:
         config.put_delivery_channel(DeliveryChannel=channel)
@@ -157,6 +170,7 @@ def test_config_delivers_history_only_while_its_role_may_write(aws, cli, clients
     iam.put_role_policy(RoleName=role, PolicyName=grant, PolicyDocument=json.dumps(document))
     config.put_delivery_channel(DeliveryChannel=channel)
     assert "AWS::IAM::Role" in types_in(aws.deliver_config_history()["delivered"])
+    assert history_status(config)["lastStatus"] == "SUCCESS" and "lastErrorCode" not in history_status(config)
 
 
 def test_put_delivery_channel_needs_a_bucket_and_a_role_config_may_assume(aws, clients):
@@ -174,6 +188,9 @@ def test_put_delivery_channel_needs_a_bucket_and_a_role_config_may_assume(aws, c
     assert info.value.response["Error"]["Message"] == (
         f"Insufficient delivery policy to s3 bucket: config-history, unable to assume role: {role}.")
     assert config.describe_delivery_channels()["DeliveryChannels"] == []
+    with pytest.raises(ClientError) as info:
+        config.describe_delivery_channel_status(DeliveryChannelNames=["default"])
+    assert info.value.response["Error"]["Code"] == "NoSuchDeliveryChannelException"
 
 
 def test_the_global_iam_types_are_recorded_in_the_home_region_only(aws, cli, clients):

@@ -32,6 +32,10 @@ Two moments, as on AWS:
   are recorded where the recording group lists them, and only in Regions
   AWS Config served before February 2022 (config_rules.GLOBAL_IAM_REGIONS).
   The server runs it on POST /_automl/config/deliver?region=R[&account=A].
+- DescribeDeliveryChannelStatus (moto has none) reports the last history
+  delivery: configHistoryDeliveryInfo lastStatus SUCCESS, or FAILURE with
+  S3's AccessDenied when the role was refused, as AWS reports a delivery it
+  could not make (verify-delivery-status.html, API_ConfigExportDeliveryInfo.html).
 
 Tests: tests/integration/test_baseline.py::test_config_delivers_history_only_while_its_role_may_write,
 tests/integration/test_baseline.py::test_the_global_iam_types_are_recorded_in_the_home_region_only.
@@ -51,6 +55,7 @@ ACL = {"s3:x-amz-acl": "bucket-owner-full-control"}   # the canned ACL Config pu
 
 def install() -> None:
     from moto.config import models
+    from moto.config.responses import ConfigResponse
 
     original = models.ConfigBackend.put_delivery_channel
 
@@ -63,6 +68,52 @@ def install() -> None:
         original(self, delivery_channel)
 
     models.ConfigBackend.put_delivery_channel = put_delivery_channel
+    forget_status_with_the_channel(models.ConfigBackend)
+    ConfigResponse.describe_delivery_channel_status = describe_delivery_channel_status
+
+
+def history_status(backend) -> dict[str, dict]:
+    """{channel name: its configHistoryDeliveryInfo}, kept on the region's backend (a reset forgets it)."""
+    if not hasattr(backend, "automl_history_status"):
+        backend.automl_history_status = {}
+    return backend.automl_history_status
+
+
+def forget_status_with_the_channel(backend_class) -> None:
+    """A channel deleted and made again starts with no delivery behind it."""
+    original = backend_class.delete_delivery_channel
+
+    def delete_delivery_channel(self, channel_name: str) -> None:
+        original(self, channel_name)
+        history_status(self).pop(channel_name, None)
+
+    backend_class.delete_delivery_channel = delete_delivery_channel
+
+
+def describe_delivery_channel_status(self) -> str:
+    """DescribeDeliveryChannelStatus: each named channel (all when none is named; NoSuchDeliveryChannelException
+    for a name without one) with the outcome of its last configuration history delivery: lastStatus SUCCESS or
+    FAILURE, lastErrorCode and lastErrorMessage for a failure, lastAttemptTime, lastSuccessfulTime; empty before
+    the first (API_DescribeDeliveryChannelStatus.html, verify-delivery-status.html).  Snapshots and the
+    configuration stream are not played here, so their infos are left out.  Test:
+    test_config_delivers_history_only_while_its_role_may_write."""
+    channels = self.config_backend.describe_delivery_channels(self._get_param("DeliveryChannelNames") or [])
+    status = history_status(self.config_backend)
+    return json.dumps({"DeliveryChannelsStatus": [
+        {"name": channel["name"], "configHistoryDeliveryInfo": dict(status.get(channel["name"], {}))}
+        for channel in channels]})
+
+
+def note_delivery(backend, channel: str, attempted: datetime, refusal: str = "") -> None:
+    """The channel's history delivery status after one attempt: a refusal is S3's AccessDenied."""
+    info = history_status(backend).setdefault(channel, {})
+    info["lastAttemptTime"] = attempted.timestamp()
+    for key in ("lastErrorCode", "lastErrorMessage"):
+        info.pop(key, None)
+    if refusal:
+        info.update(lastStatus="FAILURE", lastErrorCode="AccessDenied", lastErrorMessage=refusal)
+    else:
+        info.update(lastStatus="SUCCESS", lastSuccessfulTime=attempted.timestamp())
 
 
 def config_error(code: str, message: str):
@@ -171,7 +222,8 @@ def configuration_items(backend, resource_type: str, region: str) -> list[dict]:
 
 def deliver(account: str, region: str) -> dict:
     """One configuration history delivery of the region's recorder, as its role: {"delivered": [keys]}, or
-    {"delivered": [], "refused": AWS's message} (nothing written, as a failed delivery on AWS), or
+    {"delivered": [...], "refused": AWS's message} (stopped there, as a failed delivery on AWS; the channel's
+    status shows FAILURE), or
     {"delivered": [], "idle": why} when nothing records.  Test:
     test_config_delivers_history_only_while_its_role_may_write."""
     from moto.config.models import config_backends
@@ -199,10 +251,12 @@ def deliver(account: str, region: str) -> dict:
             as_recorder(recorder.role_arn, account, region, bucket_ask("s3:PutObject", bucket, key, ACL))
         except enforce.AccessDenied as denied:
             record("config", recorder.role_arn, f"arn:aws:s3:::{bucket}/{key}", False, denied.message)
+            note_delivery(backend, channel.name, now, denied.message)
             return {"delivered": delivered, "refused": denied.message}
         body = json.dumps({"fileVersion": "1.0", "configurationItems": items}, default=str, sort_keys=True)
         owner = resources.bucket_owner(bucket)
         s3_backends[owner]["aws"].put_object(bucket, key, gzip.compress(body.encode(), mtime=0))
         record("config", recorder.role_arn, f"arn:aws:s3:::{bucket}/{key}", True, resource_type)
         delivered.append(key)
+    note_delivery(backend, channel.name, now)
     return {"delivered": delivered}
