@@ -32,6 +32,35 @@ RULES = {
 }
 
 
+# The global IAM resource types: one configuration item each for the whole account, recorded by every region's
+# recorder that lists them (ResourceTypes overrides includeGlobalResourceTypes: false), so the baseline lists
+# them in its home region only (config/latest/developerguide/select-resources.html, "Global Resources";
+# botocore's RecordingGroup.includeGlobalResourceTypes).
+GLOBAL_IAM_TYPES = ("AWS::IAM::Group", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User")
+
+# Where AWS Config can record them: the Regions it served before February 2022.  The set is closed (no later
+# Region joins it); AWS names the later ones it refuses them in (Hyderabad, Melbourne, Calgary, Spain, Zurich,
+# Tel Aviv, UAE; every Region opened since is later still).  Source: AWS::Config::ConfigurationRecorder
+# RecordingGroup, IncludeGlobalResourceTypes (AWSCloudFormation/latest/UserGuide/
+# aws-properties-config-configurationrecorder-recordinggroup.html).
+GLOBAL_IAM_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+    "ap-southeast-2", "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1", "eu-west-1",
+    "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
+)
+
+
+def partition(region: str) -> str:
+    """The partition a Region belongs to (a home region serves only its own partition's accounts)."""
+    for prefix, name in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                         ("us-isof-", "aws-iso-f"), ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"),
+                         ("eusc-", "aws-eusc")):
+        if region.startswith(prefix):
+            return name
+    return "aws"
+
+
 @lru_cache(maxsize=1)
 def facts() -> dict:
     """{"rules": {identifier: {trigger, resource_types, parameters, unavailable}}, "recordable": [types]}"""

@@ -75,7 +75,8 @@ PARAMETER_NAMES = {"enable_stepfunctions": "EnableStepFunctions"}
 NOT_PARAMETERS = {"aws_region", "image_tag_immutable", "express_deploys", "images", "adopted_names",
                   "retrain_quiet_minutes", "rollback_monitoring_minutes", "allow_cleartext_api_key",
                   "expected_task_hours", "expected_storage_gb", "expected_log_gb", "expected_flow_log_gb",
-                  "expected_image_gb", "nat_data_gb", "expected_data_objects", "organization_id"}
+                  "expected_image_gb", "nat_data_gb", "expected_data_objects", "organization_id",
+                  "config_home_region"}
 
 
 def _from_setting(name: str) -> ParamSpec:

@@ -268,6 +268,10 @@ class Settings:
                                    "AWS Organizations ID (o-...): the accounts of the organisation may read "
                                    "published releases and nested templates from the artifacts bucket (promotion "
                                    "to another account, StackSets); empty: this account only")
+    config_home_region: str = setting("", str, "Accounts",
+                                      "Region whose AWS Config baseline records the account's global IAM resources "
+                                      "(users, groups, roles, policies); the baseline in every other Region leaves "
+                                      "them out. Empty: aws_region")
 
     # Written out, not generated: dataclasses compiles a 68-parameter __init__ and a 68-field __eq__ on
     # every run (2 ms of the 0.1 s `templates` takes); over all fields a repr is a screenful, and a hash
@@ -312,6 +316,11 @@ class Settings:
     @property
     def stack_name(self) -> str:
         return self.prefix
+
+    @property
+    def home_region(self) -> str:
+        """Where the account baseline records the global IAM types: config_home_region, else aws_region."""
+        return self.config_home_region or self.aws_region
 
     @property
     def subnet_cidr_bits(self) -> int:
@@ -591,7 +600,24 @@ def validate(values: Mapping[str, Any]) -> Settings:
     if settings.organization_id and not ORGANIZATION_ID_RE.fullmatch(settings.organization_id):
         raise SettingsError(f"organization_id: {_shown(settings.organization_id)} is not an AWS Organizations ID; "
                             "allowed: empty, or o- and 10 to 32 lowercase letters and digits")
+    if settings.config_home_region:
+        check_home_region(settings.config_home_region, settings.aws_region, "config_home_region")
     return settings
+
+
+def check_home_region(region: str, aws_region: str, where: str) -> None:
+    """The home region records the global IAM types: a Region where AWS Config can (config_rules), in the
+    partition of the environment's Region."""
+    from .config_rules import GLOBAL_IAM_REGIONS, partition
+
+    if not REGION_RE.fullmatch(region):
+        raise SettingsError(f"{where}: {_shown(region)} is not an AWS region name such as us-east-1 or eu-west-1")
+    if region not in GLOBAL_IAM_REGIONS:
+        raise SettingsError(f"{where}: AWS Config cannot record the global IAM resource types in {region} (it came "
+                            "there after February 2022); allowed: " + ", ".join(GLOBAL_IAM_REGIONS))
+    if partition(region) != partition(aws_region):
+        raise SettingsError(f"{where}: {region} is in partition {partition(region)}, aws_region {aws_region} in "
+                            f"{partition(aws_region)}; choose a home region of {partition(aws_region)}")
 
 
 def _check_field(name: str, value: Any) -> Any:

@@ -225,6 +225,8 @@ ELSEWHERE_SETTINGS = {
     "expected_data_objects": "feeds the cost estimate only",
     "images": "feeds the image build only",
     "organization_id": "shares the artifacts bucket (its own stack, updated before the no-op check)",
+    "config_home_region": "chooses the region whose account baseline records the global IAM types (the baseline "
+                          "stack, automl-cfn baseline deploy)",
     "allow_cleartext_api_key": "lets the settings accept api_key_secret behind an internal load balancer without "
                                "certificate_arn; nothing deployed changes",
 }

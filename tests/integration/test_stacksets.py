@@ -210,6 +210,29 @@ def test_the_baseline_goes_organisation_wide_and_an_account_that_records_keeps_i
     assert code == 2 and "create_recorder: expected bool" in err
 
 
+def test_an_organisation_wide_baseline_records_the_global_iam_types_in_the_home_region_only(aws, run, project,
+                                                                                           organisation):
+    """One rollout over two regions: only the home region's recorder (dev's aws_region, us-east-1) lists the
+    global IAM types, so each role is one configuration item, not one per region (select-resources.html); a
+    rollout whose regions leave the home region out is told it records them nowhere."""
+    one = organisation["members"][0]
+    path = targets(project, f'accounts: ["{one}"]\nregions: [{", ".join(REGIONS)}]\n')
+    code, out, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    listed = {}
+    for region in REGIONS:
+        [recorder] = as_account(aws, one, "config", region).describe_configuration_recorders()[
+            "ConfigurationRecorders"]
+        listed[region] = set(recorder["recordingGroup"]["resourceTypes"])
+    global_types = {region: {t for t in types if t.startswith("AWS::IAM::")} for region, types in listed.items()}
+    assert global_types == {"us-east-1": {"AWS::IAM::Role"}, "eu-west-1": set()}
+    assert listed["eu-west-1"] == listed["us-east-1"] - {"AWS::IAM::Role"}
+    path = targets(project, f'accounts: ["{one}"]\nregions: [eu-west-1]\n')
+    code, out, err = run("baseline", "deploy", "--env", "dev", "--targets", path, "--yes")
+    assert code == 0, err + out
+    assert "none of the target regions is the home region us-east-1" in err
+
+
 def test_a_release_rolls_out_as_published(aws, run, project, organisation, clients):
     one = organisation["members"][0]
     code, out, err = run("publish", "--env", "dev", "--format", "json")

@@ -23,12 +23,60 @@ def test_the_committed_rule_data_is_current():
     assert config_rules.extract() == config_rules.facts(), "run: python -m automl_cfn.config_rules"
 
 
+def recorded(baseline: dict, region: str, home: str = "us-east-1") -> list[str]:
+    """The types the recorder lists in `region` when `home` records the global IAM types."""
+    resources = Evaluation(baseline, {"HomeRegion": home}, region=region).resources()
+    return resources["ConfigRecorder"]["Properties"]["RecordingGroup"]["ResourceTypes"]
+
+
 def test_the_recorder_records_what_the_application_uses_and_config_can_record(templates, baseline):
-    types = baseline["Resources"]["ConfigRecorder"]["Properties"]["RecordingGroup"]["ResourceTypes"]
+    types = recorded(baseline, "us-east-1")
     used = {b["Type"] for name, d in templates.items() if name != "artifacts" for b in d["Resources"].values()}
     assert types == recorded_types({k: v for k, v in templates.items() if k != "artifacts"})
     assert set(types) <= used and {"AWS::S3::Bucket", "AWS::ECS::TaskDefinition", "AWS::ECR::Repository"} <= set(types)
     assert "AWS::Logs::LogGroup" not in types   # Config cannot record it (botocore's ResourceType enum)
+
+
+@pytest.mark.parametrize("home, region, recorded_there", [
+    ("us-east-1", "us-east-1", True), ("us-east-1", "us-west-2", False), ("eu-west-1", "us-east-1", False),
+    ("eu-west-1", "eu-west-1", True)])
+def test_only_the_home_region_lists_the_global_iam_types(baseline, home, region, recorded_there):
+    """A listed type is recorded whatever IncludeGlobalResourceTypes says: listed in every region, each IAM role
+    would be recorded once per region (select-resources.html, "Global Resources")."""
+    types = recorded(baseline, region, home)
+    assert ("AWS::IAM::Role" in types) is recorded_there
+    regional = [t for t in recorded(baseline, "us-east-1", "us-east-1") if t not in config_rules.GLOBAL_IAM_TYPES]
+    assert [t for t in types if t not in config_rules.GLOBAL_IAM_TYPES] == regional and "AWS::S3::Bucket" in types
+
+
+def test_home_regions_are_the_regions_config_records_global_types_in(baseline):
+    """AWS names seven later Regions where it cannot (RecordingGroup.IncludeGlobalResourceTypes); every region
+    offered is one botocore knows, and the template allows exactly those."""
+    import botocore.session
+
+    known = {r for p in botocore.session.get_session().get_data("endpoints")["partitions"] for r in p["regions"]}
+    assert set(config_rules.GLOBAL_IAM_REGIONS) <= known
+    assert not {"ap-south-2", "ap-southeast-4", "ca-west-1", "eu-south-2", "eu-central-2", "il-central-1",
+                "me-central-1"} & set(config_rules.GLOBAL_IAM_REGIONS)
+    assert baseline["Parameters"]["HomeRegion"]["AllowedValues"] == list(config_rules.GLOBAL_IAM_REGIONS)
+    assert "Default" not in baseline["Parameters"]["HomeRegion"]   # every deploy says which
+
+
+def test_config_delivers_as_the_recorder_role_and_its_service_principal_is_granted_nothing(baseline):
+    """Same-account delivery is the role's (iamrole-permissions.html#iam-role-policies-S3-bucket): its policy
+    holds the grants; the bucket policy only refuses plain HTTP (s3-bucket-policy.html: the service principal
+    writes only to another account's bucket, or for a service-linked role)."""
+    resources = Evaluation(baseline, {"HomeRegion": "us-east-1"}).resources()
+    role = resources["ConfigRecorderRole"]["Properties"]
+    [policy] = role["Policies"]
+    put, read = policy["PolicyDocument"]["Statement"]
+    assert put["Action"] == ["s3:PutObject"] and put["Condition"] == {
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+    bucket = {"Fn::GetAtt": ["ConfigHistoryBucket", "Arn"]}
+    assert put["Resource"] == [{"Fn::Sub": ["${Bucket}/AWSLogs/${AWS::AccountId}/Config/*", {"Bucket": bucket}]}]
+    assert read["Action"] == ["s3:GetBucketAcl", "s3:ListBucket"] and read["Resource"] == [bucket]
+    bucket_policy = resources["ConfigHistoryBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Effect"] for s in bucket_policy] == ["Deny"] and "config.amazonaws.com" not in json.dumps(bucket_policy)
 
 
 @pytest.mark.parametrize("region, present", [("us-east-1", True), ("ap-northeast-3", False), ("il-central-1", False)])

@@ -112,6 +112,12 @@ BAD = [
     ("environment: dev\nproject_name: 'ünïcode'\n", [], ["project_name", "invalid AWS resource names"]),
     ("environment: Prod\n", [], ["environment", "'Prod'", "lowercase"]),
     ("environment: dev\naws_region: mars-1\n", [], ["aws_region", "not an AWS region"]),
+    ("environment: dev\nconfig_home_region: mars-1\n", [], ["config_home_region", "not an AWS region"]),
+    ("environment: dev\nconfig_home_region: eu-central-2\n", [],
+     ["config_home_region", "cannot record the global IAM resource types in eu-central-2", "February 2022",
+      "allowed: af-south-1"]),
+    ("environment: dev\nconfig_home_region: cn-north-1\n", [], ["config_home_region", "partition aws-cn",
+                                                                   "aws_region us-east-1"]),
     ("environment: dev\nalarm_email: not-an-email\n", [], ["alarm_email", "not an email"]),
     ("environment: dev\nimage_tag: 'bad tag'\n", [], ["image_tag", "not a valid image tag"]),
     ("environment: dev\n", ["optimize_cpu"], ["expected name=value"]),
@@ -184,6 +190,16 @@ def test_overrides_are_typed_by_the_setting():
     assert parse_overrides(["az_count=3", "use_fargate_spot=TRUE", "alarm_email=a@b.co"]) == {
         "az_count": 3, "use_fargate_spot": True, "alarm_email": "a@b.co",
     }
+
+
+def test_the_home_region_is_config_home_region_else_aws_region(tmp_path):
+    assert load_settings(config=write(tmp_path, "environment: dev\naws_region: eu-west-1\n")).home_region == \
+        "eu-west-1"
+    chosen = load_settings(config=write(tmp_path, "environment: dev\n"), overrides=["config_home_region=us-west-2"])
+    assert (chosen.aws_region, chosen.home_region) == ("us-east-1", "us-west-2")
+    # A region that cannot record them is no error for the environment itself (only for its baseline).
+    assert load_settings(config=write(tmp_path, "environment: dev\naws_region: eu-central-2\n")).home_region == \
+        "eu-central-2"
 
 
 def test_defaults_are_valid():

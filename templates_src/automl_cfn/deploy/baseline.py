@@ -2,7 +2,8 @@
 
 deploy: read generated/account/baseline.json -> look for a configuration recorder the account already
 has (one per region: if there is one, the baseline uses it and creates none) -> change set -> review ->
-confirm -> execute -> wait.
+confirm -> execute -> wait.  The home region (config_home_region, else aws_region) is the one whose recorder
+records the global IAM types; every deploy passes it (HomeRegion).
 status: each rule's compliance for this environment's resources (the physical IDs of its stacks).
 
 Organisation-wide: `automl-cfn stackset` rolls application stacks out; the baseline is one stack per
@@ -42,6 +43,18 @@ def template(target: Target) -> str:
     return json.dumps(documents[TEMPLATE], sort_keys=True)
 
 
+def home_region(target: Target) -> str:
+    """The home region, checked: a Region where AWS Config can record the global IAM types (an explicit
+    config_home_region was checked with the settings; aws_region stands in for an empty one)."""
+    from ..settings import check_home_region
+
+    settings = target.settings
+    where = "config_home_region" if settings.config_home_region else \
+        "aws_region (config_home_region is empty, so the environment's region records the global IAM types)"
+    check_home_region(settings.home_region, settings.aws_region, where)
+    return settings.home_region
+
+
 def our_recorder(cfn, stack: dict | None) -> str:
     if stack is None:
         return ""
@@ -53,6 +66,7 @@ def our_recorder(cfn, stack: dict | None) -> str:
 
 def deploy(target: Target, options: Options) -> int:
     body = template(target)   # bad input before any request
+    home = home_region(target)
     cfn, config = target.cfn, target.aws.client("config")
     stack = describe(cfn, STACK_NAME)
     if stack is not None and in_progress(stack["StackStatus"]):
@@ -68,14 +82,15 @@ def deploy(target: Target, options: Options) -> int:
     if others:
         ui.info(f"AWS Config already records in {where} (recorder {others[0]['name']}): the baseline adds its rules "
                 "and uses that recorder (CreateRecorder=false)")
-        missing = missing_types(others[0], json.loads(body))
+        missing = missing_types(others[0], json.loads(body), target.aws.region, home)
         if missing:
             ui.info(f"  that recorder does not record {', '.join(missing)}: rules on those types will find nothing")
     request = dict(StackName=STACK_NAME, ChangeSetName=f"automl-cfn-baseline-{uuid.uuid4().hex[:8]}",
                    ChangeSetType="CREATE" if stack is None else "UPDATE", TemplateBody=body,
                    Capabilities=["CAPABILITY_IAM"], Tags=[{"Key": "ManagedBy", "Value": "automl-cfn"}],
                    Parameters=[{"ParameterKey": "CreateRecorder", "ParameterValue": "true" if create else "false"},
-                               {"ParameterKey": "RulesAs", "ParameterValue": options.rules_as}])
+                               {"ParameterKey": "RulesAs", "ParameterValue": options.rules_as},
+                               {"ParameterKey": "HomeRegion", "ParameterValue": home}])
     change_set = cfn.create_change_set(**request)["Id"]
     try:
         status = wait_for_change_set(cfn, change_set, options.poll)
@@ -88,8 +103,10 @@ def deploy(target: Target, options: Options) -> int:
         raise
     rows = [[c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"],
              c["ResourceChange"]["ResourceType"]] for c in status.get("Changes", [])]
+    records = "records" if target.aws.region == home else f"leaves to {home}"
     ui.out().print(f"Account baseline {STACK_NAME} in {where}"
-                   f" ({'creates a recorder' if create else 'uses the existing recorder'}, rules as {options.rules_as})")
+                   f" ({'creates a recorder' if create else 'uses the existing recorder'}, rules as {options.rules_as};"
+                   f" {records} the global IAM types)")
     ui.table(["Action", "Resource", "Type"], rows)
     if not ui.confirm(f"Execute the baseline change set in {where}?", options.yes, "pass --yes to deploy it"):
         cfn.delete_change_set(ChangeSetName=change_set)
@@ -102,11 +119,15 @@ def deploy(target: Target, options: Options) -> int:
     return EXIT_OK
 
 
-def missing_types(recorder: dict, document: dict) -> list[str]:
+def missing_types(recorder: dict, document: dict, region: str, home: str) -> list[str]:
+    """The types the baseline would record in this region that the account's own recorder does not."""
+    from ..evaluate import Evaluation
+
     group = recorder.get("recordingGroup") or {}
     if group.get("allSupported"):
         return []
-    wanted = document["Resources"][RECORDER]["Properties"]["RecordingGroup"]["ResourceTypes"]
+    ours = Evaluation(document, {"CreateRecorder": "true", "HomeRegion": home}, region=region).resources()
+    wanted = ours[RECORDER]["Properties"]["RecordingGroup"]["ResourceTypes"]
     return sorted(set(wanted) - set(group.get("resourceTypes") or []))
 
 
@@ -120,8 +141,12 @@ def roll_out(target: Target, targets, options: Options) -> int:
     every target unless its overrides say `create_recorder: false` (an account that already records)."""
     from . import stackset
 
+    home = home_region(target)
+    if home not in targets.regions:
+        ui.info(f"none of the target regions is the home region {home}: this rollout records the global IAM types "
+                f"nowhere (deploy the baseline in {home} too, or set config_home_region to a target region)")
     sets = stackset.begin(target, targets)   # who calls (CallAs), checked before anything is made
-    parameters = {"CreateRecorder": "true", "RulesAs": options.rules_as}
+    parameters = {"CreateRecorder": "true", "RulesAs": options.rules_as, "HomeRegion": home}
     rollout = stackset.Rollout(STACK_NAME, {"TemplateBody": template(target)}, parameters,
                                [{"Key": "ManagedBy", "Value": "automl-cfn"}], "automl-cfn account baseline", sets=sets)
 

@@ -37,7 +37,8 @@ CALL_AS = ("DELEGATED_ADMIN", "SELF")   # botocore's CallAs
 PREFERENCES = {"region_order": list, "region_concurrency": str, "max_concurrent_accounts": int,
                "failure_tolerance": int, "concurrency_mode": str}
 # What an override may not change: it names the stacks, or is fixed for the environment's life.
-NOT_OVERRIDABLE = ("project_name", "environment", "aws_region", "adopted_names", "organization_id", "images")
+NOT_OVERRIDABLE = ("project_name", "environment", "aws_region", "adopted_names", "organization_id", "images",
+                   "config_home_region")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@
   POST /_automl/pipes/flush       end every EventBridge Pipes batching window now (delivery/pipes.py)
   POST /_automl/scheduler/fire?name=N[&group=G&account=A&region=R]
                                   invoke one EventBridge schedule now (delivery/scheduler.py)
+  POST /_automl/config/deliver[?account=A&region=R]
+                                  one AWS Config history delivery of the region's recorder, as its role
+                                  (delivery/config.py)
   POST /_automl/credentials?role=ARN&service=S[&source=ARN]
                                   the session service S gets when it assumes the role (ecs-tasks.amazonaws.com
                                   for a task, with the task's ARN as source), if the role's trust policy lets
@@ -89,6 +92,12 @@ def fire(query: dict) -> dict:
         raise BadRequest(str(missing)) from None
 
 
+def deliver_config(query: dict) -> dict:
+    from .delivery.config import deliver
+
+    return deliver(account_of(query), region_of(query))
+
+
 def credentials(query: dict) -> dict:
     from .policy.principals import service_session
 
@@ -156,6 +165,7 @@ def deliveries(query: dict) -> dict:
 ROUTES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     "/_automl/pipes/flush": ("POST", flush),
     "/_automl/scheduler/fire": ("POST", fire),
+    "/_automl/config/deliver": ("POST", deliver_config),
     "/_automl/credentials": ("POST", credentials),
     "/_automl/accounts/admin-role": ("POST", admin_role),
     "/_automl/ecs/hold-tasks": ("POST", hold_tasks),

@@ -98,6 +98,14 @@ class LocalAws:
         query = urlencode({"name": name, "group": group, "account": account, "region": self.region})
         return json.loads(self._call(f"/_automl/scheduler/fire?{query}", "POST"))
 
+    def deliver_config_history(self, region: str | None = None, account: str = "123456789012") -> dict:
+        """One AWS Config history delivery of the region's recorder, as its role: {"delivered": [keys]}, with
+        "refused" (AWS's message) or "idle" (nothing records) when nothing was written."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"account": account, "region": region or self.region})
+        return json.loads(self._call(f"/_automl/config/deliver?{query}", "POST"))
+
     def service_credentials(self, role_arn: str, service: str, source_arn: str = "") -> dict:
         """The session `service` gets when it assumes `role_arn` (AccessKeyId, SecretAccessKey,
         SessionToken, Arn); raises PermissionError when the role's trust policy refuses the service."""

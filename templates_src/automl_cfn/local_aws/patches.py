@@ -432,6 +432,42 @@ def stacksets_take_delegated_administrators() -> None:
         FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(principal)
 
 
+def aws_managed_policies_on_demand() -> None:
+    """AWS managed policies exist in every account, but moto has none unless it loads all ~1,300 at every
+    reset (MOTO_IAM_LOAD_MANAGED_POLICIES): attaching one (AWS_ConfigRole to the Config recorder's role) failed
+    with NoSuchEntity, and the policy evaluator saw none of its grants.  The one a request names is now loaded
+    from moto's copy of AWS's documents when first named.  Test:
+    test_config_delivers_history_only_while_its_role_may_write."""
+    from functools import lru_cache
+
+    from moto.iam import models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    published = lru_cache(maxsize=1)(lambda: json.loads(aws_managed_policies_data))
+
+    def load(backend, arn) -> None:
+        if not isinstance(arn, str) or arn in backend.managed_policies or ":iam::aws:policy/" not in arn:
+            return
+        name = arn.rsplit("/", 1)[1]
+        data = published().get(name)
+        if data is None:
+            return
+        policy = models.AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+        if policy.arn == arn:
+            backend.managed_policies[arn] = policy
+            backend.aws_managed_policies.append(policy)
+
+    for method in ("attach_role_policy", "attach_user_policy", "attach_group_policy", "get_policy",
+                   "get_policy_version"):       # each takes the policy's ARN first
+        original = getattr(models.IAMBackend, method)
+
+        def loading(self, policy_arn, *args, _original=original, **kwargs):
+            load(self, policy_arn)
+            return _original(self, policy_arn, *args, **kwargs)
+
+        setattr(models.IAMBackend, method, loading)
+
+
 def read_template(body: str, read_yaml) -> dict:
     """A template body's document: JSON by the json module, anything else by `read_yaml` (moto's)."""
     if body.lstrip().startswith("{"):
@@ -464,7 +500,8 @@ CLOUDFORMATION = (nested_stack_outputs, outputs_after_change_set, nested_stack_u
 SERVICES = (log_group_updates, kms_keys_from_cloudformation, elbv2_full_names, elbv2_attributes_from_cloudformation,
             elbv2_deletion_protection, policy_conditions_select_statements, unimplemented_actions_answer_aws_errors,
             json_templates_read_as_json, awsvpc_tasks_have_a_private_dns_name, metric_windows_as_cloudwatch_documents,
-            awsvpc_tasks_default_to_the_vpcs_security_group, stacksets_take_delegated_administrators)
+            awsvpc_tasks_default_to_the_vpcs_security_group, stacksets_take_delegated_administrators,
+            aws_managed_policies_on_demand)
 
 
 def apply(strict: bool) -> None:

@@ -7,7 +7,15 @@ has its own template (generated/account/baseline.json) and verb
 - the configuration recorder, for the resource types the application's
   templates use that Config can record, with its delivery channel, bucket
   and role, unless the account already has a recorder (one per region: the
-  verb checks, and sets CreateRecorder to false to use it);
+  verb checks, and sets CreateRecorder to false to use it).  The global IAM
+  types are one item for the whole account: only the home region's recorder
+  lists them (HomeRegion, the config_home_region setting), or every region
+  would record each role again;
+- Config delivers as the recorder's role (a bucket of its own account), so
+  the role holds the delivery grants and the bucket policy grants Config's
+  service principal nothing: that principal writes only to buckets of other
+  accounts, or for a service-linked role, neither of which the baseline uses
+  (config/latest/developerguide/s3-bucket-policy.html);
 - AWS-managed rules for the controls this workload relies on
   (config_rules.RULES), each left out in the regions that lack it;
 - or the same rules as one conformance pack (RulesAs).
@@ -20,10 +28,8 @@ from __future__ import annotations
 
 import json
 
-from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from awacs import s3 as s3_actions
 from troposphere import (
-    Condition as ConditionRef, Equals, GetAtt, Not, Or, Output, Parameter, Ref, Sub, Tags, Template, config, iam,
+    Condition as ConditionRef, Equals, GetAtt, If, Not, Or, Output, Parameter, Ref, Sub, Tags, Template, config, iam,
     s3,
 )
 
@@ -59,8 +65,13 @@ def build(application: dict[str, dict]) -> Template:
     rules_as = t.add_parameter(Parameter(
         "RulesAs", Type="String", Default="rules", AllowedValues=["rules", "conformance-pack"],
         Description="the managed rules one by one, or together as one conformance pack"))
+    home = t.add_parameter(Parameter(
+        "HomeRegion", Type="String", AllowedValues=list(config_rules.GLOBAL_IAM_REGIONS),
+        Description="the one Region whose recorder records the global IAM resource types (a Region where AWS Config "
+                    "can: it served them before February 2022)"))
     t.add_condition("CreatesRecorder", Equals(Ref(create), "true"))
     t.add_condition("RulesOneByOne", Equals(Ref(rules_as), "rules"))
+    t.add_condition("RecordsGlobalTypes", Equals(Ref("AWS::Region"), Ref(home)))
     recorder_resources(t, recorded_types(application))
     packed = []
     for identifier, (control, parameters) in config_rules.RULES.items():
@@ -109,12 +120,16 @@ def managed_rule(identifier: str, control: str, parameters: dict, facts: dict, c
     return rule
 
 
+def recording_group(types: list[str]) -> config.RecordingGroup:
+    """The types to record; the global IAM ones in the home region only (listing a type records it, whatever
+    IncludeGlobalResourceTypes says: botocore's RecordingGroup.includeGlobalResourceTypes)."""
+    regional = [name for name in types if name not in config_rules.GLOBAL_IAM_TYPES]
+    listed = If("RecordsGlobalTypes", types, regional) if regional != types else types
+    return config.RecordingGroup(AllSupported=False, IncludeGlobalResourceTypes=False, ResourceTypes=listed,
+                                 RecordingStrategy=config.RecordingStrategy(UseOnly="INCLUSION_BY_RESOURCE_TYPES"))
+
+
 def recorder_resources(t: Template, types: list[str]) -> None:
-    role = t.add_resource(iam.Role(
-        "ConfigRecorderRole", Condition="CreatesRecorder",
-        AssumeRolePolicyDocument=policies.trust("config.amazonaws.com"),
-        ManagedPolicyArns=[Sub(CONFIG_ROLE_POLICY)],
-        Tags=Tags(ManagedBy=MANAGED_BY)))
     bucket = t.add_resource(s3.Bucket(
         "ConfigHistoryBucket", Condition="CreatesRecorder",
         BucketEncryption=storage.default_encryption(),
@@ -128,22 +143,19 @@ def recorder_resources(t: Template, types: list[str]) -> None:
         Tags=Tags(ManagedBy=MANAGED_BY),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
     arn = GetAtt(bucket, "Arn")
-    from_this_account = Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")))
+    # Config writes as the role below, never as its service principal here: the policy only refuses plain HTTP.
     policy = t.add_resource(s3.BucketPolicy("ConfigHistoryBucketPolicy", Condition="CreatesRecorder",
-                                            Bucket=Ref(bucket), PolicyDocument=policies.document([
-        storage.deny_insecure_transport(arn),
-        Statement(Sid="ConfigChecksTheBucket", Effect=Allow, Principal=Principal("Service", "config.amazonaws.com"),
-                  Action=[s3_actions.GetBucketAcl, s3_actions.ListBucket], Resource=[arn], Condition=from_this_account),
-        Statement(Sid="ConfigDelivers", Effect=Allow, Principal=Principal("Service", "config.amazonaws.com"),
-                  Action=[s3_actions.PutObject],
-                  Resource=[Sub("${Arn}/AWSLogs/${AWS::AccountId}/Config/*", Arn=arn)], Condition=from_this_account),
-    ])))
+                                            Bucket=Ref(bucket),
+                                            PolicyDocument=policies.document([storage.deny_insecure_transport(arn)])))
+    role = t.add_resource(iam.Role(
+        "ConfigRecorderRole", Condition="CreatesRecorder",
+        AssumeRolePolicyDocument=policies.trust("config.amazonaws.com"),
+        ManagedPolicyArns=[Sub(CONFIG_ROLE_POLICY)],   # reads the recorded resources' configuration
+        Policies=[policies.inline("deliver-config-history", policies.grant_config_delivery(arn))],
+        Tags=Tags(ManagedBy=MANAGED_BY)))
     recorder = t.add_resource(config.ConfigurationRecorder(
         "ConfigRecorder", Condition="CreatesRecorder", RoleARN=GetAtt(role, "Arn"),
-        RecordingGroup=config.RecordingGroup(AllSupported=False, IncludeGlobalResourceTypes=False,
-                                             ResourceTypes=types,
-                                             RecordingStrategy=config.RecordingStrategy(
-                                                 UseOnly="INCLUSION_BY_RESOURCE_TYPES"))))
+        RecordingGroup=recording_group(types)))
     t.add_resource(config.DeliveryChannel(
         "ConfigDeliveryChannel", Condition="CreatesRecorder", S3BucketName=Ref(bucket),
         ConfigSnapshotDeliveryProperties=config.ConfigSnapshotDeliveryProperties(DeliveryFrequency="TwentyFour_Hours"),

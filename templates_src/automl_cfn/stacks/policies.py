@@ -116,6 +116,21 @@ def grant_write(bucket_arn, location: str) -> list[Statement]:
     )]
 
 
+def grant_config_delivery(bucket_arn) -> list[Statement]:
+    """What AWS Config's recorder role needs to deliver configuration history and snapshots to a bucket of its
+    account, which it does as that role (config/latest/developerguide/iamrole-permissions.html#iam-role-policies-
+    S3-bucket; s3-bucket-policy.html): s3:PutObject under AWSLogs/<account>/Config/, with the
+    bucket-owner-full-control ACL Config sends; s3:GetBucketAcl, which PutDeliveryChannel checks
+    (InsufficientDeliveryPolicyException); s3:ListBucket, its HeadBucket existence check.  s3:PutObjectAcl is
+    for a bucket in another account only."""
+    return [
+        Statement(Effect=Allow, Action=[s3.PutObject],
+                  Resource=[Sub("${Bucket}/AWSLogs/${AWS::AccountId}/Config/*", Bucket=bucket_arn)],
+                  Condition=Condition(StringEquals("s3:x-amz-acl", "bucket-owner-full-control"))),
+        Statement(Effect=Allow, Action=[s3.GetBucketAcl, s3.ListBucket], Resource=[bucket_arn]),
+    ]
+
+
 def grant_pull(repository_arns: list) -> list[Statement]:
     """Pull images from these repositories."""
     return [

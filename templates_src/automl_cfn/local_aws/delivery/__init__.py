@@ -12,7 +12,9 @@ plays one service's delivery and asks the evaluator (../policy/) first:
 - scheduler.py: a schedule starts its target as the schedule's role, and
   parks what failed in its dead-letter queue as that role;
 - alarms.py: a CloudWatch alarm publishes to its SNS actions as
-  cloudwatch.amazonaws.com.
+  cloudwatch.amazonaws.com;
+- config.py: AWS Config checks its delivery channel's bucket, and delivers
+  configuration history to it, as the configuration recorder's role.
 
 A refused delivery is dropped, as AWS drops it (it counts it in the rule's,
 pipe's or schedule's failure metrics), and kept in `LOG` with AWS's reason,
@@ -48,7 +50,8 @@ def reset() -> None:
 
 
 def install() -> None:
-    from . import alarms, events
+    from . import alarms, config, events
 
     events.install()
     alarms.install()
+    config.install()

@@ -197,6 +197,19 @@ def s3(response, action: str, account: str, region: str, hint: str) -> list[Ask]
     return found
 
 
+def bucket_ask(action: str, bucket: str, key: str = "", context: dict | None = None) -> Ask:
+    """An S3 action a service makes itself on a bucket (key "") or one of its objects: the bucket's policy, and
+    for PutObject the bucket's default customer key (kms:GenerateDataKey through S3)."""
+    resource = f"arn:{PARTITION}:s3:::{bucket}" + (f"/{key}" if key else "")
+    ask = Ask(action, resource, dict(context or {}), resources.bucket_owner(bucket),
+              resources.bucket_policy("", bucket))
+    default_key = resources.bucket_default_key(bucket) if action == "s3:PutObject" else None
+    if default_key:
+        ask.key_uses = [KeyUse("kms:GenerateDataKey", default_key, "s3",
+                               {"aws:s3:arn": f"arn:{PARTITION}:s3:::{bucket}"})]
+    return ask
+
+
 def deleted_keys(body) -> list[str]:
     """The keys of a DeleteObjects request (<Delete><Object><Key>...)."""
     import xml.etree.ElementTree as ElementTree

@@ -64,7 +64,19 @@ class RoleHandler(MotoHandler):
         role = super().create(where, logical_id, resource_type, props)
         for name, document in list(role.policies.items()):
             role.policies[name] = _document(document)
+        for arn in props.get("ManagedPolicyArns") or []:   # moto's Role dropped them
+            try:
+                self.backend(where).attach_role_policy(arn, role.name)
+            except Exception as exc:   # a policy that does not exist: the service's refusal
+                raise HandlerError(str(exc)) from None
         return role
+
+    def delete(self, where, instance, resource_type, props):
+        """CloudFormation detaches the role's managed policies first: IAM deletes no role that has any
+        (DeleteConflict)."""
+        for arn in list(instance.managed_policies):
+            self.backend(where).detach_role_policy(arn, instance.name)
+        super().delete(where, instance, resource_type, props)
 
     @staticmethod
     def backend(where):

@@ -495,7 +495,13 @@ class RecorderHandler(ConfigHandler):
 
 
 class DeliveryChannelHandler(ConfigHandler):
+    """CloudFormation starts the recorder as soon as the delivery channel is available, and a channel is
+    deleted with its recorder stopped, as Config lets none go while it records (AWSCloudFormation/latest/
+    UserGuide/aws-resource-config-configurationrecorder.html).  Test:
+    test_config_delivers_history_only_while_its_role_may_write."""
+
     name_property = "Name"
+    SETTINGS = {"S3KeyPrefix": "s3KeyPrefix", "S3KmsKeyArn": "s3KmsKeyArn", "SnsTopicARN": "snsTopicARN"}
 
     def kept(self, where):
         return self.backend(where).delivery_channels
@@ -503,11 +509,20 @@ class DeliveryChannelHandler(ConfigHandler):
     def put(self, where, name, props):
         snapshot = props.get("ConfigSnapshotDeliveryProperties") or {}
         channel = {"name": name, "s3BucketName": props["S3BucketName"]}
+        channel.update({key: props[prop] for prop, key in self.SETTINGS.items() if props.get(prop)})
         if snapshot.get("DeliveryFrequency"):
             channel["configSnapshotDeliveryProperties"] = {"deliveryFrequency": snapshot["DeliveryFrequency"]}
         self.backend(where).put_delivery_channel(channel)
 
+    def create(self, where, logical_id, resource_type, props):
+        name = super().create(where, logical_id, resource_type, props)
+        for recorder in list(self.backend(where).recorders):
+            self.backend(where).start_configuration_recorder(recorder)
+        return name
+
     def delete(self, where, instance, resource_type, props):
+        for recorder in list(self.backend(where).recorders):
+            self.backend(where).stop_configuration_recorder(recorder)
         self.backend(where).delete_delivery_channel(instance)
 
 
